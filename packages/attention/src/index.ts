@@ -1,0 +1,23 @@
+import './register_core_gradients.js';
+import './register_gradients.js';
+
+export * from './kernel_names.js';
+export {
+  ElementwiseAttention,
+  type ElementwiseAttentionConfig,
+} from './layer/elementwise_attention_layer.js';
+export {
+  type ElementwiseAttentionOptions,
+  type ElementwiseAttentionResult,
+  elementwiseAttention,
+} from './ops/elementwise_attention.js';
+export {
+  type ElementwiseAttentionStepOptions,
+  type ElementwiseAttentionStepResult,
+  elementwiseAttentionStep,
+} from './ops/elementwise_attention_step.js';
+export {
+  elementwiseAttentionGradConfig,
+  elementwiseAttentionStepGradConfig,
+} from './register_gradients.js';
+export { type AttentionState, disposeState, zeroState } from './state.js';

@@ -1,0 +1,112 @@
+/**
+ * The kernel contract between `@elementwise/attention` and backend adapters.
+ *
+ * A backend adapter is nothing but `registerKernel` calls for the names below. The op looks the
+ * names up for the active backend: when a kernel is registered it is run through
+ * `ENGINE.runKernel(name, inputs, attrs)`; otherwise the op runs its composite implementation
+ * (plain tfjs ops, every backend). Gradients are registered once per name by this package
+ * (`registerGradient`) and call {@link ElementwiseAttentionBackward} where the active backend has it.
+ *
+ * Notation: B batch, Lq queries, L keys, D channels, t the series order, T = t + 1 moments
+ * (T = 0 for `order: 'exact'`, which has no state). All tensors are float32.
+ *
+ * Every input listed is always present: the op fills a mask of ones and a zero state when the
+ * caller gives none, so a kernel never branches on missing inputs and the gradient can save a
+ * fixed set of tensors. Every output listed is always produced: the final state is a by-product
+ * of the forward pass, and a fixed output arity keeps the gradient's `dys` aligned.
+ *
+ * Numerical rules every kernel must follow (the conformance kit checks them):
+ * - A query whose denominator is 0 (no visible key, or `exp(-k²)` underflow) outputs 0, and its
+ *   gradients are 0. Never NaN.
+ * - Causal prefix sums over long sequences must not drift: use chunked, pairwise or compensated
+ *   summation (the reference composite uses a two-level chunked scan).
+ * - `order: 'exact'` is computed stably: `exp(-(q-k)² + min_j (q-k)²)`.
+ */
+import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** The highest Taylor degree `t` (an even integer >= 0), or `'exact'` for quadratic exact EA. */
+export type AttentionOrder = number | 'exact';
+
+/**
+ * Forward pass, causal or not.
+ *
+ * Inputs:  q [B,Lq,D], k [B,L,D], v [B,L,D], mask [B,L] (1 = visible key, 0 = padding),
+ *          initialS [B,T,D], initialZ [B,T,D] (moments before the first key; zeros by default).
+ * Outputs: [y [B,Lq,D], finalS [B,T,D], finalZ [B,T,D]] where final = initial + sum over all
+ *          visible keys. Causal requires Lq == L.
+ */
+export const ElementwiseAttentionForward = 'ElementwiseAttentionForward';
+
+/**
+ * Backward pass of {@link ElementwiseAttentionForward}, O(tLD) (DESIGN.md §2).
+ *
+ * Inputs:  the six forward inputs, plus dy [B,Lq,D], dFinalS [B,T,D], dFinalZ [B,T,D]
+ *          (upstream gradients of the three forward outputs; zeros where unused).
+ * Outputs: [dq, dk, dv, dInitialS, dInitialZ] shaped like the corresponding inputs. The mask
+ *          gets no gradient.
+ */
+export const ElementwiseAttentionBackward = 'ElementwiseAttentionBackward';
+
+/**
+ * One recurrent step (series orders only): `s' = s + f(k) v`, `z' = z + f(k)`, then
+ * `y = Σ a_n q^n s'_n / Σ a_n q^n z'_n`. Equal to the causal forward at the last position.
+ *
+ * Inputs:  q [B,D], k [B,D], v [B,D], s [B,T,D], z [B,T,D].
+ * Outputs: [y [B,D], s' [B,T,D], z' [B,T,D]].
+ * Its gradient is the causal backward with L = 1 and (s, z) as initial state.
+ */
+export const ElementwiseAttentionStep = 'ElementwiseAttentionStep';
+
+export interface ElementwiseAttentionAttrs {
+  order: AttentionOrder;
+  causal: boolean;
+}
+
+export interface ElementwiseAttentionStepAttrs {
+  order: number;
+}
+
+export interface ElementwiseAttentionInputs {
+  q: TensorInfo;
+  k: TensorInfo;
+  v: TensorInfo;
+  mask: TensorInfo;
+  initialS: TensorInfo;
+  initialZ: TensorInfo;
+}
+
+export interface ElementwiseAttentionBackwardInputs extends ElementwiseAttentionInputs {
+  dy: TensorInfo;
+  dFinalS: TensorInfo;
+  dFinalZ: TensorInfo;
+}
+
+export interface ElementwiseAttentionStepInputs {
+  q: TensorInfo;
+  k: TensorInfo;
+  v: TensorInfo;
+  s: TensorInfo;
+  z: TensorInfo;
+}
+
+/** Names of the forward inputs, in the order the gradient saves them. */
+export const forwardInputNames = ['q', 'k', 'v', 'mask', 'initialS', 'initialZ'] as const;
+
+/** Names of the step inputs, in the order the gradient saves them. */
+export const stepInputNames = ['q', 'k', 'v', 's', 'z'] as const;
+
+/** Number of moments a state holds for an order: t + 1, or 0 for `'exact'`. */
+export function stateSize(order: AttentionOrder): number {
+  return order === 'exact' ? 0 : order + 1;
+}
+
+/** Casts the typed maps to what `runKernel` accepts, keeping the contract types at call sites. */
+export function asKernelArgs(
+  inputs:
+    | ElementwiseAttentionInputs
+    | ElementwiseAttentionBackwardInputs
+    | ElementwiseAttentionStepInputs,
+  attrs: ElementwiseAttentionAttrs | ElementwiseAttentionStepAttrs,
+): [NamedTensorInfoMap, NamedAttrMap] {
+  return [inputs as unknown as NamedTensorInfoMap, attrs as unknown as NamedAttrMap];
+}

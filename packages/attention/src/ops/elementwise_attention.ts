@@ -1,0 +1,181 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { forwardGradientMap, savedForwardInputs } from '../backward.js';
+import { compositeForward, type ForwardTensors } from '../composite/kernels.js';
+import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
+import {
+  type AttentionOrder,
+  asKernelArgs,
+  ElementwiseAttentionForward,
+  stateSize,
+} from '../kernel_names.js';
+import type { AttentionState } from '../state.js';
+import {
+  checkFloatTensor,
+  checkMask,
+  checkOptionNames,
+  checkOrder,
+  checkShape,
+  fail,
+  formatShape,
+  type TensorInput,
+} from '../validation.js';
+
+const OP = 'elementwiseAttention';
+
+export interface ElementwiseAttentionOptions {
+  /** Highest Taylor degree t (even, >= 0), or `'exact'` for quadratic exact EA. Default 6. */
+  order?: AttentionOrder;
+  /** Query i sees keys j <= i. Requires as many queries as keys. Default false. */
+  causal?: boolean;
+  /** Key padding mask [B, L] (or [L]); nonzero = visible. */
+  mask?: TensorInput;
+  /** Moments before the first key, [B, t+1, D] each (series orders only). */
+  initialState?: AttentionState;
+  /** Also return the state after the last key, to continue with `step` or the next chunk. */
+  returnFinalState?: boolean;
+}
+
+export type ElementwiseAttentionResult = {
+  y: tf.Tensor;
+  finalState: AttentionState;
+};
+
+const OPTION_NAMES = ['order', 'causal', 'mask', 'initialState', 'returnFinalState'] as const;
+
+/**
+ * Element-wise attention (Feng 2025): per channel c,
+ * `y_ic = Σ_j w_ijc v_jc / Σ_j w_ijc` with `w_ijc = exp(-(q_ic - k_jc)²)`, where `e^{2qk}` is
+ * replaced by its Taylor polynomial of degree `order` (O(t·L·D) time) unless `order: 'exact'`.
+ *
+ * Shapes: q [B, Lq, D], k and v [B, L, D] (or all without the batch axis). Runs the active
+ * backend's fused kernel when one is registered, a composite of tfjs ops otherwise; both are
+ * differentiable with respect to q, k, v and the initial state.
+ */
+export function elementwiseAttention(
+  q: TensorInput,
+  k: TensorInput,
+  v: TensorInput,
+  options: ElementwiseAttentionOptions & { returnFinalState: true },
+): ElementwiseAttentionResult;
+export function elementwiseAttention(
+  q: TensorInput,
+  k: TensorInput,
+  v: TensorInput,
+  options?: ElementwiseAttentionOptions,
+): tf.Tensor;
+export function elementwiseAttention(
+  q: TensorInput,
+  k: TensorInput,
+  v: TensorInput,
+  options: ElementwiseAttentionOptions = {},
+): tf.Tensor | ElementwiseAttentionResult {
+  checkOptionNames(OP, options, OPTION_NAMES);
+  const order = checkOrder(OP, options.order ?? 6);
+  const causal = options.causal ?? false;
+  if (typeof causal !== 'boolean') fail(OP, `causal must be a boolean, got ${String(causal)}`);
+
+  const result = tf.tidy(() => {
+    const { inputs, batched } = prepareInputs(q, k, v, options, order, causal);
+    const [y, finalS, finalZ] = runForward(inputs, order, causal);
+    const unbatch = (x: tf.Tensor) => (batched ? x : tf.squeeze(x, [0]));
+    return { y: unbatch(y), s: unbatch(finalS), z: unbatch(finalZ) };
+  });
+  if (options.returnFinalState) return { y: result.y, finalState: { s: result.s, z: result.z } };
+  result.s.dispose();
+  result.z.dispose();
+  return result.y;
+}
+
+function runForward(inputs: ForwardTensors, order: AttentionOrder, causal: boolean): tf.Tensor[] {
+  if (hasFusedKernel(ElementwiseAttentionForward)) {
+    return runFusedKernel(ElementwiseAttentionForward, ...asKernelArgs(inputs, { order, causal }));
+  }
+  return runWithCustomGradient(
+    { ...inputs },
+    () => compositeForward(inputs, order, causal),
+    (dys, saved) => forwardGradientMap(savedForwardInputs(saved), dys, order, causal),
+  );
+}
+
+/**
+ * Validates the arguments and builds the contract's six inputs: batched rank-3 tensors, a
+ * float 0/1 mask (ones by default) and an initial state (zeros by default).
+ */
+function prepareInputs(
+  qIn: TensorInput,
+  kIn: TensorInput,
+  vIn: TensorInput,
+  options: ElementwiseAttentionOptions,
+  order: AttentionOrder,
+  causal: boolean,
+): { inputs: ForwardTensors; batched: boolean } {
+  let q = checkFloatTensor(OP, 'q', qIn);
+  let k = checkFloatTensor(OP, 'k', kIn);
+  let v = checkFloatTensor(OP, 'v', vIn);
+  if (q.rank !== 3 && q.rank !== 2) {
+    fail(OP, `q must have shape [B, Lq, D] (or [Lq, D]), got ${formatShape(q.shape)}`);
+  }
+  const batched = q.rank === 3;
+  if (!batched) {
+    if (k.rank !== 2) fail(OP, `k must have rank 2 [L, D] like q, got ${formatShape(k.shape)}`);
+    [q, k, v] = [q, k, v].map((x) => tf.expandDims(x, 0));
+  }
+  const [batch, queries, channels] = q.shape as [number, number, number];
+  const prefix = batched ? '' : 'unbatched ';
+  if (k.rank !== 3 || k.shape[0] !== batch || k.shape[2] !== channels) {
+    const got = batched ? k.shape : k.shape.slice(1);
+    const expected = batched ? `[${batch}, L, ${channels}]` : `[L, ${channels}]`;
+    fail(
+      OP,
+      `k must have shape ${expected} to match ${prefix}q ${formatShape(batched ? q.shape : q.shape.slice(1))}, got ${formatShape(got)}`,
+    );
+  }
+  const keys = k.shape[1] as number;
+  const drop = (shape: number[]) => (batched ? shape : shape.slice(1));
+  checkShape(OP, 'v', drop(v.shape), drop(k.shape), 'the shape of k');
+  if (queries === 0 || keys === 0 || channels === 0) {
+    fail(
+      OP,
+      `sequences must be non-empty, got q ${formatShape(drop(q.shape))} and k ${formatShape(drop(k.shape))}`,
+    );
+  }
+  if (causal && queries !== keys) {
+    fail(OP, `causal attention needs as many queries as keys, got Lq = ${queries} and L = ${keys}`);
+  }
+
+  const maskShape = batched ? [batch, keys] : [keys];
+  const mask =
+    options.mask == null
+      ? tf.ones([batch, keys])
+      : tf.reshape(checkMask(OP, options.mask, maskShape), [batch, keys]);
+
+  const moments = stateSize(order);
+  let initialS: tf.Tensor;
+  let initialZ: tf.Tensor;
+  if (options.initialState == null) {
+    initialS = tf.zeros([batch, moments, channels]);
+    initialZ = tf.zeros([batch, moments, channels]);
+  } else {
+    if (order === 'exact')
+      fail(OP, "initialState is only defined for series orders; order 'exact' has no state");
+    const state = options.initialState;
+    const expected = batched ? [batch, moments, channels] : [moments, channels];
+    const symbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
+    [initialS, initialZ] = (['s', 'z'] as const).map((part) => {
+      const x = checkFloatTensor(OP, `initialState.${part}`, state?.[part]);
+      checkShape(OP, `initialState.${part}`, x.shape, expected, symbolic);
+      return batched ? x : tf.expandDims(x, 0);
+    });
+  }
+  return {
+    inputs: {
+      q: q as tf.Tensor3D,
+      k: k as tf.Tensor3D,
+      v: v as tf.Tensor3D,
+      mask: mask as tf.Tensor2D,
+      initialS: initialS as tf.Tensor3D,
+      initialZ: initialZ as tf.Tensor3D,
+    },
+    batched,
+  };
+}

@@ -1,0 +1,115 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { stepForward } from '../composite/step.js';
+import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
+import {
+  asKernelArgs,
+  ElementwiseAttentionStep,
+  type ElementwiseAttentionStepInputs,
+} from '../kernel_names.js';
+import type { AttentionState } from '../state.js';
+import { stepGradientMap } from '../step_backward.js';
+import {
+  checkFloatTensor,
+  checkOptionNames,
+  checkOrder,
+  checkShape,
+  fail,
+  formatShape,
+  type TensorInput,
+} from '../validation.js';
+
+const OP = 'elementwiseAttentionStep';
+
+export interface ElementwiseAttentionStepOptions {
+  /** Highest Taylor degree t (even, >= 0). Default 6. `'exact'` has no recurrent form. */
+  order?: number;
+}
+
+export type ElementwiseAttentionStepResult = {
+  /** [B, D] (or [D]) */
+  y: tf.Tensor;
+  /** The state after this token; the input state is left untouched. */
+  state: AttentionState;
+};
+
+/**
+ * One token of causal EA as an RNN: folds (k, v) into the state and reads it with q, in
+ * O(t·D) time and memory per sequence whatever the position. Equal to the causal
+ * `elementwiseAttention` at the same position. q, k, v are [B, D] (or [D]); the state is
+ * [B, t+1, D] (or [t+1, D]).
+ */
+export function elementwiseAttentionStep(
+  q: TensorInput,
+  k: TensorInput,
+  v: TensorInput,
+  state: AttentionState,
+  options: ElementwiseAttentionStepOptions = {},
+): ElementwiseAttentionStepResult {
+  checkOptionNames(OP, options, ['order']);
+  if ((options.order as unknown) === 'exact') {
+    fail(OP, "order 'exact' has no recurrent form; use elementwiseAttention with causal: true");
+  }
+  const order = checkOrder(OP, options.order ?? 6, false) as number;
+  const [y, s, z] = tf.tidy(() => {
+    const { inputs, batched } = prepareStepInputs(q, k, v, state, order);
+    const outputs = hasFusedKernel(ElementwiseAttentionStep)
+      ? runFusedKernel(ElementwiseAttentionStep, ...asKernelArgs(inputs, { order }))
+      : runWithCustomGradient(
+          { ...inputs },
+          () => stepForward(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order),
+          (dys, saved) => stepGradientMap(saved, dys, order),
+        );
+    return batched ? outputs : outputs.map((x) => tf.squeeze(x, [0]));
+  });
+  return { y, state: { s, z } };
+}
+
+interface StepTensors extends ElementwiseAttentionStepInputs {
+  q: tf.Tensor2D;
+  k: tf.Tensor2D;
+  v: tf.Tensor2D;
+  s: tf.Tensor3D;
+  z: tf.Tensor3D;
+}
+
+function prepareStepInputs(
+  qIn: TensorInput,
+  kIn: TensorInput,
+  vIn: TensorInput,
+  state: AttentionState,
+  order: number,
+): { inputs: StepTensors; batched: boolean } {
+  let q = checkFloatTensor(OP, 'q', qIn);
+  if (q.rank !== 2 && q.rank !== 1)
+    fail(OP, `q must have shape [B, D] (or [D]), got ${formatShape(q.shape)}`);
+  const batched = q.rank === 2;
+  const [batch, channels] = batched ? (q.shape as [number, number]) : [1, q.shape[0] as number];
+  const symbolic = batched ? '[B, D] like q' : '[D] like q';
+  let k = checkFloatTensor(OP, 'k', kIn);
+  let v = checkFloatTensor(OP, 'v', vIn);
+  checkShape(OP, 'k', k.shape, q.shape, symbolic);
+  checkShape(OP, 'v', v.shape, q.shape, symbolic);
+  if (state == null || typeof state !== 'object')
+    fail(OP, `state must be {s, z}, got ${String(state)}`);
+  const expected = batched ? [batch, order + 1, channels] : [order + 1, channels];
+  const stateSymbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
+  let [s, z] = (['s', 'z'] as const).map((part) => {
+    const x = checkFloatTensor(OP, `state.${part}`, state[part]);
+    checkShape(OP, `state.${part}`, x.shape, expected, stateSymbolic);
+    return x;
+  });
+  if (channels === 0) fail(OP, `q must have at least one channel, got ${formatShape(q.shape)}`);
+  if (!batched) {
+    [q, k, v, s, z] = [q, k, v, s, z].map((x) => tf.expandDims(x, 0));
+  }
+  return {
+    inputs: {
+      q: q as tf.Tensor2D,
+      k: k as tf.Tensor2D,
+      v: v as tf.Tensor2D,
+      s: s as tf.Tensor3D,
+      z: z as tf.Tensor3D,
+    },
+    batched,
+  };
+}

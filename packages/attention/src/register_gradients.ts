@@ -1,0 +1,43 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { forwardGradientMap, savedForwardInputs } from './backward.js';
+import {
+  type ElementwiseAttentionAttrs,
+  ElementwiseAttentionForward,
+  ElementwiseAttentionStep,
+  type ElementwiseAttentionStepAttrs,
+  forwardInputNames,
+  stepInputNames,
+} from './kernel_names.js';
+import { stepGradientMap } from './step_backward.js';
+
+/**
+ * Gradients of the contract's kernels, registered once for every backend. They run the
+ * backend's fused backward kernel where it has one, and the composite backward otherwise.
+ */
+
+const toThunks = (grads: Record<string, tf.Tensor>) =>
+  Object.fromEntries(Object.entries(grads).map(([name, grad]) => [name, () => grad]));
+
+const asArray = (dys: tf.Tensor | tf.Tensor[]) => (Array.isArray(dys) ? dys : [dys]);
+
+export const elementwiseAttentionGradConfig: tf.GradConfig = {
+  kernelName: ElementwiseAttentionForward,
+  inputsToSave: [...forwardInputNames],
+  gradFunc: (dys, saved, attrs) => {
+    const { order, causal } = attrs as unknown as ElementwiseAttentionAttrs;
+    return toThunks(forwardGradientMap(savedForwardInputs(saved), asArray(dys), order, causal));
+  },
+};
+
+export const elementwiseAttentionStepGradConfig: tf.GradConfig = {
+  kernelName: ElementwiseAttentionStep,
+  inputsToSave: [...stepInputNames],
+  gradFunc: (dys, saved, attrs) => {
+    const { order } = attrs as unknown as ElementwiseAttentionStepAttrs;
+    return toThunks(stepGradientMap(saved, asArray(dys), order));
+  },
+};
+
+for (const config of [elementwiseAttentionGradConfig, elementwiseAttentionStepGradConfig]) {
+  tf.registerGradient(config);
+}
