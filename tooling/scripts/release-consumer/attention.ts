@@ -1,0 +1,90 @@
+// A user of @elementwise/attention, as published: tfjs-core with the CPU backend, the public
+// entry point only. Outputs are compared with the float64 oracle of @elementwise/math; a
+// gradient must come out finite and no tensor may leak.
+import { ElementwiseAttention, elementwiseAttention } from '@elementwise/attention';
+import { eaForward, type Order } from '@elementwise/math';
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+
+function check(condition: boolean, message: string): void {
+  if (!condition) throw new Error(`@elementwise/attention consumer: ${message}`);
+}
+
+await tf.setBackend('cpu');
+await tf.ready();
+check(tf.getBackend() === 'cpu', `backend is ${tf.getBackend()}, expected cpu`);
+
+// Deterministic inputs in [-1, 1): B = 2, L = 5, D = 3.
+const [B, L, D] = [2, 5, 3];
+let seed = 12_345;
+const random = () => {
+  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+  return (seed / 2 ** 31) * 2 - 1;
+};
+const values = () => Float32Array.from({ length: B * L * D }, random);
+const [qv, kv, vv] = [values(), values(), values()];
+const q = tf.tensor3d(qv, [B, L, D]);
+const k = tf.tensor3d(kv, [B, L, D]);
+const v = tf.tensor3d(vv, [B, L, D]);
+
+const cases: { order: Order; causal: boolean }[] = [
+  { order: 2, causal: true },
+  { order: 6, causal: false },
+  { order: 'exact', causal: false },
+];
+for (const { order, causal } of cases) {
+  const before = tf.memory().numTensors;
+  const y = elementwiseAttention(q, k, v, { order, causal });
+  check(
+    y.shape.join() === [B, L, D].join(),
+    `order ${order} causal ${causal}: y has shape [${y.shape}], expected [${B}, ${L}, ${D}]`,
+  );
+  const got = y.dataSync();
+  y.dispose();
+  check(tf.memory().numTensors === before, `order ${order} causal ${causal}: tensors leaked`);
+  const dims = { batch: B, queryLength: L, keyLength: L, channels: D };
+  const want = eaForward({ q: qv, k: kv, v: vv, dims }, { order, causal }).y;
+  let num = 0;
+  let den = 0;
+  want.forEach((w, i) => {
+    num += (w - got[i]) ** 2;
+    den += w * w;
+  });
+  const error = Math.sqrt(num / den);
+  check(error <= 1e-5, `order ${order} causal ${causal}: relative RMS error ${error} > 1e-5`);
+  console.log(
+    `elementwiseAttention order ${order} causal ${causal}: rel. RMS error ${error.toExponential(2)}`,
+  );
+}
+
+const grad = tf.grad((x: tf.Tensor) =>
+  tf.sum(elementwiseAttention(x, k, v, { order: 2, causal: true })),
+);
+const dq = grad(q);
+const dqValues = dq.dataSync();
+check(
+  dq.shape.join() === q.shape.join() && dqValues.every(Number.isFinite),
+  'gradient with respect to q is not a finite tensor shaped like q',
+);
+dq.dispose();
+tf.dispose([q, k, v]);
+console.log(
+  `gradient w.r.t. q: finite, |dq|max = ${Math.max(...dqValues.map(Math.abs)).toFixed(4)}`,
+);
+// A training step through the layer needs tfjs-core's own gradients (MatMul, Add, Reshape),
+// which Node's tfjs-core entry does not register: importing the package must have done so.
+const layer = new ElementwiseAttention({ dModel: D, order: 4, causal: true, seed: 7 });
+const x = tf.tensor3d(values(), [B, L, D]);
+const before = tf.memory().numTensors;
+const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(layer.apply(x))) as tf.Scalar);
+const names = Object.keys(grads);
+check(names.length === 8, `layer gradients for ${names.length} variables, expected 8`);
+for (const name of names) {
+  check(grads[name].dataSync().every(Number.isFinite), `gradient of ${name} is not finite`);
+}
+tf.dispose([value, ...Object.values(grads)]);
+check(tf.memory().numTensors === before, 'layer training step leaked tensors');
+layer.dispose();
+x.dispose();
+console.log(`ElementwiseAttention layer: ${names.length} finite variable gradients`);
+console.log('ok');

@@ -1,0 +1,3 @@
+import { browserTestConfig } from './index.js';
+
+export default browserTestConfig();
