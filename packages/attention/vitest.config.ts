@@ -1,9 +1,19 @@
 import { fileURLToPath } from 'node:url';
-import { nodeTestConfig } from '@elementwise/test-config';
+import { browserTestConfig, nodeTestConfig } from '@elementwise/test-config';
+import { defineConfig } from 'vitest/config';
 
-const config = nodeTestConfig();
 // Examples import the package by name, as users do; tests resolve that name to the sources.
-config.resolve = {
+const resolve = {
   alias: { '@elementwise/attention': fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
 };
-export default config;
+const node = nodeTestConfig();
+const browser = await browserTestConfig();
+
+export default defineConfig({
+  test: {
+    projects: [
+      { resolve, test: { ...node.test, name: 'node' } },
+      { resolve, test: { ...browser.test, name: 'chromium' } },
+    ],
+  },
+});
