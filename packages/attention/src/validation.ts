@@ -79,3 +79,29 @@ export function checkOptionNames(op: string, options: object, known: readonly st
     }
   }
 }
+
+/**
+ * Validates a recurrent state `{s, z}`, each [B, t+1, D] (or [t+1, D] for unbatched inputs),
+ * and returns both with the batch axis.
+ */
+export function checkState(
+  op: string,
+  name: string,
+  state: unknown,
+  order: number,
+  batch: number,
+  channels: number,
+  batched: boolean,
+): [tf.Tensor, tf.Tensor] {
+  if (state == null || typeof state !== 'object') {
+    fail(op, `${name} must be {s, z}, got ${String(state)}`);
+  }
+  const expected = batched ? [batch, order + 1, channels] : [order + 1, channels];
+  const symbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
+  const [s, z] = (['s', 'z'] as const).map((part) => {
+    const x = checkFloatTensor(op, `${name}.${part}`, (state as Record<string, unknown>)[part]);
+    checkShape(op, `${name}.${part}`, x.shape, expected, symbolic);
+    return batched ? x : tf.expandDims(x, 0);
+  });
+  return [s, z];
+}

@@ -15,6 +15,7 @@ import {
   checkOptionNames,
   checkOrder,
   checkShape,
+  checkState,
   fail,
   formatShape,
   type TensorInput,
@@ -149,23 +150,25 @@ function prepareInputs(
       ? tf.ones([batch, keys])
       : tf.reshape(checkMask(OP, options.mask, maskShape), [batch, keys]);
 
-  const moments = stateSize(order);
   let initialS: tf.Tensor;
   let initialZ: tf.Tensor;
   if (options.initialState == null) {
-    initialS = tf.zeros([batch, moments, channels]);
-    initialZ = tf.zeros([batch, moments, channels]);
+    initialS = tf.zeros([batch, stateSize(order), channels]);
+    initialZ = tf.zeros([batch, stateSize(order), channels]);
   } else {
-    if (order === 'exact')
+    if (order === 'exact') {
       fail(OP, "initialState is only defined for series orders; order 'exact' has no state");
-    const state = options.initialState;
-    const expected = batched ? [batch, moments, channels] : [moments, channels];
-    const symbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
-    [initialS, initialZ] = (['s', 'z'] as const).map((part) => {
-      const x = checkFloatTensor(OP, `initialState.${part}`, state?.[part]);
-      checkShape(OP, `initialState.${part}`, x.shape, expected, symbolic);
-      return batched ? x : tf.expandDims(x, 0);
-    });
+    }
+    const { initialState } = options;
+    [initialS, initialZ] = checkState(
+      OP,
+      'initialState',
+      initialState,
+      order,
+      batch,
+      channels,
+      batched,
+    );
   }
   return {
     inputs: {

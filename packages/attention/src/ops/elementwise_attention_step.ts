@@ -13,6 +13,7 @@ import {
   checkOptionNames,
   checkOrder,
   checkShape,
+  checkState,
   fail,
   formatShape,
   type TensorInput,
@@ -89,18 +90,10 @@ function prepareStepInputs(
   let v = checkFloatTensor(OP, 'v', vIn);
   checkShape(OP, 'k', k.shape, q.shape, symbolic);
   checkShape(OP, 'v', v.shape, q.shape, symbolic);
-  if (state == null || typeof state !== 'object')
-    fail(OP, `state must be {s, z}, got ${String(state)}`);
-  const expected = batched ? [batch, order + 1, channels] : [order + 1, channels];
-  const stateSymbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
-  let [s, z] = (['s', 'z'] as const).map((part) => {
-    const x = checkFloatTensor(OP, `state.${part}`, state[part]);
-    checkShape(OP, `state.${part}`, x.shape, expected, stateSymbolic);
-    return x;
-  });
   if (channels === 0) fail(OP, `q must have at least one channel, got ${formatShape(q.shape)}`);
+  const [s, z] = checkState(OP, 'state', state, order, batch, channels, batched);
   if (!batched) {
-    [q, k, v, s, z] = [q, k, v, s, z].map((x) => tf.expandDims(x, 0));
+    [q, k, v] = [q, k, v].map((x) => tf.expandDims(x, 0));
   }
   return {
     inputs: {
