@@ -16,8 +16,9 @@
  * of the forward pass, and a fixed output arity keeps the gradient's `dys` aligned.
  *
  * Numerical rules every kernel must follow (the conformance kit checks them):
- * - A query whose denominator is 0 (no visible key, or `exp(-k²)` underflow) outputs 0, and its
- *   gradients are 0. Never NaN.
+ * - A query whose denominator is exactly 0 (no visible key, or `exp(-k²)` underflow) outputs 0,
+ *   and its gradients are 0. Never NaN. Any other denominator divides as usual: states built
+ *   from keys always give a positive one, an arbitrary caller-made state may not.
  * - Causal prefix sums over long sequences must not drift: use chunked, pairwise or compensated
  *   summation (the reference composite uses a two-level chunked scan).
  * - `order: 'exact'` is computed stably: `exp(-(q-k)² + min_j (q-k)²)`.

@@ -6,7 +6,7 @@ import * as tf from '@tensorflow/tfjs-core';
  */
 export function safeDivide(numerator: tf.Tensor, denominator: tf.Tensor): tf.Tensor {
   return tf.tidy(() => {
-    const nonzero = tf.greater(denominator, 0);
+    const nonzero = tf.notEqual(denominator, 0);
     const quotient = tf.div(numerator, tf.where(nonzero, denominator, tf.onesLike(denominator)));
     return tf.where(nonzero, quotient, tf.zerosLike(quotient));
   });

@@ -161,7 +161,7 @@ export function seriesBackward(
     const cm = toChannelMajor(inputs);
     const a = taylorCoefficients(order);
     const { N, M } = numeratorDenominator(cm, order, causal);
-    const visible = tf.greater(M, 0);
+    const visible = tf.notEqual(M, 0);
     const safeM = tf.where(visible, M, tf.onesLike(M));
     const g = tf.where(visible, tf.transpose(dy, [0, 2, 1]), tf.zerosLike(M));
     const alpha = tf.div(g, safeM);
