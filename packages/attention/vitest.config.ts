@@ -1,19 +1,9 @@
 import { fileURLToPath } from 'node:url';
-import { browserTestConfig, nodeTestConfig } from '@elementwise/test-config';
-import { defineConfig } from 'vitest/config';
+import { nodeTestConfig } from '@elementwise/test-config';
 
+const config = nodeTestConfig();
 // Examples import the package by name, as users do; tests resolve that name to the sources.
-const resolve = {
+config.resolve = {
   alias: { '@elementwise/attention': fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
 };
-const node = nodeTestConfig();
-const browser = await browserTestConfig();
-
-export default defineConfig({
-  test: {
-    projects: [
-      { resolve, test: { ...node.test, name: 'node' } },
-      { resolve, test: { ...browser.test, name: 'chromium' } },
-    ],
-  },
-});
+export default config;
