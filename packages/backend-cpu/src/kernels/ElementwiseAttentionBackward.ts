@@ -1,0 +1,51 @@
+import { ElementwiseAttentionBackward } from '@elementwise/attention';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { attentionDims, expectShape, readOrder } from '../attrs.js';
+import { type BackendName, type KernelBody, kernelFuncFor } from '../backend_io.js';
+import { series } from '../implementation.js';
+import { exactBackward } from '../maths/exact.js';
+
+/**
+ * Fused backward: inputs the six forward inputs plus dy, dFinalS, dFinalZ; outputs
+ * [dq, dk, dv, dInitialS, dInitialZ]. O(t·L·D) with O(T·D) scratch for series orders.
+ */
+const backward: KernelBody = (inputs, attrs) => {
+  const order = readOrder(ElementwiseAttentionBackward, attrs);
+  const causal = attrs.causal === true;
+  const dims = attentionDims(ElementwiseAttentionBackward, inputs, order, causal);
+  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
+  expectShape(ElementwiseAttentionBackward, 'dy', dy, q.shape);
+  expectShape(ElementwiseAttentionBackward, 'dFinalS', dFinalS, initialS.shape);
+  expectShape(ElementwiseAttentionBackward, 'dFinalZ', dFinalZ, initialZ.shape);
+  return {
+    inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
+    outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],
+    compute: (
+      [qv, kv, vv, maskv, s0, z0, dyv, dsFinal, dzFinal],
+      [dq, dk, dv, dInitialS, dInitialZ],
+    ) => {
+      if (order === 'exact') {
+        // Exact EA has no state: its state tensors are empty.
+        exactBackward({ q: qv, k: kv, v: vv, mask: maskv }, dyv, dims, causal, { dq, dk, dv });
+        return;
+      }
+      series().backward(
+        { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 },
+        { dy: dyv, dFinalS: dsFinal, dFinalZ: dzFinal },
+        dims,
+        order,
+        causal,
+        { dq, dk, dv, dInitialS, dInitialZ },
+      );
+    },
+  };
+};
+
+const config = (backendName: BackendName): KernelConfig => ({
+  kernelName: ElementwiseAttentionBackward,
+  backendName,
+  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward),
+});
+
+export const elementwiseAttentionBackwardCpuConfig = config('cpu');
+export const elementwiseAttentionBackwardWasmConfig = config('wasm');

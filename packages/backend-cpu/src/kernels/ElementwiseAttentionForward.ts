@@ -1,0 +1,39 @@
+import { ElementwiseAttentionForward } from '@elementwise/attention';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { attentionDims, readOrder } from '../attrs.js';
+import { type BackendName, type KernelBody, kernelFuncFor } from '../backend_io.js';
+import { series } from '../implementation.js';
+import { exactForward } from '../maths/exact.js';
+
+/**
+ * Fused forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ].
+ * Series orders: one pass over the keys for the moments and one over the queries (causal: a
+ * single pass with running moments). 'exact': the quadratic form; the empty state passes through.
+ */
+const forward: KernelBody = (inputs, attrs) => {
+  const order = readOrder(ElementwiseAttentionForward, attrs);
+  const causal = attrs.causal === true;
+  const dims = attentionDims(ElementwiseAttentionForward, inputs, order, causal);
+  const { q, k, v, mask, initialS, initialZ } = inputs;
+  return {
+    inputs: [q, k, v, mask, initialS, initialZ],
+    outputShapes: [q.shape, initialS.shape, initialZ.shape],
+    compute: ([qv, kv, vv, maskv, s0, z0], [y, finalS, finalZ]) => {
+      if (order === 'exact') {
+        exactForward({ q: qv, k: kv, v: vv, mask: maskv }, dims, causal, y);
+        return;
+      }
+      const moments = { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 };
+      series().forward(moments, dims, order, causal, { y, finalS, finalZ });
+    },
+  };
+};
+
+const config = (backendName: BackendName): KernelConfig => ({
+  kernelName: ElementwiseAttentionForward,
+  backendName,
+  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward),
+});
+
+export const elementwiseAttentionForwardCpuConfig = config('cpu');
+export const elementwiseAttentionForwardWasmConfig = config('wasm');

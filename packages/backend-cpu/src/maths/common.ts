@@ -1,0 +1,29 @@
+/**
+ * Shapes and numerical rules shared by the plain TypeScript kernels.
+ *
+ * Every array is flat and row-major, exactly as the backends store tensors: q [B,Lq,D],
+ * k and v [B,L,D], mask [B,L], states [B,T,D]. Sums and ratios are formed in float64 (JS
+ * numbers); only the stored results are rounded to float32.
+ */
+
+export interface Dims {
+  /** B */
+  readonly batch: number;
+  /** Lq */
+  readonly queries: number;
+  /** L */
+  readonly keys: number;
+  /** D */
+  readonly channels: number;
+}
+
+/** 2^-1022: denominators below this (or NaN) count as zero, as in `@elementwise/math`. */
+const MIN_NORMAL_FLOAT64 = 2 ** -1022;
+
+/**
+ * The contract's zero-denominator rule: a query whose denominator is zero (it sees no visible
+ * key, or every `e^{-k²}` it sees underflowed) outputs 0 and passes no gradient.
+ */
+export function isZeroDenominator(denominator: number): boolean {
+  return !(Math.abs(denominator) >= MIN_NORMAL_FLOAT64);
+}

@@ -1,0 +1,403 @@
+import { taylorCoefficients } from '@elementwise/math';
+import { type Dims, isZeroDenominator } from './common.js';
+
+/**
+ * EA-series of order t over flat float32 arrays (DESIGN.md §2), with f64 accumulators:
+ *
+ *     f_n(k) = k^n e^{-k²}    a_n = 2^n / n!    n = 0..t   (T = t + 1 moments)
+ *     S_n = s0_n + Σ_j m_j f_n(k_j) v_j    Z_n = z0_n + Σ_j m_j f_n(k_j)
+ *     y_i = Σ_n a_n q_i^n S_n / Σ_n a_n q_i^n Z_n
+ *
+ * Moments are kept as [T, D] (term-major) arrays per sequence, so every pass walks the sequence
+ * once, row by row, with all D channels of a row side by side in memory. Scratch memory is
+ * O(T·D) per call whatever the length (the causal backward adds block checkpoints): the causal
+ * forms keep running sums, never prefix arrays.
+ */
+
+export interface SeriesInputs {
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  readonly mask: Float32Array;
+  readonly initialS: Float32Array;
+  readonly initialZ: Float32Array;
+}
+
+export interface SeriesOutputs {
+  readonly y: Float32Array;
+  readonly finalS: Float32Array;
+  readonly finalZ: Float32Array;
+}
+
+export interface SeriesGradients {
+  readonly dq: Float32Array;
+  readonly dk: Float32Array;
+  readonly dv: Float32Array;
+  readonly dInitialS: Float32Array;
+  readonly dInitialZ: Float32Array;
+}
+
+export interface SeriesUpstream {
+  readonly dy: Float32Array;
+  readonly dFinalS: Float32Array;
+  readonly dFinalZ: Float32Array;
+}
+
+/** Adds key (kc, vc) of channel c to the moments: S_n += f_n(k) v, Z_n += f_n(k). */
+function addKey(
+  S: Float64Array,
+  Z: Float64Array,
+  c: number,
+  kc: number,
+  vc: number,
+  terms: number,
+  channels: number,
+): void {
+  let f = Math.exp(-kc * kc);
+  let fv = f * vc;
+  for (let n = 0, at = c; n < terms; n++, at += channels) {
+    S[at] += fv;
+    Z[at] += f;
+    f *= kc;
+    fv *= kc;
+  }
+}
+
+/** N / M for query qc of channel c (Horner in q), or 0 under the zero-denominator rule. */
+function readQuery(
+  S: Float64Array,
+  Z: Float64Array,
+  a: Float64Array,
+  c: number,
+  qc: number,
+  terms: number,
+  channels: number,
+): number {
+  let numerator = 0;
+  let denominator = 0;
+  for (let n = terms - 1, at = c + n * channels; n >= 0; n--, at -= channels) {
+    numerator = numerator * qc + a[n] * S[at];
+    denominator = denominator * qc + a[n] * Z[at];
+  }
+  return isZeroDenominator(denominator) ? 0 : numerator / denominator;
+}
+
+function loadState(target: Float64Array, source: Float32Array, offset: number): void {
+  for (let x = 0; x < target.length; x++) target[x] = source[offset + x];
+}
+
+function storeState(target: Float32Array, source: Float64Array, offset: number): void {
+  for (let x = 0; x < source.length; x++) target[offset + x] = source[x];
+}
+
+/** Forward pass: y, and the final state (initial state plus every visible key). */
+export function seriesForward(
+  inputs: SeriesInputs,
+  dims: Dims,
+  order: number,
+  causal: boolean,
+  out: SeriesOutputs,
+): void {
+  const { q, k, v, mask } = inputs;
+  const { batch, queries, keys, channels } = dims;
+  const terms = order + 1;
+  const a = taylorCoefficients(order);
+  const S = new Float64Array(terms * channels);
+  const Z = new Float64Array(terms * channels);
+  for (let b = 0; b < batch; b++) {
+    const stateAt = b * terms * channels;
+    loadState(S, inputs.initialS, stateAt);
+    loadState(Z, inputs.initialZ, stateAt);
+    const keyAt = b * keys * channels;
+    const queryAt = b * queries * channels;
+    if (causal) {
+      // Query i sees keys 0..i: add key i, then read query i.
+      for (let i = 0; i < keys; i++) {
+        const visible = mask[b * keys + i] !== 0;
+        const row = i * channels;
+        for (let c = 0; c < channels; c++) {
+          if (visible) addKey(S, Z, c, k[keyAt + row + c], v[keyAt + row + c], terms, channels);
+          out.y[queryAt + row + c] = readQuery(S, Z, a, c, q[queryAt + row + c], terms, channels);
+        }
+      }
+    } else {
+      for (let j = 0; j < keys; j++) {
+        if (mask[b * keys + j] === 0) continue;
+        const row = keyAt + j * channels;
+        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+      }
+      for (let i = 0; i < queries; i++) {
+        const row = queryAt + i * channels;
+        for (let c = 0; c < channels; c++) {
+          out.y[row + c] = readQuery(S, Z, a, c, q[row + c], terms, channels);
+        }
+      }
+    }
+    storeState(out.finalS, S, stateAt);
+    storeState(out.finalZ, Z, stateAt);
+  }
+}
+
+/**
+ * The per-query part of the backward pass for query qc of channel c, with g = ∂ℓ/∂y:
+ * α = g/M, β = -g y/M (0 when M = 0) and ∂q = Σ_n n a_n q^{n-1} (α S_n + β Z_n) = α N' + β M'.
+ * Writes [dq, α, β] into `result`.
+ */
+function queryGradient(
+  S: Float64Array,
+  Z: Float64Array,
+  a: Float64Array,
+  c: number,
+  qc: number,
+  g: number,
+  terms: number,
+  channels: number,
+  result: Float64Array,
+): void {
+  let numerator = 0;
+  let denominator = 0;
+  let numeratorSlope = 0;
+  let denominatorSlope = 0;
+  for (let n = terms - 1, at = c + n * channels; n >= 0; n--, at -= channels) {
+    numeratorSlope = numeratorSlope * qc + numerator;
+    denominatorSlope = denominatorSlope * qc + denominator;
+    numerator = numerator * qc + a[n] * S[at];
+    denominator = denominator * qc + a[n] * Z[at];
+  }
+  if (isZeroDenominator(denominator)) {
+    result[0] = 0;
+    result[1] = 0;
+    result[2] = 0;
+    return;
+  }
+  const alpha = g / denominator;
+  const beta = (-alpha * numerator) / denominator;
+  result[0] = alpha * numeratorSlope + beta * denominatorSlope;
+  result[1] = alpha;
+  result[2] = beta;
+}
+
+/** Adds query (qc, α, β) of channel c to the adjoints: A_n += α a_n q^n, B_n += β a_n q^n. */
+function addQuery(
+  A: Float64Array,
+  B: Float64Array,
+  a: Float64Array,
+  c: number,
+  qc: number,
+  alpha: number,
+  beta: number,
+  terms: number,
+  channels: number,
+): void {
+  let power = 1;
+  for (let n = 0, at = c; n < terms; n++, at += channels) {
+    const weight = a[n] * power;
+    A[at] += alpha * weight;
+    B[at] += beta * weight;
+    power *= qc;
+  }
+}
+
+/**
+ * ∂v = Σ_n f_n(k) A_n and ∂k = Σ_n f_n'(k) (v A_n + B_n) for a visible key of channel c, with
+ * f_n' = n f_{n-1} - 2 f_{n+1}. Writes [dk, dv] into `result`.
+ */
+function keyGradient(
+  A: Float64Array,
+  B: Float64Array,
+  c: number,
+  kc: number,
+  vc: number,
+  terms: number,
+  channels: number,
+  result: Float64Array,
+): void {
+  let below = 0;
+  let f = Math.exp(-kc * kc);
+  let dk = 0;
+  let dv = 0;
+  for (let n = 0, at = c; n < terms; n++, at += channels) {
+    const above = f * kc;
+    const slope = n * below - 2 * above;
+    dv += f * A[at];
+    dk += slope * (vc * A[at] + B[at]);
+    below = f;
+    f = above;
+  }
+  result[0] = dk;
+  result[1] = dv;
+}
+
+/** Keys per block of the causal backward pass. */
+export const BLOCK = 1024;
+
+/**
+ * Backward pass (DESIGN.md §2), O(t·L·D) time.
+ *
+ * Non-causal: one pass over the keys for the moments, one over the queries for ∂q and the
+ * adjoints A_n = dFinalS_n + Σ_i α_i a_n q_i^n (likewise B), one over the keys for ∂k, ∂v;
+ * O(T·D) scratch.
+ * Causal: the suffix sums A_n(j), B_n(j) are running sums of a reverse pass, which needs α_i
+ * and β_i of the queries it passes. A first pass records the running moments every
+ * {@link BLOCK} keys; then, block by block from the last, a forward pass from the block's
+ * checkpoint gives ∂q_i, α_i, β_i (kept in float64: α = g/M overflows float32 when M is tiny)
+ * and a reverse pass through the block grows A, B and writes ∂k, ∂v. Scratch: the running sums,
+ * 2·T·D numbers per block of checkpoints and 2·BLOCK·D for α, β — never prefix arrays.
+ * The initial state receives the adjoints over every query: ∂s0 = A(0), ∂z0 = B(0).
+ */
+export function seriesBackward(
+  inputs: SeriesInputs,
+  upstream: SeriesUpstream,
+  dims: Dims,
+  order: number,
+  causal: boolean,
+  out: SeriesGradients,
+): void {
+  const { q, k, v, mask } = inputs;
+  const { dy } = upstream;
+  const { dq, dk, dv } = out;
+  const { batch, queries, keys, channels } = dims;
+  const terms = order + 1;
+  const a = taylorCoefficients(order);
+  const S = new Float64Array(terms * channels);
+  const Z = new Float64Array(terms * channels);
+  const A = new Float64Array(terms * channels);
+  const B = new Float64Array(terms * channels);
+  const result = new Float64Array(3);
+  const blocks = causal ? Math.ceil(keys / BLOCK) : 0;
+  const checkpoints = new Float64Array(blocks * 2 * terms * channels);
+  const alphas = new Float64Array(causal ? Math.min(keys, BLOCK) * channels : 0);
+  const betas = new Float64Array(alphas.length);
+  for (let b = 0; b < batch; b++) {
+    const stateAt = b * terms * channels;
+    loadState(S, inputs.initialS, stateAt);
+    loadState(Z, inputs.initialZ, stateAt);
+    loadState(A, upstream.dFinalS, stateAt);
+    loadState(B, upstream.dFinalZ, stateAt);
+    const keyAt = b * keys * channels;
+    const queryAt = b * queries * channels;
+    if (causal) {
+      // Pass 1: the moments at the start of every block (checkpoints).
+      for (let i = 0; i < keys; i++) {
+        if (i % BLOCK === 0) {
+          checkpoints.set(S, (i / BLOCK) * 2 * S.length);
+          checkpoints.set(Z, ((i / BLOCK) * 2 + 1) * S.length);
+        }
+        if (mask[b * keys + i] === 0) continue;
+        const row = keyAt + i * channels;
+        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+      }
+      // Blocks last to first: forward from the checkpoint for ∂q, α, β; then backward through
+      // the block, growing the suffix sums A, B and writing ∂k, ∂v.
+      for (let start = Math.floor((keys - 1) / BLOCK) * BLOCK; start >= 0; start -= BLOCK) {
+        const end = Math.min(keys, start + BLOCK);
+        const checkpoint = (start / BLOCK) * 2 * S.length;
+        S.set(checkpoints.subarray(checkpoint, checkpoint + S.length));
+        Z.set(checkpoints.subarray(checkpoint + S.length, checkpoint + 2 * S.length));
+        for (let i = start; i < end; i++) {
+          const visible = mask[b * keys + i] !== 0;
+          const row = keyAt + i * channels;
+          const local = (i - start) * channels;
+          for (let c = 0; c < channels; c++) {
+            if (visible) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+            queryGradient(S, Z, a, c, q[row + c], dy[row + c], terms, channels, result);
+            dq[row + c] = result[0];
+            alphas[local + c] = result[1];
+            betas[local + c] = result[2];
+          }
+        }
+        for (let j = end - 1; j >= start; j--) {
+          const visible = mask[b * keys + j] !== 0;
+          const row = keyAt + j * channels;
+          const local = (j - start) * channels;
+          for (let c = 0; c < channels; c++) {
+            addQuery(A, B, a, c, q[row + c], alphas[local + c], betas[local + c], terms, channels);
+            if (visible) {
+              keyGradient(A, B, c, k[row + c], v[row + c], terms, channels, result);
+              dk[row + c] = result[0];
+              dv[row + c] = result[1];
+            } else {
+              dk[row + c] = 0;
+              dv[row + c] = 0;
+            }
+          }
+        }
+      }
+    } else {
+      for (let j = 0; j < keys; j++) {
+        if (mask[b * keys + j] === 0) continue;
+        const row = keyAt + j * channels;
+        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+      }
+      for (let i = 0; i < queries; i++) {
+        const row = queryAt + i * channels;
+        for (let c = 0; c < channels; c++) {
+          const qc = q[row + c];
+          queryGradient(S, Z, a, c, qc, dy[row + c], terms, channels, result);
+          dq[row + c] = result[0];
+          addQuery(A, B, a, c, qc, result[1], result[2], terms, channels);
+        }
+      }
+      for (let j = 0; j < keys; j++) {
+        const visible = mask[b * keys + j] !== 0;
+        const row = keyAt + j * channels;
+        for (let c = 0; c < channels; c++) {
+          if (visible) {
+            keyGradient(A, B, c, k[row + c], v[row + c], terms, channels, result);
+            dk[row + c] = result[0];
+            dv[row + c] = result[1];
+          } else {
+            dk[row + c] = 0;
+            dv[row + c] = 0;
+          }
+        }
+      }
+    }
+    storeState(out.dInitialS, A, stateAt);
+    storeState(out.dInitialZ, B, stateAt);
+  }
+}
+
+export interface StepInputs {
+  /** [B, D] */
+  readonly q: Float32Array;
+  readonly k: Float32Array;
+  readonly v: Float32Array;
+  /** [B, T, D] */
+  readonly s: Float32Array;
+  readonly z: Float32Array;
+}
+
+export interface StepOutputs {
+  /** [B, D] */
+  readonly y: Float32Array;
+  /** [B, T, D] */
+  readonly s: Float32Array;
+  readonly z: Float32Array;
+}
+
+/** One recurrent step: s' = s + f(k) v, z' = z + f(k), y = Σ a_n q^n s'_n / Σ a_n q^n z'_n. */
+export function seriesStep(
+  inputs: StepInputs,
+  batch: number,
+  channels: number,
+  order: number,
+  out: StepOutputs,
+): void {
+  const terms = order + 1;
+  const a = taylorCoefficients(order);
+  const S = new Float64Array(terms * channels);
+  const Z = new Float64Array(terms * channels);
+  for (let b = 0; b < batch; b++) {
+    const stateAt = b * terms * channels;
+    loadState(S, inputs.s, stateAt);
+    loadState(Z, inputs.z, stateAt);
+    const row = b * channels;
+    for (let c = 0; c < channels; c++) {
+      addKey(S, Z, c, inputs.k[row + c], inputs.v[row + c], terms, channels);
+      out.y[row + c] = readQuery(S, Z, a, c, inputs.q[row + c], terms, channels);
+    }
+    storeState(out.s, S, stateAt);
+    storeState(out.z, Z, stateAt);
+  }
+}
