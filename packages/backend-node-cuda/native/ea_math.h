@@ -1,0 +1,135 @@
+// Per-element maths of element-wise attention (DESIGN.md §2), shared by the host and CUDA code.
+//
+// Per channel c, with T = t + 1 moments:
+//   f_n(k) = k^n e^{-k²}        a_n = 2^n / n!
+//   S_n += f_n(k) v             Z_n += f_n(k)
+//   y = N / M,  N = Σ a_n q^n S_n,  M = Σ a_n q^n Z_n
+// Moments and adjoints are float64 arrays of T numbers (stride 1). A denominator with
+// |M| < 2^-1022 (or NaN) is zero: the query outputs 0 and passes no gradient.
+#ifndef EW_MATH_H
+#define EW_MATH_H
+
+#include <cmath>
+
+#ifdef __CUDACC__
+#define EW_HD __host__ __device__
+#else
+#define EW_HD
+#endif
+
+namespace ew {
+
+// 2^-1022, the smallest normal float64.
+constexpr double kMinNormal = 2.2250738585072014e-308;
+
+// Moments the CUDA kernels keep in registers/local memory; larger orders run on the host.
+constexpr int kMaxDeviceTerms = 32;
+
+EW_HD inline bool isZeroDenominator(double m) { return !(fabs(m) >= kMinNormal); }
+
+// a_n = a_{n-1} * 2 / n, never forming 2^n or n! on its own.
+EW_HD inline void taylorCoefficients(double* a, int terms) {
+  a[0] = 1.0;
+  for (int n = 1; n < terms; ++n) a[n] = a[n - 1] * 2.0 / n;
+}
+
+// S_n += w f_n(k) v, Z_n += w f_n(k) (w = 1 adds a key; the scans also use it for sums).
+EW_HD inline void addKey(double* S, double* Z, double k, double v, int terms) {
+  double f = exp(-k * k);
+  double fv = f * v;
+  for (int n = 0; n < terms; ++n) {
+    S[n] += fv;
+    Z[n] += f;
+    f *= k;
+    fv *= k;
+  }
+}
+
+// N / M at query q (Horner in q), or 0 under the zero-denominator rule.
+EW_HD inline double readQuery(const double* S, const double* Z, const double* a, double q,
+                              int terms) {
+  double numerator = 0.0;
+  double denominator = 0.0;
+  for (int n = terms - 1; n >= 0; --n) {
+    numerator = numerator * q + a[n] * S[n];
+    denominator = denominator * q + a[n] * Z[n];
+  }
+  return isZeroDenominator(denominator) ? 0.0 : numerator / denominator;
+}
+
+struct QueryGradient {
+  double dq;
+  double alpha;
+  double beta;
+};
+
+// α = g/M, β = -g y/M and ∂q = Σ_n n a_n q^{n-1} (α S_n + β Z_n) = α N' + β M' (all 0 when M = 0).
+EW_HD inline QueryGradient queryGradient(const double* S, const double* Z, const double* a,
+                                         double q, double g, int terms) {
+  double numerator = 0.0;
+  double denominator = 0.0;
+  double numeratorSlope = 0.0;
+  double denominatorSlope = 0.0;
+  for (int n = terms - 1; n >= 0; --n) {
+    numeratorSlope = numeratorSlope * q + numerator;
+    denominatorSlope = denominatorSlope * q + denominator;
+    numerator = numerator * q + a[n] * S[n];
+    denominator = denominator * q + a[n] * Z[n];
+  }
+  QueryGradient result{0.0, 0.0, 0.0};
+  if (isZeroDenominator(denominator)) return result;
+  const double alpha = g / denominator;
+  const double beta = -alpha * numerator / denominator;
+  result.dq = alpha * numeratorSlope + beta * denominatorSlope;
+  result.alpha = alpha;
+  result.beta = beta;
+  return result;
+}
+
+// A_n += α a_n q^n, B_n += β a_n q^n.
+EW_HD inline void addQuery(double* A, double* B, const double* a, double q, double alpha,
+                           double beta, int terms) {
+  double power = 1.0;
+  for (int n = 0; n < terms; ++n) {
+    const double weight = a[n] * power;
+    A[n] += alpha * weight;
+    B[n] += beta * weight;
+    power *= q;
+  }
+}
+
+struct KeyGradient {
+  double dk;
+  double dv;
+};
+
+// ∂v = Σ_n f_n(k) A_n, ∂k = Σ_n f_n'(k) (v A_n + B_n), f_n' = n f_{n-1} - 2 f_{n+1}.
+EW_HD inline KeyGradient keyGradient(const double* A, const double* B, double k, double v,
+                                     int terms) {
+  double below = 0.0;
+  double f = exp(-k * k);
+  KeyGradient result{0.0, 0.0};
+  for (int n = 0; n < terms; ++n) {
+    const double above = f * k;
+    const double slope = n * below - 2.0 * above;
+    result.dv += f * A[n];
+    result.dk += slope * (v * A[n] + B[n]);
+    below = f;
+    f = above;
+  }
+  return result;
+}
+
+// Exact EA: the stabilised weight exp(shift - (q - k)²), shift = smallest visible (q - k)².
+EW_HD inline double exactDistance(double q, double k) {
+  const double d = q - k;
+  return d * d;
+}
+
+EW_HD inline double exactWeight(double shift, double q, double k) {
+  return exp(shift - exactDistance(q, k));
+}
+
+}  // namespace ew
+
+#endif  // EW_MATH_H

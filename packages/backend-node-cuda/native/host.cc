@@ -1,0 +1,264 @@
+// Host implementation of element-wise attention, multi-threaded over (batch × channel).
+#include <algorithm>
+#include <cstdlib>
+#include <functional>
+#include <limits>
+#include <thread>
+#include <vector>
+
+#include "ea.h"
+#include "ea_math.h"
+
+namespace ew {
+
+unsigned hostThreads() {
+  if (const char* env = std::getenv("EW_THREADS")) {
+    const long n = std::strtol(env, nullptr, 10);
+    if (n > 0) return static_cast<unsigned>(n);
+  }
+  const unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : n;
+}
+
+namespace {
+
+// Runs body(item) for item in [0, items) on up to hostThreads() threads, each with its own
+// contiguous range. Small jobs stay on the calling thread.
+void parallelFor(int64_t items, int64_t workPerItem, const std::function<void(int64_t)>& body) {
+  const int64_t minWorkPerThread = 1 << 16;
+  int64_t threads = std::min<int64_t>(hostThreads(), items);
+  threads = std::min<int64_t>(threads, std::max<int64_t>(1, items * workPerItem / minWorkPerThread));
+  if (threads <= 1) {
+    for (int64_t item = 0; item < items; ++item) body(item);
+    return;
+  }
+  std::vector<std::thread> pool;
+  pool.reserve(threads);
+  for (int64_t t = 0; t < threads; ++t) {
+    const int64_t begin = items * t / threads;
+    const int64_t end = items * (t + 1) / threads;
+    pool.emplace_back([begin, end, &body] {
+      for (int64_t item = begin; item < end; ++item) body(item);
+    });
+  }
+  for (std::thread& thread : pool) thread.join();
+}
+
+// Strided access to channel c of sequence b: element i of a [B, N, D] array.
+struct Channel {
+  int64_t b;
+  int64_t c;
+  int64_t D;
+  int64_t at(int64_t rows, int64_t i) const { return (b * rows + i) * D + c; }
+};
+
+void exactForward(const ForwardArgs& args) {
+  const Dims& d = args.dims;
+  parallelFor(d.batch * d.channels, d.queries * d.keys, [&](int64_t item) {
+    const Channel ch{item / d.channels, item % d.channels, d.channels};
+    for (int64_t i = 0; i < d.queries; ++i) {
+      const double q = args.q[ch.at(d.queries, i)];
+      const int64_t last = args.causal ? i : d.keys - 1;
+      double shift = std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j <= last; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        shift = std::min(shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
+      }
+      double total = 0.0;
+      double weighted = 0.0;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        const double w = exactWeight(shift, q, args.k[ch.at(d.keys, j)]);
+        total += w;
+        weighted += w * args.v[ch.at(d.keys, j)];
+      }
+      args.y[ch.at(d.queries, i)] =
+          static_cast<float>(isZeroDenominator(total) ? 0.0 : weighted / total);
+    }
+  });
+}
+
+void exactBackward(const BackwardArgs& args) {
+  const Dims& d = args.dims;
+  parallelFor(d.batch * d.channels, d.queries * d.keys, [&](int64_t item) {
+    const Channel ch{item / d.channels, item % d.channels, d.channels};
+    std::vector<double> dk(d.keys, 0.0);
+    std::vector<double> dv(d.keys, 0.0);
+    for (int64_t i = 0; i < d.queries; ++i) {
+      const double q = args.q[ch.at(d.queries, i)];
+      const double g = args.dy[ch.at(d.queries, i)];
+      const int64_t last = args.causal ? i : d.keys - 1;
+      double shift = std::numeric_limits<double>::infinity();
+      for (int64_t j = 0; j <= last; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        shift = std::min(shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
+      }
+      double total = 0.0;
+      double weighted = 0.0;
+      for (int64_t j = 0; j <= last; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        const double w = exactWeight(shift, q, args.k[ch.at(d.keys, j)]);
+        total += w;
+        weighted += w * args.v[ch.at(d.keys, j)];
+      }
+      double dq = 0.0;
+      if (!isZeroDenominator(total)) {
+        const double y = weighted / total;
+        for (int64_t j = 0; j <= last; ++j) {
+          if (args.mask[ch.b * d.keys + j] == 0) continue;
+          const double k = args.k[ch.at(d.keys, j)];
+          const double gp = g * exactWeight(shift, q, k) / total;
+          const double shared = 2.0 * (q - k) * gp * (args.v[ch.at(d.keys, j)] - y);
+          dv[j] += gp;
+          dk[j] += shared;
+          dq -= shared;
+        }
+      }
+      args.dq[ch.at(d.queries, i)] = static_cast<float>(dq);
+    }
+    for (int64_t j = 0; j < d.keys; ++j) {
+      args.dk[ch.at(d.keys, j)] = static_cast<float>(dk[j]);
+      args.dv[ch.at(d.keys, j)] = static_cast<float>(dv[j]);
+    }
+  });
+}
+
+}  // namespace
+
+void hostForward(const ForwardArgs& args) {
+  if (args.order == kExact) {
+    exactForward(args);
+    return;
+  }
+  const Dims& d = args.dims;
+  const int terms = stateTerms(args.order);
+  std::vector<double> a(terms);
+  taylorCoefficients(a.data(), terms);
+  parallelFor(d.batch * d.channels, (d.queries + d.keys) * terms, [&](int64_t item) {
+    const Channel ch{item / d.channels, item % d.channels, d.channels};
+    std::vector<double> S(terms);
+    std::vector<double> Z(terms);
+    for (int n = 0; n < terms; ++n) {
+      S[n] = args.initialS[ch.at(terms, n)];
+      Z[n] = args.initialZ[ch.at(terms, n)];
+    }
+    if (args.causal) {
+      for (int64_t i = 0; i < d.keys; ++i) {
+        const int64_t at = ch.at(d.keys, i);
+        if (args.mask[ch.b * d.keys + i] != 0) addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
+        args.y[at] = static_cast<float>(readQuery(S.data(), Z.data(), a.data(), args.q[at], terms));
+      }
+    } else {
+      for (int64_t j = 0; j < d.keys; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        const int64_t at = ch.at(d.keys, j);
+        addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
+      }
+      for (int64_t i = 0; i < d.queries; ++i) {
+        const int64_t at = ch.at(d.queries, i);
+        args.y[at] = static_cast<float>(readQuery(S.data(), Z.data(), a.data(), args.q[at], terms));
+      }
+    }
+    for (int n = 0; n < terms; ++n) {
+      args.finalS[ch.at(terms, n)] = static_cast<float>(S[n]);
+      args.finalZ[ch.at(terms, n)] = static_cast<float>(Z[n]);
+    }
+  });
+}
+
+void hostBackward(const BackwardArgs& args) {
+  if (args.order == kExact) {
+    exactBackward(args);
+    return;
+  }
+  const Dims& d = args.dims;
+  const int terms = stateTerms(args.order);
+  std::vector<double> a(terms);
+  taylorCoefficients(a.data(), terms);
+  parallelFor(d.batch * d.channels, (d.queries + 2 * d.keys) * terms, [&](int64_t item) {
+    const Channel ch{item / d.channels, item % d.channels, d.channels};
+    std::vector<double> S(terms);
+    std::vector<double> Z(terms);
+    std::vector<double> A(terms);
+    std::vector<double> B(terms);
+    for (int n = 0; n < terms; ++n) {
+      S[n] = args.initialS[ch.at(terms, n)];
+      Z[n] = args.initialZ[ch.at(terms, n)];
+      A[n] = args.dFinalS[ch.at(terms, n)];
+      B[n] = args.dFinalZ[ch.at(terms, n)];
+    }
+    auto writeKey = [&](int64_t j) {
+      const int64_t at = ch.at(d.keys, j);
+      if (args.mask[ch.b * d.keys + j] == 0) {
+        args.dk[at] = 0.0f;
+        args.dv[at] = 0.0f;
+        return;
+      }
+      const KeyGradient grad = keyGradient(A.data(), B.data(), args.k[at], args.v[at], terms);
+      args.dk[at] = static_cast<float>(grad.dk);
+      args.dv[at] = static_cast<float>(grad.dv);
+    };
+    if (args.causal) {
+      // Forward: running moments give ∂q, α, β (kept in float64: g/M overflows float32 when M
+      // is tiny). Reverse: the suffix sums A(j), B(j) over queries i >= j give ∂k, ∂v.
+      std::vector<double> alphas(d.keys);
+      std::vector<double> betas(d.keys);
+      for (int64_t i = 0; i < d.keys; ++i) {
+        const int64_t at = ch.at(d.keys, i);
+        if (args.mask[ch.b * d.keys + i] != 0) addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
+        const QueryGradient grad =
+            queryGradient(S.data(), Z.data(), a.data(), args.q[at], args.dy[at], terms);
+        args.dq[at] = static_cast<float>(grad.dq);
+        alphas[i] = grad.alpha;
+        betas[i] = grad.beta;
+      }
+      for (int64_t j = d.keys - 1; j >= 0; --j) {
+        addQuery(A.data(), B.data(), a.data(), args.q[ch.at(d.keys, j)], alphas[j], betas[j], terms);
+        writeKey(j);
+      }
+    } else {
+      for (int64_t j = 0; j < d.keys; ++j) {
+        if (args.mask[ch.b * d.keys + j] == 0) continue;
+        const int64_t at = ch.at(d.keys, j);
+        addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
+      }
+      for (int64_t i = 0; i < d.queries; ++i) {
+        const int64_t at = ch.at(d.queries, i);
+        const double q = args.q[at];
+        const QueryGradient grad = queryGradient(S.data(), Z.data(), a.data(), q, args.dy[at], terms);
+        args.dq[at] = static_cast<float>(grad.dq);
+        addQuery(A.data(), B.data(), a.data(), q, grad.alpha, grad.beta, terms);
+      }
+      for (int64_t j = 0; j < d.keys; ++j) writeKey(j);
+    }
+    for (int n = 0; n < terms; ++n) {
+      args.dInitialS[ch.at(terms, n)] = static_cast<float>(A[n]);
+      args.dInitialZ[ch.at(terms, n)] = static_cast<float>(B[n]);
+    }
+  });
+}
+
+void hostStep(const StepArgs& args) {
+  const int terms = stateTerms(args.order);
+  std::vector<double> a(terms);
+  taylorCoefficients(a.data(), terms);
+  const int64_t D = args.channels;
+  parallelFor(args.batch * D, 4 * terms, [&](int64_t item) {
+    const Channel ch{item / D, item % D, D};
+    std::vector<double> S(terms);
+    std::vector<double> Z(terms);
+    for (int n = 0; n < terms; ++n) {
+      S[n] = args.s[ch.at(terms, n)];
+      Z[n] = args.z[ch.at(terms, n)];
+    }
+    const int64_t at = ch.b * D + ch.c;
+    addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
+    args.y[at] = static_cast<float>(readQuery(S.data(), Z.data(), a.data(), args.q[at], terms));
+    for (int n = 0; n < terms; ++n) {
+      args.nextS[ch.at(terms, n)] = static_cast<float>(S[n]);
+      args.nextZ[ch.at(terms, n)] = static_cast<float>(Z[n]);
+    }
+  });
+}
+
+}  // namespace ew

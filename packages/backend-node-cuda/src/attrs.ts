@@ -1,0 +1,65 @@
+import { type AttentionOrder, stateSize } from '@elementwise/attention';
+import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+
+/** Checks on what the op hands a kernel; the op validates user input, these catch misuse. */
+
+export interface Dims {
+  batch: number;
+  queries: number;
+  keys: number;
+  channels: number;
+}
+
+export function readOrder(kernelName: string, attrs: NamedAttrMap): AttentionOrder {
+  const order = attrs.order as unknown;
+  if (order === 'exact') return order;
+  if (typeof order !== 'number' || !Number.isInteger(order) || order < 0 || order % 2 !== 0) {
+    throw new Error(
+      `${kernelName}: order must be an even integer >= 0 or 'exact', got ${String(order)}`,
+    );
+  }
+  return order;
+}
+
+/** The addon's encoding of an order: the order itself, or -1 for 'exact'. */
+export const nativeOrder = (order: AttentionOrder): number => (order === 'exact' ? -1 : order);
+
+export function expectShape(
+  kernelName: string,
+  name: string,
+  info: TensorInfo,
+  shape: number[],
+): void {
+  const same =
+    info.shape.length === shape.length && info.shape.every((n, axis) => n === shape[axis]);
+  if (!same) {
+    throw new Error(
+      `${kernelName}: ${name} must have shape [${shape.join(', ')}], got [${info.shape.join(', ')}]`,
+    );
+  }
+}
+
+/** The dims of a forward/backward call, after checking every input against q and k. */
+export function attentionDims(
+  kernelName: string,
+  inputs: Record<string, TensorInfo>,
+  order: AttentionOrder,
+  causal: boolean,
+): Dims {
+  const { q, k } = inputs;
+  if (q.shape.length !== 3 || k.shape.length !== 3) {
+    throw new Error(`${kernelName}: q and k must have rank 3 [B, L, D]`);
+  }
+  const [batch, queries, channels] = q.shape;
+  const keys = k.shape[1];
+  const terms = stateSize(order);
+  expectShape(kernelName, 'k', k, [batch, keys, channels]);
+  expectShape(kernelName, 'v', inputs.v, [batch, keys, channels]);
+  expectShape(kernelName, 'mask', inputs.mask, [batch, keys]);
+  expectShape(kernelName, 'initialS', inputs.initialS, [batch, terms, channels]);
+  expectShape(kernelName, 'initialZ', inputs.initialZ, [batch, terms, channels]);
+  if (causal && queries !== keys) {
+    throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${queries} and L = ${keys}`);
+  }
+  return { batch, queries, keys, channels };
+}

@@ -1,0 +1,137 @@
+import {
+  ElementwiseAttentionBackward,
+  ElementwiseAttentionForward,
+  ElementwiseAttentionStep,
+  stateSize,
+} from '@elementwise/attention';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
+import { attentionDims, expectShape, nativeOrder, readOrder } from './attrs.js';
+import { type BackendName, type KernelBody, kernelFuncFor } from './backend_io.js';
+import { nativeAddon } from './native.js';
+
+/**
+ * Forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ]. One addon
+ * call: on the CUDA path the inputs cross to the device once and the outputs come back once.
+ */
+const forward: KernelBody = (inputs, attrs) => {
+  const order = readOrder(ElementwiseAttentionForward, attrs);
+  const causal = attrs.causal === true;
+  const d = attentionDims(ElementwiseAttentionForward, inputs, order, causal);
+  const { q, k, v, mask, initialS, initialZ } = inputs;
+  return {
+    inputs: [q, k, v, mask, initialS, initialZ],
+    outputShapes: [q.shape, initialS.shape, initialZ.shape],
+    compute: ([qv, kv, vv, mv, s0, z0], [y, finalS, finalZ]) => {
+      nativeAddon().forward(
+        qv,
+        kv,
+        vv,
+        mv,
+        s0,
+        z0,
+        y,
+        finalS,
+        finalZ,
+        d.batch,
+        d.queries,
+        d.keys,
+        d.channels,
+        nativeOrder(order),
+        causal,
+      );
+    },
+  };
+};
+
+/** Backward: the six forward inputs, dy, dFinalS, dFinalZ; outputs [dq, dk, dv, dInitialS, dInitialZ]. */
+const backward: KernelBody = (inputs, attrs) => {
+  const order = readOrder(ElementwiseAttentionBackward, attrs);
+  const causal = attrs.causal === true;
+  const d = attentionDims(ElementwiseAttentionBackward, inputs, order, causal);
+  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
+  expectShape(ElementwiseAttentionBackward, 'dy', dy, q.shape);
+  expectShape(ElementwiseAttentionBackward, 'dFinalS', dFinalS, initialS.shape);
+  expectShape(ElementwiseAttentionBackward, 'dFinalZ', dFinalZ, initialZ.shape);
+  return {
+    inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
+    outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],
+    compute: (views, [dq, dk, dv, dInitialS, dInitialZ]) => {
+      const [qv, kv, vv, mv, s0, z0, dyv, dfs, dfz] = views;
+      nativeAddon().backward(
+        qv,
+        kv,
+        vv,
+        mv,
+        s0,
+        z0,
+        dyv,
+        dfs,
+        dfz,
+        dq,
+        dk,
+        dv,
+        dInitialS,
+        dInitialZ,
+        d.batch,
+        d.queries,
+        d.keys,
+        d.channels,
+        nativeOrder(order),
+        causal,
+      );
+    },
+  };
+};
+
+/** Recurrent step: inputs q, k, v [B,D], s, z [B,T,D]; outputs [y, s', z']. */
+const step: KernelBody = (inputs, attrs) => {
+  const order = readOrder(ElementwiseAttentionStep, attrs);
+  if (order === 'exact') {
+    throw new Error(`${ElementwiseAttentionStep}: order 'exact' has no recurrent form`);
+  }
+  const { q, k, v, s, z } = inputs;
+  if (q.shape.length !== 2) {
+    throw new Error(`${ElementwiseAttentionStep}: q must have shape [B, D]`);
+  }
+  const [batch, channels] = q.shape;
+  const stateShape = [batch, stateSize(order), channels];
+  expectShape(ElementwiseAttentionStep, 'k', k, q.shape);
+  expectShape(ElementwiseAttentionStep, 'v', v, q.shape);
+  expectShape(ElementwiseAttentionStep, 's', s, stateShape);
+  expectShape(ElementwiseAttentionStep, 'z', z, stateShape);
+  return {
+    inputs: [q, k, v, s, z],
+    outputShapes: [q.shape, stateShape, stateShape],
+    compute: ([qv, kv, vv, sv, zv], [y, nextS, nextZ]) => {
+      nativeAddon().step(qv, kv, vv, sv, zv, y, nextS, nextZ, batch, channels, order);
+    },
+  };
+};
+
+const configs = (backendName: BackendName): KernelConfig[] => [
+  {
+    kernelName: ElementwiseAttentionForward,
+    backendName,
+    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward),
+  },
+  {
+    kernelName: ElementwiseAttentionBackward,
+    backendName,
+    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward),
+  },
+  {
+    kernelName: ElementwiseAttentionStep,
+    backendName,
+    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionStep, step),
+  },
+];
+
+/**
+ * Every kernel this package provides: forward, backward and step for the tfjs `cpu`, `wasm`
+ * and `tensorflow` (tfjs-node) backends.
+ */
+export const kernelConfigs: readonly KernelConfig[] = [
+  ...configs('cpu'),
+  ...configs('wasm'),
+  ...configs('tensorflow'),
+];
