@@ -1,6 +1,18 @@
 import './register_core_gradients.js';
 import './register_gradients.js';
 
+export {
+  type Compute,
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+} from './authoring/host_memory_kernel.js';
+export {
+  attentionDims,
+  expectShape,
+  type KernelDims,
+  readOrder,
+} from './authoring/kernel_checks.js';
 export * from './kernel_names.js';
 export {
   ElementwiseAttention,

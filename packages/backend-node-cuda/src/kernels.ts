@@ -1,13 +1,18 @@
 import {
+  attentionDims,
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
   ElementwiseAttentionStep,
+  expectShape,
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+  readOrder,
   stateSize,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { attentionDims, expectShape, nativeOrder, readOrder } from './attrs.js';
-import { type BackendName, type KernelBody, kernelFuncFor } from './backend_io.js';
 import { nativeAddon } from './native.js';
+import { nativeOrder } from './native_order.js';
 
 /**
  * Forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ]. One addon
@@ -108,7 +113,7 @@ const step: KernelBody = (inputs, attrs) => {
   };
 };
 
-const configs = (backendName: BackendName): KernelConfig[] => [
+const configs = (backendName: HostBackendName): KernelConfig[] => [
   {
     kernelName: ElementwiseAttentionForward,
     backendName,

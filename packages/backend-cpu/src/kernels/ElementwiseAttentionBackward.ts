@@ -1,7 +1,13 @@
-import { ElementwiseAttentionBackward } from '@elementwise/attention';
+import {
+  attentionDims,
+  ElementwiseAttentionBackward,
+  expectShape,
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+  readOrder,
+} from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { attentionDims, expectShape, readOrder } from '../attrs.js';
-import { type BackendName, type KernelBody, kernelFuncFor } from '../backend_io.js';
 import { series } from '../implementation.js';
 import { exactBackward } from '../maths/exact.js';
 
@@ -41,7 +47,7 @@ const backward: KernelBody = (inputs, attrs) => {
   };
 };
 
-const config = (backendName: BackendName): KernelConfig => ({
+const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionBackward,
   backendName,
   kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward),

@@ -1,7 +1,12 @@
-import { ElementwiseAttentionForward } from '@elementwise/attention';
+import {
+  attentionDims,
+  ElementwiseAttentionForward,
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+  readOrder,
+} from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { attentionDims, readOrder } from '../attrs.js';
-import { type BackendName, type KernelBody, kernelFuncFor } from '../backend_io.js';
 import { series } from '../implementation.js';
 import { exactForward } from '../maths/exact.js';
 
@@ -29,7 +34,7 @@ const forward: KernelBody = (inputs, attrs) => {
   };
 };
 
-const config = (backendName: BackendName): KernelConfig => ({
+const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionForward,
   backendName,
   kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward),

@@ -1,7 +1,13 @@
-import { ElementwiseAttentionStep, stateSize } from '@elementwise/attention';
+import {
+  ElementwiseAttentionStep,
+  expectShape,
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+  readOrder,
+  stateSize,
+} from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
-import { expectShape, readOrder } from '../attrs.js';
-import { type BackendName, type KernelBody, kernelFuncFor } from '../backend_io.js';
 import { seriesStep } from '../maths/series.js';
 
 /**
@@ -36,7 +42,7 @@ const step: KernelBody = (inputs, attrs) => {
   };
 };
 
-const config = (backendName: BackendName): KernelConfig => ({
+const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionStep,
   backendName,
   kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionStep, step),

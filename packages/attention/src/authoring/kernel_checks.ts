@@ -1,9 +1,13 @@
-import { type AttentionOrder, stateSize } from '@elementwise/attention';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import { type AttentionOrder, stateSize } from '../kernel_names.js';
 
-/** Checks on what the op hands a kernel; the op validates user input, these catch misuse. */
+/**
+ * For backend authors: checks on what the op hands a kernel. The op validates user input; these
+ * catch a kernel called directly with inputs or attrs that break the contract.
+ */
 
-export interface Dims {
+/** The sizes of a forward or backward call. */
+export interface KernelDims {
   batch: number;
   queries: number;
   keys: number;
@@ -20,9 +24,6 @@ export function readOrder(kernelName: string, attrs: NamedAttrMap): AttentionOrd
   }
   return order;
 }
-
-/** The addon's encoding of an order: the order itself, or -1 for 'exact'. */
-export const nativeOrder = (order: AttentionOrder): number => (order === 'exact' ? -1 : order);
 
 export function expectShape(
   kernelName: string,
@@ -45,7 +46,7 @@ export function attentionDims(
   inputs: Record<string, TensorInfo>,
   order: AttentionOrder,
   causal: boolean,
-): Dims {
+): KernelDims {
   const { q, k } = inputs;
   if (q.shape.length !== 3 || k.shape.length !== 3) {
     throw new Error(`${kernelName}: q and k must have rank 3 [B, L, D]`);

@@ -1,17 +1,20 @@
 import type { KernelFunc, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 
 /**
- * How a kernel reaches tensor memory on each backend it is registered for: every input is read
- * once into a float32 view, the addon runs, and every output is written once. The backends are
+ * For backend authors whose kernels compute on the host: how a kernel reaches tensor memory on
+ * the tfjs backends that keep tensors in JS or WebAssembly memory. A kernel is written once
+ * against float32 views (`inputs` read-only, `outputs` to be filled completely); each input is
+ * read once and each output written once, zero-copy where the backend allows. The backends are
  * described structurally (only the methods used), so no backend package is imported.
  */
 
-/** The tfjs backends this package registers kernels for. */
-export type BackendName = 'cpu' | 'wasm' | 'tensorflow';
+/** The tfjs backends whose tensor memory a host kernel can reach. */
+export type HostBackendName = 'cpu' | 'wasm' | 'tensorflow';
 
 /** Computes outputs from inputs; every element of every output must be written. */
 export type Compute = (inputs: Float32Array[], outputs: Float32Array[]) => void;
 
+/** Runs `compute` on a backend's memory and returns the output tensors. */
 type Runner = (
   backend: unknown,
   inputs: TensorInfo[],
@@ -78,7 +81,7 @@ const runOnTensorflow: Runner = (backend, inputs, outputShapes, compute) => {
   }));
 };
 
-const RUNNERS: Record<BackendName, Runner> = {
+const RUNNERS: Record<HostBackendName, Runner> = {
   cpu: runOnCpu,
   wasm: runOnWasm,
   tensorflow: runOnTensorflow,
@@ -92,7 +95,7 @@ export type KernelBody = (
 
 /** The tfjs `kernelFunc` of `body` on one backend. */
 export function kernelFuncFor(
-  backendName: BackendName,
+  backendName: HostBackendName,
   kernelName: string,
   body: KernelBody,
 ): KernelFunc {
