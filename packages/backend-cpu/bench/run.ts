@@ -1,0 +1,505 @@
+/**
+ * Fused EA-6 kernels of @elementwise/backend-cpu against the composite EA-6 (the same op with the
+ * fused kernels unregistered) and softmax attention (SA), on tfjs `cpu` and `wasm`, causal, B = 1,
+ * D = 64 and 512, forward and forward+backward; the recurrent step cost; and the fused forward
+ * against a roofline measured in the same run.
+ *
+ *   cd packages/backend-cpu
+ *   node --expose-gc --import ../attention/node_modules/tsx/dist/esm/index.mjs bench/run.ts \
+ *     [--json out.json]
+ *
+ * (tsx is a dependency of @elementwise/attention, not of this package, so a bare `--import tsx`
+ * does not resolve from here.) Dev-only: it reuses attention's bench modules by relative import.
+ */
+import { writeFileSync } from 'node:fs';
+import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BenchBackend, configureTfjs, useBackend } from '../../attention/bench/backends.js';
+import {
+  formatMegabytes,
+  formatMs,
+  formatRatio,
+  markdownTable,
+} from '../../attention/bench/format.js';
+import { checkSoftmaxVariant, GateError, lossGradients } from '../../attention/bench/gates.js';
+import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
+import { describeMachine, describeWasm, machineInfo } from '../../attention/bench/machine.js';
+import {
+  clearSoftmaxMaskCache,
+  describeVariant,
+  fastestSoftmaxVariant,
+  softmaxAttention,
+} from '../../attention/bench/softmax_attention.js';
+import { measureStepCost, type StepCost } from '../../attention/bench/step_bench.js';
+import {
+  type Computation,
+  peakBytes,
+  timeInterleaved,
+  timeOnce,
+} from '../../attention/bench/timing.js';
+import { elementwiseAttention } from '../../attention/src/index.js';
+import { kernelConfigs, kernelImplementation, setSimdEnabled } from '../src/index.js';
+import { type MachineLimits, measureMachineLimits } from './limits.js';
+
+const ORDER = 6;
+const BATCH = 1;
+const BACKENDS: BenchBackend[] = ['wasm', 'cpu'];
+const LENGTHS = [1024, 4096, 16384, 65536];
+/** D = 512 stops here: the composite's [L, 512] intermediates at L = 65536 would not fit the run
+ * budget (nor, for wasm, its 4 GiB heap). */
+const MAX_LENGTH: Record<number, number> = { 64: 65536, 512: 16384 };
+const CHANNELS = [64, 512];
+/** A contestant whose single call is predicted to take longer than this is skipped. */
+const CALL_LIMIT_MS = 20_000;
+/** Time allowed for the rounds of one (backend, D, L, form); rounds = budget / one round. */
+const ROUND_BUDGET_MS = 4000;
+/** Calls at least this long are timed in a group of their own, over at most 3 rounds. */
+const SLOW_CALL_MS = 1000;
+const SLOW_BUDGET_MS = 15_000;
+const MAX_ROUNDS = 7;
+/** Whole-run budget: anything that would start after it is skipped. */
+const RUN_BUDGET_MS = 7.5 * 60_000;
+/** Peak memory is profiled (one more call) only for calls shorter than this. */
+const PEAK_LIMIT_MS = 2500;
+const STEP_POSITIONS = [1024, 16384, 65536];
+const STEPS = 500;
+
+type Form = 'forward' | 'forward+backward';
+const FORMS: Form[] = ['forward', 'forward+backward'];
+type Name = 'fused EA-6' | 'composite EA-6' | 'SA';
+const NAMES: Name[] = ['fused EA-6', 'composite EA-6', 'SA'];
+
+interface Measurement {
+  backend: BenchBackend;
+  channels: number;
+  length: number;
+  form: Form;
+  contestant: Name;
+  medianMs?: number;
+  rounds?: number;
+  peakBytes?: number;
+  skipped?: string;
+}
+
+interface GateResult {
+  backend: BenchBackend;
+  channels: number;
+  forward: number;
+  dq: number;
+  dk: number;
+  dv: number;
+}
+
+const started = performance.now();
+const elapsed = () => performance.now() - started;
+
+function parseArgs(argv: string[]): { json?: string } {
+  const index = argv.indexOf('--json');
+  if (index >= 0) {
+    const json = argv[index + 1];
+    if (!json) throw new Error('--json needs a file name');
+    return { json };
+  }
+  return {};
+}
+
+/** Runs `body` with this backend's fused EA kernels unregistered: the op then runs its composite. */
+function withoutFusedKernels<T>(backend: string, body: () => T): T {
+  const configs = kernelConfigs.filter((c) => c.backendName === backend);
+  for (const c of configs) tf.unregisterKernel(c.kernelName, backend);
+  try {
+    return body();
+  } finally {
+    for (const c of configs) tf.registerKernel(c);
+  }
+}
+
+const ea = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
+  elementwiseAttention(q, k, v, { order: ORDER, causal: true }) as tf.Tensor3D;
+
+/** Fused EA-6 forward and gradients at a small size against the float64 oracle. */
+function gateFused(backend: BenchBackend, channels: number): GateResult {
+  const inputs = makeInputs(BATCH, 193, channels, 31);
+  try {
+    const [batch, length] = inputs.q.shape;
+    const oracle = {
+      q: inputs.q.dataSync(),
+      k: inputs.k.dataSync(),
+      v: inputs.v.dataSync(),
+      dims: { batch, queryLength: length, keyLength: length, channels },
+    };
+    const y = ea(inputs.q, inputs.k, inputs.v);
+    const grads = lossGradients(ea, inputs);
+    const forward = eaForward(oracle, { order: ORDER, causal: true }).y;
+    const backward = eaBackward(oracle, inputs.cotangent.dataSync(), {
+      order: ORDER,
+      causal: true,
+    });
+    const result: GateResult = {
+      backend,
+      channels,
+      forward: relativeRmsError(forward, y.dataSync()),
+      dq: relativeRmsError(backward.dq, grads[0].dataSync()),
+      dk: relativeRmsError(backward.dk, grads[1].dataSync()),
+      dv: relativeRmsError(backward.dv, grads[2].dataSync()),
+    };
+    tf.dispose([y, ...grads]);
+    for (const key of ['forward', 'dq', 'dk', 'dv'] as const) {
+      if (!(result[key] <= 1e-5)) {
+        throw new GateError(
+          `fused EA-6 ${key} on ${backend} (D = ${channels}) differs from the float64 oracle: relative RMS ${result[key].toExponential(1)} > 1e-5`,
+        );
+      }
+    }
+    return result;
+  } finally {
+    disposeInputs(inputs);
+  }
+}
+
+/** How a contestant's time grows when L grows 4×: linear for EA, about quadratic for SA. */
+const GROWTH: Record<Name, number> = { 'fused EA-6': 4.2, 'composite EA-6': 4.2, SA: 16 };
+
+async function benchBackendChannels(
+  backend: BenchBackend,
+  channels: number,
+  measurements: Measurement[],
+  notes: string[],
+): Promise<void> {
+  const previous = new Map<string, number>();
+  for (const length of LENGTHS) {
+    if (length > MAX_LENGTH[channels]) {
+      for (const form of FORMS) {
+        for (const contestant of NAMES) {
+          measurements.push({
+            backend,
+            channels,
+            length,
+            form,
+            contestant,
+            skipped: `D = ${channels} is measured up to L = ${MAX_LENGTH[channels]} (run budget)`,
+          });
+        }
+      }
+      continue;
+    }
+    const inputs = makeInputs(BATCH, length, channels, 7);
+    const variant = fastestSoftmaxVariant(backend, length);
+    try {
+      for (const form of FORMS) {
+        const call = (attention: typeof ea): Computation =>
+          form === 'forward'
+            ? () => attention(inputs.q, inputs.k, inputs.v)
+            : () => lossGradients(attention, inputs);
+        const computations: Record<Name, Computation> = {
+          'fused EA-6': call(ea),
+          'composite EA-6': () => withoutFusedKernels(backend, call(ea)),
+          SA: call((q, k, v) => softmaxAttention(q, k, v, { causal: true, variant })),
+        };
+        const live: Name[] = [];
+        const first: number[] = [];
+        for (const contestant of NAMES) {
+          const key = `${form}:${contestant}`;
+          const before = previous.get(key);
+          const predicted = before === undefined ? 0 : before * GROWTH[contestant];
+          const base = { backend, channels, length, form, contestant };
+          let skipped: string | undefined;
+          if (before === undefined && length > LENGTHS[0]) {
+            skipped = 'skipped at a shorter L';
+          } else if (predicted > CALL_LIMIT_MS) {
+            skipped = `predicted ${(predicted / 1000).toFixed(0)} s per call > ${CALL_LIMIT_MS / 1000} s`;
+          } else if (elapsed() + 2 * predicted > RUN_BUDGET_MS) {
+            skipped = 'run budget exhausted';
+          }
+          if (skipped) {
+            measurements.push({ ...base, skipped });
+            console.log(
+              `  skip ${backend} D=${channels} L=${length} ${form} ${contestant}: ${skipped}`,
+            );
+            continue;
+          }
+          const warm = await timeOnce(computations[contestant]);
+          previous.set(key, warm);
+          live.push(contestant);
+          first.push(warm);
+        }
+        // Calls under a second are interleaved over several rounds; slower ones (SA, or the
+        // composite at large L) in fewer rounds of their own, so they do not starve the rest.
+        const timings = new Map<Name, { medianMs: number; rounds: number }>();
+        for (const slow of [false, true]) {
+          const group = live.filter((_, i) => first[i] >= SLOW_CALL_MS === slow);
+          if (group.length === 0) continue;
+          const round = group.reduce((sum, name) => sum + first[live.indexOf(name)], 0);
+          const rounds = slow
+            ? Math.max(1, Math.min(3, Math.floor(SLOW_BUDGET_MS / round)))
+            : Math.max(3, Math.min(MAX_ROUNDS, Math.floor(ROUND_BUDGET_MS / round)));
+          const result = await timeInterleaved(
+            group.map((name) => computations[name]),
+            rounds,
+          );
+          group.forEach((name, i) => {
+            timings.set(name, { medianMs: result[i].medianMs, rounds });
+          });
+        }
+        for (const contestant of live) {
+          const timing = timings.get(contestant);
+          if (timing === undefined) continue;
+          const { medianMs, rounds } = timing;
+          previous.set(`${form}:${contestant}`, medianMs);
+          const peak =
+            medianMs < PEAK_LIMIT_MS ? await peakBytes(computations[contestant]) : undefined;
+          measurements.push({
+            backend,
+            channels,
+            length,
+            form,
+            contestant,
+            medianMs,
+            rounds,
+            peakBytes: peak,
+          });
+          console.log(
+            `  ${backend} D=${channels} L=${length} ${form} ${contestant}: ${formatMs(medianMs)} ms (${rounds} rounds)${peak === undefined ? '' : `, peak ${formatMegabytes(peak)} MB`}`,
+          );
+        }
+      }
+    } finally {
+      disposeInputs(inputs);
+      clearSoftmaxMaskCache();
+    }
+  }
+  const note = `${backend}: SA variant at L = 1024: ${describeVariant(fastestSoftmaxVariant(backend, 1024))}`;
+  if (!notes.includes(note)) notes.push(note);
+}
+
+function find(
+  ms: Measurement[],
+  backend: string,
+  channels: number,
+  length: number,
+  form: Form,
+  contestant: Name,
+): Measurement | undefined {
+  return ms.find(
+    (m) =>
+      m.backend === backend &&
+      m.channels === channels &&
+      m.length === length &&
+      m.form === form &&
+      m.contestant === contestant,
+  );
+}
+
+function timingTable(ms: Measurement[], backend: string, channels: number): string {
+  const rows: (string | number)[][] = [];
+  for (const form of FORMS) {
+    for (const length of LENGTHS) {
+      const get = (name: Name) => find(ms, backend, channels, length, form, name);
+      const [fused, composite, sa] = NAMES.map(get);
+      const show = (m?: Measurement) => (m?.medianMs === undefined ? '—' : formatMs(m.medianMs));
+      const peak = (m?: Measurement) =>
+        m?.peakBytes === undefined ? '—' : formatMegabytes(m.peakBytes);
+      const ratio = (a?: Measurement, b?: Measurement) =>
+        a?.medianMs !== undefined && b?.medianMs !== undefined
+          ? formatRatio(a.medianMs / b.medianMs)
+          : '—';
+      rows.push([
+        form,
+        length,
+        show(fused),
+        show(composite),
+        show(sa),
+        ratio(composite, fused),
+        ratio(sa, fused),
+        peak(fused),
+        peak(composite),
+        peak(sa),
+        // input or output tensors [B, L, D] in MB, for the peak-memory comparison
+        formatMegabytes(BATCH * length * channels * 4),
+      ]);
+    }
+  }
+  return markdownTable(
+    [
+      'form',
+      'L',
+      'fused ms',
+      'composite ms',
+      'SA ms',
+      'composite/fused',
+      'SA/fused',
+      'fused peak MB',
+      'composite peak MB',
+      'SA peak MB',
+      'one [L,D] MB',
+    ],
+    rows,
+  );
+}
+
+async function main(): Promise<void> {
+  const options = parseArgs(process.argv.slice(2));
+  configureTfjs();
+  setSimdEnabled(true);
+  const machine = machineInfo();
+  console.log(`# Fused CPU/WASM kernels\n\n${describeMachine(machine)}\n`);
+
+  console.log('Measuring machine limits...');
+  const limits: MachineLimits = await measureMachineLimits();
+  console.log(
+    `  wasm SIMD f32x4 mul+add ${limits.simdGflops.toFixed(1)} GFLOP/s, Math.exp ${limits.expNs.toFixed(2)} ns/call, Float32Array.set ${limits.copyGBs.toFixed(1)} GB/s`,
+  );
+
+  const measurements: Measurement[] = [];
+  const gates: GateResult[] = [];
+  const steps: Array<StepCost & { backend: BenchBackend }> = [];
+  const notes: string[] = [];
+  const available: BenchBackend[] = [];
+
+  for (const backend of BACKENDS) {
+    if (!(await useBackend(backend))) {
+      notes.push(`${backend}: unavailable here`);
+      continue;
+    }
+    available.push(backend);
+    if (kernelImplementation() !== 'wasm-simd') {
+      throw new Error(`fused kernels run '${kernelImplementation()}', not 'wasm-simd'`);
+    }
+    if (backend === 'wasm') notes.push(`wasm backend: ${await describeWasm()}`);
+    for (const channels of CHANNELS) {
+      const gate = gateFused(backend, channels);
+      gates.push(gate);
+      console.log(
+        `gate fused EA-6 ${backend} D=${channels}: y ${gate.forward.toExponential(1)}, dq ${gate.dq.toExponential(1)}, dk ${gate.dk.toExponential(1)}, dv ${gate.dv.toExponential(1)}`,
+      );
+    }
+    checkSoftmaxVariant(fastestSoftmaxVariant(backend, 1024));
+    clearSoftmaxMaskCache();
+    console.log(`gate SA ${backend}: passed`);
+    // A discarded run first: the first position measured would otherwise carry the warm-up.
+    await measureStepCost(STEP_POSITIONS[0], STEPS, ORDER, 3);
+    for (const position of STEP_POSITIONS) {
+      const cost = await measureStepCost(position, STEPS, ORDER, 7);
+      steps.push({ ...cost, backend });
+      console.log(
+        `  step ${backend} position ${position}: ${cost.microsecondsPerToken.toFixed(1)} µs/token`,
+      );
+    }
+  }
+  for (const channels of CHANNELS) {
+    for (const backend of available) {
+      await useBackend(backend);
+      await benchBackendChannels(backend, channels, measurements, notes);
+    }
+  }
+
+  const out: string[] = [];
+  out.push(`Machine: ${describeMachine(machine)}.`);
+  out.push(...notes.map((n) => `- ${n}`));
+  out.push(
+    '\n### Correctness gates (fused EA-6, B = 1, L = 193, causal, relative RMS vs float64 oracle)\n',
+  );
+  out.push(
+    markdownTable(
+      ['backend', 'D', 'y', 'dq', 'dk', 'dv'],
+      gates.map((g) => [
+        g.backend,
+        g.channels,
+        ...[g.forward, g.dq, g.dk, g.dv].map((e) => e.toExponential(1)),
+      ]),
+    ),
+  );
+  for (const channels of CHANNELS) {
+    for (const backend of available) {
+      out.push(
+        `\n### ${backend}, D = ${channels} (causal, B = 1; median ms of interleaved rounds)\n`,
+      );
+      out.push(timingTable(measurements, backend, channels));
+    }
+  }
+  const skips = measurements.filter((m) => m.skipped && !m.skipped.startsWith('D = '));
+  if (skips.length > 0) {
+    out.push('\nSkipped:');
+    for (const m of skips) {
+      out.push(
+        `- ${m.backend} D=${m.channels} L=${m.length} ${m.form} ${m.contestant}: ${m.skipped}`,
+      );
+    }
+  }
+
+  out.push(
+    '\n### Recurrent step (fused EA-6 step kernel, B = 1, D = 64, 500 steps after a prefill)\n',
+  );
+  out.push(
+    markdownTable(
+      ['backend', 'position', 'µs/token', 'tokens/s', 'vs 1k', 'rel RMS'],
+      steps.map((s) => {
+        const base = steps.find((b) => b.backend === s.backend && b.position === STEP_POSITIONS[0]);
+        return [
+          s.backend,
+          s.position,
+          s.microsecondsPerToken.toFixed(1),
+          s.tokensPerSecond.toFixed(0),
+          base
+            ? `${((s.microsecondsPerToken / base.microsecondsPerToken - 1) * 100).toFixed(1)}%`
+            : '—',
+          s.error.toExponential(1),
+        ];
+      }),
+    ),
+  );
+
+  out.push('\n### Roofline (same run)\n');
+  out.push(
+    `wasm SIMD f32x4 mul+add peak (1 thread): ${limits.simdGflops.toFixed(1)} GFLOP/s; Math.exp: ${limits.expNs.toFixed(2)} ns/call; Float32Array.set of 64 MB: ${limits.copyGBs.toFixed(1)} GB/s copied (${(2 * limits.copyGBs).toFixed(1)} GB/s of read+write traffic).\n`,
+  );
+  const roofRows: (string | number)[][] = [];
+  const roofline: Record<string, number>[] = [];
+  for (const length of [16384, 65536]) {
+    const m = find(measurements, 'wasm', 64, length, 'forward', 'fused EA-6');
+    if (m?.medianMs === undefined) continue;
+    const n = BATCH * length * 64;
+    const flops = 54 * n;
+    const gflops = flops / (m.medianMs / 1000) / 1e9;
+    const expFloorMs = (n * limits.expNs) / 1e6;
+    const bandwidthFloorMs = ((16 * n) / (2 * limits.copyGBs * 1e9)) * 1000;
+    roofline.push({ length, ms: m.medianMs, gflops, expFloorMs, bandwidthFloorMs });
+    roofRows.push([
+      length,
+      formatMs(m.medianMs),
+      gflops.toFixed(2),
+      `${((gflops / limits.simdGflops) * 100).toFixed(1)}%`,
+      formatMs((flops / (limits.simdGflops * 1e9)) * 1000),
+      formatMs(expFloorMs),
+      formatMs(bandwidthFloorMs),
+    ]);
+  }
+  out.push(
+    markdownTable(
+      [
+        'L (wasm, D = 64, forward)',
+        'fused ms',
+        'GFLOP/s (54·L·D)',
+        '% of SIMD peak',
+        'flop floor ms',
+        'exp floor ms (L·D exps)',
+        'bandwidth floor ms (16·L·D B)',
+      ],
+      roofRows,
+    ),
+  );
+  out.push(`\nTotal run time ${(elapsed() / 1000).toFixed(0)} s.`);
+  const report = out.join('\n');
+  console.log(`\n${report}`);
+  if (options.json) {
+    writeFileSync(
+      options.json,
+      JSON.stringify({ machine, limits, gates, measurements, steps, roofline, notes }, null, 2),
+    );
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof GateError ? `GATE FAILED: ${error.message}` : error);
+  process.exitCode = 1;
+});
