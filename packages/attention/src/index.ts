@@ -12,6 +12,7 @@ export {
   expectShape,
   type KernelDims,
   readOrder,
+  stepDims,
 } from './authoring/kernel_checks.js';
 export * from './kernel_names.js';
 export {

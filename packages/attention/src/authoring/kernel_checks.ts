@@ -1,5 +1,5 @@
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { type AttentionOrder, stateSize } from '../kernel_names.js';
+import { type AttentionOrder, ElementwiseAttentionStep, stateSize } from '../kernel_names.js';
 
 /**
  * For backend authors: checks on what the op hands a kernel. The op validates user input; these
@@ -63,4 +63,27 @@ export function attentionDims(
     throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${queries} and L = ${keys}`);
   }
   return { batch, queries, keys, channels };
+}
+
+/** The order and sizes of a step call, after checking q, k, v and the state against each other. */
+export function stepDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): { order: number; batch: number; channels: number; stateShape: number[] } {
+  const kernelName = ElementwiseAttentionStep;
+  const order = readOrder(kernelName, attrs);
+  if (order === 'exact') {
+    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
+  }
+  const { q, k, v, s, z } = inputs;
+  if (q.shape.length !== 2) {
+    throw new Error(`${kernelName}: q must have shape [B, D]`);
+  }
+  const [batch, channels] = q.shape;
+  const stateShape = [batch, stateSize(order), channels];
+  expectShape(kernelName, 'k', k, q.shape);
+  expectShape(kernelName, 'v', v, q.shape);
+  expectShape(kernelName, 's', s, stateShape);
+  expectShape(kernelName, 'z', z, stateShape);
+  return { order, batch, channels, stateShape };
 }

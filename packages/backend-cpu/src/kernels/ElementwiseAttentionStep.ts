@@ -1,11 +1,9 @@
 import {
   ElementwiseAttentionStep,
-  expectShape,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
-  readOrder,
-  stateSize,
+  stepDims,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { seriesStep } from '../maths/series.js';
@@ -15,20 +13,8 @@ import { seriesStep } from '../maths/series.js';
  * O(T·D) per sequence whatever the position.
  */
 const step: KernelBody = (inputs, attrs) => {
-  const order = readOrder(ElementwiseAttentionStep, attrs);
-  if (order === 'exact') {
-    throw new Error(`${ElementwiseAttentionStep}: order 'exact' has no recurrent form`);
-  }
+  const { order, batch, channels, stateShape } = stepDims(attrs, inputs);
   const { q, k, v, s, z } = inputs;
-  if (q.shape.length !== 2) {
-    throw new Error(`${ElementwiseAttentionStep}: q must have shape [B, D]`);
-  }
-  const [batch, channels] = q.shape;
-  const stateShape = [batch, stateSize(order), channels];
-  expectShape(ElementwiseAttentionStep, 'k', k, q.shape);
-  expectShape(ElementwiseAttentionStep, 'v', v, q.shape);
-  expectShape(ElementwiseAttentionStep, 's', s, stateShape);
-  expectShape(ElementwiseAttentionStep, 'z', z, stateShape);
   return {
     inputs: [q, k, v, s, z],
     outputShapes: [q.shape, stateShape, stateShape],
