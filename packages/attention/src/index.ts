@@ -9,7 +9,9 @@ export {
 } from './authoring/host_memory_kernel.js';
 export {
   attentionDims,
+  backwardDims,
   expectShape,
+  forwardDims,
   type KernelDims,
   readOrder,
   stepDims,

@@ -1,13 +1,12 @@
 import {
-  attentionDims,
+  backwardDims,
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
   ElementwiseAttentionStep,
-  expectShape,
+  forwardDims,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
-  readOrder,
   stepDims,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
@@ -19,9 +18,7 @@ import { nativeOrder } from './native_order.js';
  * call: on the CUDA path the inputs cross to the device once and the outputs come back once.
  */
 const forward: KernelBody = (inputs, attrs) => {
-  const order = readOrder(ElementwiseAttentionForward, attrs);
-  const causal = attrs.causal === true;
-  const d = attentionDims(ElementwiseAttentionForward, inputs, order, causal);
+  const { order, causal, dims: d } = forwardDims(attrs, inputs);
   const { q, k, v, mask, initialS, initialZ } = inputs;
   return {
     inputs: [q, k, v, mask, initialS, initialZ],
@@ -50,13 +47,8 @@ const forward: KernelBody = (inputs, attrs) => {
 
 /** Backward: the six forward inputs, dy, dFinalS, dFinalZ; outputs [dq, dk, dv, dInitialS, dInitialZ]. */
 const backward: KernelBody = (inputs, attrs) => {
-  const order = readOrder(ElementwiseAttentionBackward, attrs);
-  const causal = attrs.causal === true;
-  const d = attentionDims(ElementwiseAttentionBackward, inputs, order, causal);
+  const { order, causal, dims: d } = backwardDims(attrs, inputs);
   const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
-  expectShape(ElementwiseAttentionBackward, 'dy', dy, q.shape);
-  expectShape(ElementwiseAttentionBackward, 'dFinalS', dFinalS, initialS.shape);
-  expectShape(ElementwiseAttentionBackward, 'dFinalZ', dFinalZ, initialZ.shape);
   return {
     inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
     outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],

@@ -1,5 +1,11 @@
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
-import { type AttentionOrder, ElementwiseAttentionStep, stateSize } from '../kernel_names.js';
+import {
+  type AttentionOrder,
+  ElementwiseAttentionBackward,
+  ElementwiseAttentionForward,
+  ElementwiseAttentionStep,
+  stateSize,
+} from '../kernel_names.js';
 
 /**
  * For backend authors: checks on what the op hands a kernel. The op validates user input; these
@@ -86,4 +92,29 @@ export function stepDims(
   expectShape(kernelName, 's', s, stateShape);
   expectShape(kernelName, 'z', z, stateShape);
   return { order, batch, channels, stateShape };
+}
+
+/** The order, causality and sizes of a forward call, after checking its inputs. */
+export function forwardDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
+  const order = readOrder(ElementwiseAttentionForward, attrs);
+  const causal = attrs.causal === true;
+  return { order, causal, dims: attentionDims(ElementwiseAttentionForward, inputs, order, causal) };
+}
+
+/** The order, causality and sizes of a backward call, after checking its inputs and upstream gradients. */
+export function backwardDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
+  const kernelName = ElementwiseAttentionBackward;
+  const order = readOrder(kernelName, attrs);
+  const causal = attrs.causal === true;
+  const dims = attentionDims(kernelName, inputs, order, causal);
+  expectShape(kernelName, 'dy', inputs.dy, inputs.q.shape);
+  expectShape(kernelName, 'dFinalS', inputs.dFinalS, inputs.initialS.shape);
+  expectShape(kernelName, 'dFinalZ', inputs.dFinalZ, inputs.initialZ.shape);
+  return { order, causal, dims };
 }

@@ -1,11 +1,9 @@
 import {
-  attentionDims,
+  backwardDims,
   ElementwiseAttentionBackward,
-  expectShape,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
-  readOrder,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
@@ -16,13 +14,8 @@ import { exactBackward } from '../maths/exact.js';
  * [dq, dk, dv, dInitialS, dInitialZ]. O(t·L·D) with O(T·D) scratch for series orders.
  */
 const backward: KernelBody = (inputs, attrs) => {
-  const order = readOrder(ElementwiseAttentionBackward, attrs);
-  const causal = attrs.causal === true;
-  const dims = attentionDims(ElementwiseAttentionBackward, inputs, order, causal);
+  const { order, causal, dims } = backwardDims(attrs, inputs);
   const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
-  expectShape(ElementwiseAttentionBackward, 'dy', dy, q.shape);
-  expectShape(ElementwiseAttentionBackward, 'dFinalS', dFinalS, initialS.shape);
-  expectShape(ElementwiseAttentionBackward, 'dFinalZ', dFinalZ, initialZ.shape);
   return {
     inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
     outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],

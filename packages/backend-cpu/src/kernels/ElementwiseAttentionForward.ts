@@ -1,10 +1,9 @@
 import {
-  attentionDims,
   ElementwiseAttentionForward,
+  forwardDims,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
-  readOrder,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
@@ -16,9 +15,7 @@ import { exactForward } from '../maths/exact.js';
  * single pass with running moments). 'exact': the quadratic form; the empty state passes through.
  */
 const forward: KernelBody = (inputs, attrs) => {
-  const order = readOrder(ElementwiseAttentionForward, attrs);
-  const causal = attrs.causal === true;
-  const dims = attentionDims(ElementwiseAttentionForward, inputs, order, causal);
+  const { order, causal, dims } = forwardDims(attrs, inputs);
   const { q, k, v, mask, initialS, initialZ } = inputs;
   return {
     inputs: [q, k, v, mask, initialS, initialZ],
