@@ -123,6 +123,56 @@ void exactBackward(const BackwardArgs& args) {
   });
 }
 
+// Series kernels run over blocks of adjacent channels: each position's block of q, k, v, y is one
+// cache line, so a sequence is streamed once per block rather than once per channel (a
+// channel-at-a-time walk strides D floats per step and reloads every line D/16 times).
+constexpr int64_t kChannelBlock = 16;
+
+// Channels [first, first + width) of sequence b, in a [B, N, D] array.
+struct ChannelBlock {
+  int64_t b;
+  int64_t first;
+  int64_t width;
+  int64_t D;
+  int64_t at(int64_t rows, int64_t i, int64_t c) const { return (b * rows + i) * D + first + c; }
+};
+
+// Runs body(block) over every (batch, channel block) pair on up to hostThreads() threads.
+void forEachChannelBlock(int64_t batch, int64_t channels, int64_t workPerChannel,
+                         const std::function<void(const ChannelBlock&)>& body) {
+  const int64_t blocks = (channels + kChannelBlock - 1) / kChannelBlock;
+  parallelFor(batch * blocks, workPerChannel * kChannelBlock, [&](int64_t item) {
+    const int64_t first = (item % blocks) * kChannelBlock;
+    body(ChannelBlock{item / blocks, first, std::min(kChannelBlock, channels - first), channels});
+  });
+}
+
+// Per-channel moments of one block, laid out [channel][term].
+struct BlockMoments {
+  std::vector<double> first;
+  std::vector<double> second;
+  int terms;
+  BlockMoments(const ChannelBlock& blk, int terms, const float* first0, const float* second0)
+      : first(blk.width * terms), second(blk.width * terms), terms(terms) {
+    for (int64_t c = 0; c < blk.width; ++c) {
+      for (int n = 0; n < terms; ++n) {
+        first[c * terms + n] = first0[blk.at(terms, n, c)];
+        second[c * terms + n] = second0[blk.at(terms, n, c)];
+      }
+    }
+  }
+  double* firstOf(int64_t c) { return &first[c * terms]; }
+  double* secondOf(int64_t c) { return &second[c * terms]; }
+  void store(const ChannelBlock& blk, float* first0, float* second0) const {
+    for (int64_t c = 0; c < blk.width; ++c) {
+      for (int n = 0; n < terms; ++n) {
+        first0[blk.at(terms, n, c)] = static_cast<float>(first[c * terms + n]);
+        second0[blk.at(terms, n, c)] = static_cast<float>(second[c * terms + n]);
+      }
+    }
+  }
+};
+
 }  // namespace
 
 void hostForward(const ForwardArgs& args) {
@@ -134,35 +184,31 @@ void hostForward(const ForwardArgs& args) {
   const int terms = stateTerms(args.order);
   std::vector<double> a(terms);
   taylorCoefficients(a.data(), terms);
-  parallelFor(d.batch * d.channels, (d.queries + d.keys) * terms, [&](int64_t item) {
-    const Channel ch{item / d.channels, item % d.channels, d.channels};
-    std::vector<double> S(terms);
-    std::vector<double> Z(terms);
-    for (int n = 0; n < terms; ++n) {
-      S[n] = args.initialS[ch.at(terms, n)];
-      Z[n] = args.initialZ[ch.at(terms, n)];
-    }
+  forEachChannelBlock(d.batch, d.channels, (d.queries + d.keys) * terms, [&](const ChannelBlock& blk) {
+    BlockMoments m(blk, terms, args.initialS, args.initialZ);
+    auto addKeys = [&](int64_t j) {
+      if (args.mask[blk.b * d.keys + j] == 0) return;
+      for (int64_t c = 0; c < blk.width; ++c) {
+        const int64_t at = blk.at(d.keys, j, c);
+        addKey(m.firstOf(c), m.secondOf(c), args.k[at], args.v[at], terms);
+      }
+    };
+    auto readQueries = [&](int64_t i) {
+      for (int64_t c = 0; c < blk.width; ++c) {
+        const int64_t at = blk.at(d.queries, i, c);
+        args.y[at] = static_cast<float>(readQuery(m.firstOf(c), m.secondOf(c), a.data(), args.q[at], terms));
+      }
+    };
     if (args.causal) {
       for (int64_t i = 0; i < d.keys; ++i) {
-        const int64_t at = ch.at(d.keys, i);
-        if (args.mask[ch.b * d.keys + i] != 0) addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
-        args.y[at] = static_cast<float>(readQuery(S.data(), Z.data(), a.data(), args.q[at], terms));
+        addKeys(i);
+        readQueries(i);
       }
     } else {
-      for (int64_t j = 0; j < d.keys; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        const int64_t at = ch.at(d.keys, j);
-        addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
-      }
-      for (int64_t i = 0; i < d.queries; ++i) {
-        const int64_t at = ch.at(d.queries, i);
-        args.y[at] = static_cast<float>(readQuery(S.data(), Z.data(), a.data(), args.q[at], terms));
-      }
+      for (int64_t j = 0; j < d.keys; ++j) addKeys(j);
+      for (int64_t i = 0; i < d.queries; ++i) readQueries(i);
     }
-    for (int n = 0; n < terms; ++n) {
-      args.finalS[ch.at(terms, n)] = static_cast<float>(S[n]);
-      args.finalZ[ch.at(terms, n)] = static_cast<float>(Z[n]);
-    }
+    m.store(blk, args.finalS, args.finalZ);
   });
 }
 
@@ -175,66 +221,69 @@ void hostBackward(const BackwardArgs& args) {
   const int terms = stateTerms(args.order);
   std::vector<double> a(terms);
   taylorCoefficients(a.data(), terms);
-  parallelFor(d.batch * d.channels, (d.queries + 2 * d.keys) * terms, [&](int64_t item) {
-    const Channel ch{item / d.channels, item % d.channels, d.channels};
-    std::vector<double> S(terms);
-    std::vector<double> Z(terms);
-    std::vector<double> A(terms);
-    std::vector<double> B(terms);
-    for (int n = 0; n < terms; ++n) {
-      S[n] = args.initialS[ch.at(terms, n)];
-      Z[n] = args.initialZ[ch.at(terms, n)];
-      A[n] = args.dFinalS[ch.at(terms, n)];
-      B[n] = args.dFinalZ[ch.at(terms, n)];
-    }
-    auto writeKey = [&](int64_t j) {
-      const int64_t at = ch.at(d.keys, j);
-      if (args.mask[ch.b * d.keys + j] == 0) {
-        args.dk[at] = 0.0f;
-        args.dv[at] = 0.0f;
-        return;
+  forEachChannelBlock(d.batch, d.channels, (d.queries + 2 * d.keys) * terms, [&](const ChannelBlock& blk) {
+    BlockMoments moments(blk, terms, args.initialS, args.initialZ);
+    BlockMoments adjoints(blk, terms, args.dFinalS, args.dFinalZ);
+    auto addKeys = [&](int64_t j) {
+      if (args.mask[blk.b * d.keys + j] == 0) return;
+      for (int64_t c = 0; c < blk.width; ++c) {
+        const int64_t at = blk.at(d.keys, j, c);
+        addKey(moments.firstOf(c), moments.secondOf(c), args.k[at], args.v[at], terms);
       }
-      const KeyGradient grad = keyGradient(A.data(), B.data(), args.k[at], args.v[at], terms);
-      args.dk[at] = static_cast<float>(grad.dk);
-      args.dv[at] = static_cast<float>(grad.dv);
+    };
+    auto writeKeys = [&](int64_t j) {
+      const bool visible = args.mask[blk.b * d.keys + j] != 0;
+      for (int64_t c = 0; c < blk.width; ++c) {
+        const int64_t at = blk.at(d.keys, j, c);
+        if (!visible) {
+          args.dk[at] = 0.0f;
+          args.dv[at] = 0.0f;
+          continue;
+        }
+        const KeyGradient grad =
+            keyGradient(adjoints.firstOf(c), adjoints.secondOf(c), args.k[at], args.v[at], terms);
+        args.dk[at] = static_cast<float>(grad.dk);
+        args.dv[at] = static_cast<float>(grad.dv);
+      }
     };
     if (args.causal) {
       // Forward: running moments give ∂q, α, β (kept in float64: g/M overflows float32 when M
       // is tiny). Reverse: the suffix sums A(j), B(j) over queries i >= j give ∂k, ∂v.
-      std::vector<double> alphas(d.keys);
-      std::vector<double> betas(d.keys);
+      std::vector<double> alphas(d.keys * blk.width);
+      std::vector<double> betas(d.keys * blk.width);
       for (int64_t i = 0; i < d.keys; ++i) {
-        const int64_t at = ch.at(d.keys, i);
-        if (args.mask[ch.b * d.keys + i] != 0) addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
-        const QueryGradient grad =
-            queryGradient(S.data(), Z.data(), a.data(), args.q[at], args.dy[at], terms);
-        args.dq[at] = static_cast<float>(grad.dq);
-        alphas[i] = grad.alpha;
-        betas[i] = grad.beta;
+        addKeys(i);
+        for (int64_t c = 0; c < blk.width; ++c) {
+          const int64_t at = blk.at(d.keys, i, c);
+          const QueryGradient grad = queryGradient(moments.firstOf(c), moments.secondOf(c), a.data(),
+                                                   args.q[at], args.dy[at], terms);
+          args.dq[at] = static_cast<float>(grad.dq);
+          alphas[i * blk.width + c] = grad.alpha;
+          betas[i * blk.width + c] = grad.beta;
+        }
       }
       for (int64_t j = d.keys - 1; j >= 0; --j) {
-        addQuery(A.data(), B.data(), a.data(), args.q[ch.at(d.keys, j)], alphas[j], betas[j], terms);
-        writeKey(j);
+        for (int64_t c = 0; c < blk.width; ++c) {
+          addQuery(adjoints.firstOf(c), adjoints.secondOf(c), a.data(), args.q[blk.at(d.keys, j, c)],
+                   alphas[j * blk.width + c], betas[j * blk.width + c], terms);
+        }
+        writeKeys(j);
       }
     } else {
-      for (int64_t j = 0; j < d.keys; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        const int64_t at = ch.at(d.keys, j);
-        addKey(S.data(), Z.data(), args.k[at], args.v[at], terms);
-      }
+      for (int64_t j = 0; j < d.keys; ++j) addKeys(j);
       for (int64_t i = 0; i < d.queries; ++i) {
-        const int64_t at = ch.at(d.queries, i);
-        const double q = args.q[at];
-        const QueryGradient grad = queryGradient(S.data(), Z.data(), a.data(), q, args.dy[at], terms);
-        args.dq[at] = static_cast<float>(grad.dq);
-        addQuery(A.data(), B.data(), a.data(), q, grad.alpha, grad.beta, terms);
+        for (int64_t c = 0; c < blk.width; ++c) {
+          const int64_t at = blk.at(d.queries, i, c);
+          const double q = args.q[at];
+          const QueryGradient grad =
+              queryGradient(moments.firstOf(c), moments.secondOf(c), a.data(), q, args.dy[at], terms);
+          args.dq[at] = static_cast<float>(grad.dq);
+          addQuery(adjoints.firstOf(c), adjoints.secondOf(c), a.data(), q, grad.alpha, grad.beta, terms);
+        }
       }
-      for (int64_t j = 0; j < d.keys; ++j) writeKey(j);
+      for (int64_t j = 0; j < d.keys; ++j) writeKeys(j);
     }
-    for (int n = 0; n < terms; ++n) {
-      args.dInitialS[ch.at(terms, n)] = static_cast<float>(A[n]);
-      args.dInitialZ[ch.at(terms, n)] = static_cast<float>(B[n]);
-    }
+    adjoints.store(blk, args.dInitialS, args.dInitialZ);
   });
 }
 
