@@ -1,0 +1,133 @@
+import {
+  backwardDims,
+  ElementwiseAttentionBackward,
+  type ElementwiseAttentionBackwardInputs,
+} from '@elementwise/attention';
+import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
+import { assertFloat32Textures } from '../precision.js';
+import {
+  ExactKeyGradientProgram,
+  ExactQueryGradientProgram,
+  ExactQueryStatsProgram,
+} from '../programs/exact_programs.js';
+import { KeyGradientProgram } from '../programs/key_gradient_program.js';
+import { QueryAdjointProgram } from '../programs/query_adjoint_program.js';
+import { QueryGradientProgram } from '../programs/query_gradient_program.js';
+import { QueryTermsProgram } from '../programs/query_terms_program.js';
+import { StateProgram } from '../programs/state_program.js';
+import { seriesMoments } from './ElementwiseAttentionForward.js';
+
+/** `'exact'`: per-query statistics, then dq per query and dk, dv per key (quadratic). */
+function exactBackward(
+  backend: MathBackendWebGL,
+  inputs: ElementwiseAttentionBackwardInputs,
+  causal: boolean,
+): TensorInfo[] {
+  const { q, k, v, mask, dy, initialS, initialZ } = inputs;
+  const [batch, queries, channels] = q.shape;
+  const keys = k.shape[1];
+  const shape = [batch, queries, keys, channels, causal] as const;
+  const stats = run(backend, new ExactQueryStatsProgram(...shape), [q, k, v, mask]);
+  try {
+    const gradientInputs = [q, k, v, mask, dy, stats];
+    return runAll(backend, [
+      () => run(backend, new ExactQueryGradientProgram(...shape), gradientInputs),
+      () => run(backend, new ExactKeyGradientProgram(...shape, 'dk'), gradientInputs),
+      () => run(backend, new ExactKeyGradientProgram(...shape, 'dv'), gradientInputs),
+      () => emptyState(backend, initialS.shape),
+      () => emptyState(backend, initialZ.shape),
+    ]);
+  } finally {
+    backend.disposeIntermediateTensorInfo(stats);
+  }
+}
+
+/**
+ * Series orders, O(tLD) work and textures:
+ * 1. the forward moments again (scan or reduction over the keys);
+ * 2. per query α, β, then dq, and each query's terms `α a_n q^n`, `β a_n q^n`;
+ * 3. those terms suffix-summed over the queries (reverse scan; totals when non-causal): the
+ *    adjoints A_n(j), B_n(j);
+ * 4. dk, dv per key, and the initial-state gradients (dFinal + the adjoints of key 0 / totals).
+ */
+function seriesBackward(
+  backend: MathBackendWebGL,
+  inputs: ElementwiseAttentionBackwardInputs,
+  terms: number,
+  causal: boolean,
+): TensorInfo[] {
+  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
+  const [batch, queries, channels] = q.shape;
+  const keys = k.shape[1];
+  // Scratch textures are released as soon as the last pass reading them has run; if a pass
+  // throws, everything made so far (scratch and finished outputs) is released.
+  const scratch: TensorInfo[] = [];
+  const outputs: TensorInfo[] = [];
+  const keep = (list: TensorInfo[], info: TensorInfo) => {
+    list.push(info);
+    return info;
+  };
+  const release = (info: TensorInfo) => {
+    scratch.splice(scratch.indexOf(info), 1);
+    backend.disposeIntermediateTensorInfo(info);
+  };
+  try {
+    const moments = keep(scratch, seriesMoments(backend, inputs, terms, causal));
+    const queryShape = [batch, queries, terms, channels, causal] as const;
+    const momentInputs = [moments, initialS, initialZ];
+    const adjoint = keep(
+      scratch,
+      run(backend, new QueryAdjointProgram(...queryShape), [q, dy, ...momentInputs]),
+    );
+    const dq = keep(
+      outputs,
+      run(backend, new QueryGradientProgram(...queryShape), [q, adjoint, ...momentInputs]),
+    );
+    release(moments);
+    const queryTerms = run(backend, new QueryTermsProgram(batch, queries, terms, channels), [
+      q,
+      adjoint,
+    ]);
+    release(adjoint);
+    // scanRows and sumRows take ownership of queryTerms.
+    const adjoints = keep(
+      scratch,
+      causal ? scanRows(backend, queryTerms, true) : sumRows(backend, queryTerms),
+    );
+    const keyShape = [batch, keys, terms, channels, causal] as const;
+    const keyInputs = [k, v, mask, adjoints, dFinalS, dFinalZ];
+    const dk = keep(outputs, run(backend, new KeyGradientProgram(...keyShape, 'dk'), keyInputs));
+    const dv = keep(outputs, run(backend, new KeyGradientProgram(...keyShape, 'dv'), keyInputs));
+    const dInitialS = keep(
+      outputs,
+      run(backend, new StateProgram(batch, terms, channels, 0, 0), [dFinalS, adjoints]),
+    );
+    const dInitialZ = keep(
+      outputs,
+      run(backend, new StateProgram(batch, terms, channels, 0, 1), [dFinalZ, adjoints]),
+    );
+    release(adjoints);
+    return [dq, dk, dv, dInitialS, dInitialZ];
+  } catch (error) {
+    for (const info of [...scratch, ...outputs]) backend.disposeIntermediateTensorInfo(info);
+    throw error;
+  }
+}
+
+/** Fused backward: `[dq, dk, dv, dInitialS, dInitialZ]`. */
+const backward: KernelFunc = ({ inputs, attrs, backend }) => {
+  const webgl = backend as MathBackendWebGL;
+  assertFloat32Textures(webgl, ElementwiseAttentionBackward);
+  const { order, causal } = backwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
+  const contract = inputs as unknown as ElementwiseAttentionBackwardInputs;
+  if (order === 'exact') return exactBackward(webgl, contract, causal);
+  return seriesBackward(webgl, contract, order + 1, causal);
+};
+
+export const elementwiseAttentionBackwardWebGLConfig: KernelConfig = {
+  kernelName: ElementwiseAttentionBackward,
+  backendName: 'webgl',
+  kernelFunc: backward,
+};

@@ -1,0 +1,54 @@
+import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+
+/** Rows per chunk of the chunked scan. */
+export const SCAN_CHUNK = 16;
+
+/**
+ * The last pass of a chunked inclusive scan along axis 1 of `[B, L, W, D]`: row j is the sum of
+ * the rows of its own chunk of {@link SCAN_CHUNK} up to j (from j to the chunk's end when
+ * `reverse`: suffix sums), plus, when `withCarries`, the scanned total of the chunks before it
+ * (after it) read from `carries` `[B, ⌈L/chunk⌉, W, D]`, which is itself the inclusive scan of the
+ * chunk totals.
+ *
+ * The local sum is formed first and the carry added last, so a row's rounding is that of at most
+ * `chunk` additions per level of chunks (⌈log_chunk L⌉ levels): prefix sums do not drift with L.
+ */
+export class ChunkScanProgram implements GPGPUProgram {
+  readonly variableNames: string[];
+  readonly outputShape: number[];
+  readonly userCode: string;
+
+  constructor(shape: number[], reverse: boolean, withCarries: boolean) {
+    this.outputShape = shape;
+    this.variableNames = withCarries ? ['x', 'carries'] : ['x'];
+    const length = shape[1];
+    const chunks = Math.ceil(length / SCAN_CHUNK);
+    const local = reverse
+      ? `int end = min(start + ${SCAN_CHUNK}, ${length});
+         for (int m = 0; m < ${SCAN_CHUNK}; m++) {
+           if (row + m >= end) break;
+           sum += getX(coords.x, row + m, coords.z, coords.w);
+         }`
+      : `for (int m = 0; m < ${SCAN_CHUNK}; m++) {
+           if (start + m > row) break;
+           sum += getX(coords.x, start + m, coords.z, coords.w);
+         }`;
+    const carry = !withCarries
+      ? ''
+      : reverse
+        ? `if (chunk + 1 < ${chunks}) sum += getCarries(coords.x, chunk + 1, coords.z, coords.w);`
+        : 'if (chunk > 0) sum += getCarries(coords.x, chunk - 1, coords.z, coords.w);';
+    this.userCode = `
+      void main() {
+        ivec4 coords = getOutputCoords();
+        int row = coords.y;
+        int chunk = row / ${SCAN_CHUNK};
+        int start = chunk * ${SCAN_CHUNK};
+        float sum = 0.0;
+        ${local}
+        ${carry}
+        setOutput(sum);
+      }
+    `;
+  }
+}
