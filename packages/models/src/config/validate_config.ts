@@ -1,0 +1,269 @@
+import type {
+  AttentionConfig,
+  BackboneConfig,
+  CharLMConfig,
+  ForecasterConfig,
+  ModelConfig,
+  ResolvedAttentionConfig,
+  ResolvedBackboneConfig,
+  SequenceClassifierConfig,
+} from './types.js';
+
+const BACKBONE_FIELDS = [
+  'dModel',
+  'numHeads',
+  'numLayers',
+  'ffMultiplier',
+  'activation',
+  'dropout',
+  'norm',
+  'positional',
+  'maxLength',
+  'attention',
+] as const;
+
+const TASK_FIELDS: Record<ModelConfig['task'], readonly string[]> = {
+  'char-lm': ['task', 'vocabulary'],
+  'sequence-classifier': ['task', 'inputChannels', 'numClasses', 'classNames'],
+  forecaster: ['task', 'inputChannels', 'horizon', 'normalization'],
+};
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+function fail(where: string, message: string): never {
+  throw new ConfigError(`${where}: ${message}`);
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (Array.isArray(value)) return `array of length ${value.length}`;
+  if (value !== null && typeof value === 'object') return 'an object';
+  return String(value);
+}
+
+function checkFields(where: string, path: string, value: object, allowed: readonly string[]) {
+  for (const key of Object.keys(value)) {
+    if (!allowed.includes(key)) {
+      fail(where, `unknown field ${path}${key}; expected only ${allowed.join(', ')}`);
+    }
+  }
+}
+
+function positiveInteger(where: string, field: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    fail(where, `config.${field} must be a positive integer, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  where: string,
+  field: string,
+  value: unknown,
+  options: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  if (!options.includes(value as T)) {
+    fail(
+      where,
+      `config.${field} must be one of ${options.map((o) => `'${o}'`).join(', ')}, got ${describe(value)}`,
+    );
+  }
+  return value as T;
+}
+
+function resolveAttention(where: string, value: unknown): ResolvedAttentionConfig {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    fail(
+      where,
+      `config.attention must be {kind: 'ea', order} or {kind: 'softmax'}, got ${describe(value)}`,
+    );
+  }
+  const attention = value as AttentionConfig;
+  if (attention.kind === 'softmax') {
+    checkFields(where, 'attention.', attention, ['kind']);
+    return { kind: 'softmax' };
+  }
+  if (attention.kind === 'ea') {
+    checkFields(where, 'attention.', attention, ['kind', 'order', 'qkNorm']);
+    const { order } = attention;
+    if (order !== 'exact' && !(Number.isInteger(order) && order >= 0 && order % 2 === 0)) {
+      fail(
+        where,
+        `config.attention.order must be an even integer >= 0 or 'exact', got ${describe(order)}`,
+      );
+    }
+    const qkNorm = oneOf(where, 'attention.qkNorm', attention.qkNorm, ['none', 'rms'], 'none');
+    return { kind: 'ea', order, qkNorm };
+  }
+  fail(
+    where,
+    `config.attention.kind must be 'ea' or 'softmax', got ${describe((attention as { kind: unknown }).kind)}`,
+  );
+}
+
+function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackboneConfig {
+  const dModel = positiveInteger(where, 'dModel', config.dModel);
+  const numHeads = positiveInteger(where, 'numHeads', config.numHeads);
+  if (dModel % numHeads !== 0) {
+    fail(
+      where,
+      `config.dModel (${dModel}) must be divisible by config.numHeads (${numHeads}); e.g. numHeads ${largestDivisorUpTo(dModel, numHeads)}`,
+    );
+  }
+  const numLayers = positiveInteger(where, 'numLayers', config.numLayers);
+  const ffMultiplier = config.ffMultiplier ?? 4;
+  if (typeof ffMultiplier !== 'number' || !(ffMultiplier > 0) || !Number.isFinite(ffMultiplier)) {
+    fail(where, `config.ffMultiplier must be a positive number, got ${describe(ffMultiplier)}`);
+  }
+  if (!Number.isInteger(ffMultiplier * dModel)) {
+    fail(
+      where,
+      `config.ffMultiplier * config.dModel must be an integer, got ${ffMultiplier} * ${dModel}`,
+    );
+  }
+  const dropout = config.dropout ?? 0.1;
+  if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
+    fail(where, `config.dropout must be a number in [0, 1), got ${describe(dropout)}`);
+  }
+  return {
+    dModel,
+    numHeads,
+    numLayers,
+    ffMultiplier,
+    activation: oneOf(where, 'activation', config.activation, ['gelu', 'relu'], 'gelu'),
+    dropout,
+    norm: oneOf(where, 'norm', config.norm, ['post', 'pre'], 'post'),
+    positional: oneOf(
+      where,
+      'positional',
+      config.positional,
+      ['sinusoidal', 'learned', 'time'],
+      'sinusoidal',
+    ),
+    maxLength: positiveInteger(where, 'maxLength', config.maxLength),
+    attention: resolveAttention(where, config.attention),
+  };
+}
+
+function largestDivisorUpTo(n: number, limit: number): number {
+  for (let d = Math.min(n, limit); d > 1; d--) if (n % d === 0) return d;
+  return 1;
+}
+
+function resolveCharLM(where: string, config: CharLMConfig): CharLMConfig {
+  const { vocabulary } = config;
+  if (typeof vocabulary !== 'string' || vocabulary.length === 0) {
+    fail(where, `config.vocabulary must be a non-empty string, got ${describe(vocabulary)}`);
+  }
+  const seen = new Set<string>();
+  for (const char of vocabulary) {
+    if (seen.has(char)) {
+      fail(
+        where,
+        `config.vocabulary must list each character once; ${JSON.stringify(char)} repeats`,
+      );
+    }
+    seen.add(char);
+  }
+  return { ...resolveBackbone(where, config), task: 'char-lm', vocabulary };
+}
+
+function resolveClassifier(
+  where: string,
+  config: SequenceClassifierConfig,
+): SequenceClassifierConfig {
+  const inputChannels = positiveInteger(where, 'inputChannels', config.inputChannels);
+  const numClasses = positiveInteger(where, 'numClasses', config.numClasses);
+  if (numClasses < 2) fail(where, `config.numClasses must be at least 2, got ${numClasses}`);
+  const resolved: SequenceClassifierConfig = {
+    ...resolveBackbone(where, config),
+    task: 'sequence-classifier',
+    inputChannels,
+    numClasses,
+  };
+  if (config.classNames !== undefined) {
+    const names = config.classNames;
+    if (
+      !Array.isArray(names) ||
+      names.length !== numClasses ||
+      names.some((n) => typeof n !== 'string')
+    ) {
+      fail(
+        where,
+        `config.classNames must be ${numClasses} strings (numClasses), got ${describe(names)}`,
+      );
+    }
+    resolved.classNames = [...names];
+  }
+  return resolved;
+}
+
+function resolveForecaster(where: string, config: ForecasterConfig): ForecasterConfig {
+  const inputChannels = positiveInteger(where, 'inputChannels', config.inputChannels);
+  const resolved: ForecasterConfig = {
+    ...resolveBackbone(where, config),
+    task: 'forecaster',
+    inputChannels,
+    horizon: positiveInteger(where, 'horizon', config.horizon),
+  };
+  if (config.normalization !== undefined) {
+    const norm = config.normalization;
+    if (norm === null || typeof norm !== 'object') {
+      fail(where, `config.normalization must be {mean, std}, got ${describe(norm)}`);
+    }
+    checkFields(where, 'normalization.', norm, ['mean', 'std']);
+    for (const key of ['mean', 'std'] as const) {
+      const values = norm[key];
+      if (
+        !Array.isArray(values) ||
+        values.length !== inputChannels ||
+        values.some((x) => typeof x !== 'number' || !Number.isFinite(x))
+      ) {
+        fail(
+          where,
+          `config.normalization.${key} must be ${inputChannels} finite numbers (inputChannels), got ${describe(values)}`,
+        );
+      }
+    }
+    if (norm.std.some((s) => s <= 0)) {
+      fail(where, `config.normalization.std must be positive, got [${norm.std.join(', ')}]`);
+    }
+    resolved.normalization = { mean: [...norm.mean], std: [...norm.std] };
+  }
+  return resolved;
+}
+
+/**
+ * Checks a config and fills in its defaults. Unknown fields, wrong types and inconsistent values
+ * throw a {@link ConfigError} naming the field and the expected value.
+ */
+export function resolveConfig(config: ModelConfig, where = 'createModel'): ModelConfig {
+  if (config === null || typeof config !== 'object' || Array.isArray(config)) {
+    fail(where, `config must be an object, got ${describe(config)}`);
+  }
+  const task = config.task;
+  if (!(task in TASK_FIELDS)) {
+    fail(
+      where,
+      `config.task must be one of ${Object.keys(TASK_FIELDS)
+        .map((t) => `'${t}'`)
+        .join(', ')}, got ${describe(task)}`,
+    );
+  }
+  checkFields(where, '', config, [...BACKBONE_FIELDS, ...TASK_FIELDS[task]]);
+  switch (config.task) {
+    case 'char-lm':
+      return resolveCharLM(where, config);
+    case 'sequence-classifier':
+      return resolveClassifier(where, config);
+    case 'forecaster':
+      return resolveForecaster(where, config);
+  }
+}

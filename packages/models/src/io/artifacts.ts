@@ -1,0 +1,116 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { ModelConfig } from '../config/types.js';
+import { resolveConfig } from '../config/validate_config.js';
+import { createModel, type Model } from '../create_model.js';
+import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from './format.js';
+
+/**
+ * A model as tfjs model artifacts: the weights as `weightSpecs` + `weightData` (float32, in
+ * the model's fixed variable order), the config and format version in `userDefinedMetadata`,
+ * so every tfjs IOHandler (http, indexeddb, browser files, memory, file://) can store it.
+ */
+export function modelToArtifacts(model: Model): tf.io.ModelArtifacts {
+  const weights = model.getWeights();
+  const specs: tf.io.WeightsManifestEntry[] = [];
+  const buffers: ArrayBuffer[] = [];
+  for (const [name, tensor] of Object.entries(weights)) {
+    specs.push({ name, shape: [...tensor.shape], dtype: 'float32' });
+    const values = tensor.dataSync() as Float32Array;
+    buffers.push(values.slice().buffer);
+  }
+  return {
+    format: MODEL_FORMAT,
+    generatedBy: GENERATED_BY,
+    convertedBy: null,
+    weightSpecs: specs,
+    weightData: tf.io.concatenateArrayBuffers(buffers),
+    userDefinedMetadata: { elementwise: { formatVersion: FORMAT_VERSION, config: model.config } },
+  };
+}
+
+const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+
+function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
+  return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+}
+
+/**
+ * Builds a model from artifacts, strictly: the format and version must be ours, the config
+ * valid (no unknown fields), the weight names exactly the model's with the same shapes and
+ * float32 dtype, and the weight data exactly as long as the specs say.
+ */
+export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: string): Model {
+  const where = `loadModel(${source})`;
+  const fail = (message: string): never => {
+    throw new Error(`${where}: ${message}`);
+  };
+  if (artifacts == null) fail('the handler returned no model artifacts');
+  if (artifacts.format !== MODEL_FORMAT) {
+    fail(
+      `format must be '${MODEL_FORMAT}', got ${JSON.stringify(artifacts.format)} (not a model saved by ${GENERATED_BY})`,
+    );
+  }
+  const meta = (artifacts.userDefinedMetadata as { elementwise?: unknown } | undefined)
+    ?.elementwise as { formatVersion?: unknown; config?: unknown } | undefined;
+  if (meta == null || typeof meta !== 'object') fail('userDefinedMetadata.elementwise is missing');
+  if (meta!.formatVersion !== FORMAT_VERSION) {
+    fail(`formatVersion must be ${FORMAT_VERSION}, got ${JSON.stringify(meta!.formatVersion)}`);
+  }
+  let config: ModelConfig;
+  try {
+    config = resolveConfig(meta!.config as ModelConfig, 'config');
+  } catch (error) {
+    return fail((error as Error).message);
+  }
+  const specs = artifacts.weightSpecs;
+  if (!Array.isArray(specs)) fail('weightSpecs are missing');
+  if (artifacts.weightData == null) fail('weightData is missing');
+  const data = joinWeightData(artifacts.weightData!);
+  let expectedBytes = 0;
+  for (const spec of specs!) {
+    if (spec.dtype !== 'float32')
+      fail(`weight ${spec.name} must have dtype float32, got ${spec.dtype}`);
+    if (spec.quantization) fail(`weight ${spec.name} is quantized, which is not supported`);
+    expectedBytes += spec.shape.reduce((a, b) => a * b, 1) * (BYTES_PER_ELEMENT[spec.dtype] ?? 4);
+  }
+  if (data.byteLength !== expectedBytes) {
+    fail(
+      `weight data has ${data.byteLength} bytes but the weight specs need ${expectedBytes}${data.byteLength < expectedBytes ? ' (truncated weights file?)' : ''}`,
+    );
+  }
+
+  const model = createModel(config, { seed: 0 });
+  try {
+    const expected = model.getWeights();
+    const names = specs!.map((s) => s.name);
+    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+    if (duplicate) fail(`weight ${duplicate} appears twice`);
+    const missing = Object.keys(expected).filter((name) => !names.includes(name));
+    const extra = names.filter((name) => !(name in expected));
+    if (missing.length > 0) fail(`missing weights: ${missing.join(', ')}`);
+    if (extra.length > 0) fail(`unexpected weights: ${extra.join(', ')}`);
+    for (const spec of specs!) {
+      const shape = expected[spec.name].shape;
+      if (!tf.util.arraysEqual(spec.shape, shape)) {
+        fail(
+          `weight ${spec.name} must have shape [${shape.join(', ')}] for this config, got [${spec.shape.join(', ')}]`,
+        );
+      }
+    }
+    const decoded = tf.io.decodeWeights(data, specs!);
+    try {
+      for (const [name, tensor] of Object.entries(decoded)) {
+        if (!(tensor.dataSync() as Float32Array).every(Number.isFinite)) {
+          fail(`weight ${name} holds NaN or infinite values`);
+        }
+      }
+      model.setWeights(decoded);
+    } finally {
+      tf.dispose(Object.values(decoded));
+    }
+    return model;
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}

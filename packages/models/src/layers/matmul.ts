@@ -1,0 +1,31 @@
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * x [N, in] · w [in, out] with a backward whose matMuls carry no transpose flags:
+ * dx = dy · (wᵀ) and dw = (xᵀ) · dy with the transposes done explicitly. tfjs's own matMul
+ * gradient uses the flags, and on the wasm backend a flagged matMul leaves XNNPACK for a loop
+ * several times slower; an explicit transpose costs one pass over the operand.
+ */
+export function matMulUnflagged(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
+  // Outside a gradient computation the custom gradient is only overhead. tfjs has no public
+  // "is a gradient being recorded" query; its engine state says so.
+  if (!isRecordingGradients()) return tf.matMul(x, w);
+  const multiply = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const [input, weight] = args as tf.Tensor2D[];
+    const save = args[2] as tf.GradSaveFunc;
+    save([input, weight]);
+    return {
+      value: tf.matMul(input, weight) as tf.Tensor2D,
+      gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
+        const [savedInput, savedWeight] = saved as tf.Tensor2D[];
+        return [tf.matMul(dy, tf.transpose(savedWeight)), tf.matMul(tf.transpose(savedInput), dy)];
+      },
+    };
+  });
+  return multiply(x, w) as tf.Tensor2D;
+}
+
+/** Whether a tf.grad / tf.variableGrads computation is running (so a backward will be needed). */
+export function isRecordingGradients(): boolean {
+  return tf.engine().state.gradientDepth > 0;
+}

@@ -1,0 +1,87 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model } from '../create_model.js';
+import { loadModel } from '../io/save_load.js';
+import { PRETRAINED, type PretrainedEntry } from './registry.js';
+
+/** The shipped models: name, task, description and held-out metrics. */
+export function listPretrained(): Array<{
+  name: string;
+  task: string;
+  description: string;
+  metrics: Record<string, number>;
+}> {
+  return PRETRAINED.map((entry) => ({ ...entry, metrics: { ...entry.metrics } }));
+}
+
+/**
+ * Where shipped models are: the package's `pretrained/` directory, two levels above this module
+ * both in `src/pretrained/` and in `dist/pretrained/`. The base is kept in a variable so that
+ * bundlers leave the URL alone (rewriting it as an asset would keep model.json but not its
+ * weights file); a bundled app serves the directory itself and passes `baseUrl`.
+ */
+const MODULE_URL = import.meta.url;
+
+export function pretrainedUrl(
+  name: string,
+  baseUrl: string | URL = new URL('../../pretrained/', MODULE_URL),
+): URL {
+  const base = new URL(baseUrl);
+  if (!base.pathname.endsWith('/')) base.pathname += '/';
+  return new URL(`${encodeURIComponent(name)}/model.json`, base);
+}
+
+/**
+ * Loads `model.json` at a URL: a `file:` URL through the Node file handler, anything else
+ * (http(s) in browsers) through tfjs's http handler, which fetches the weights beside it.
+ */
+export async function loadFromUrl(url: URL): Promise<Model> {
+  if (url.protocol === 'file:') {
+    const { fileURLToPath } = await import('node:url');
+    return loadModel(`file://${fileURLToPath(url)}`);
+  }
+  return loadModel(tf.io.http(url.href));
+}
+
+/** {@link fromPretrained} over a given registry and locator. */
+export async function loadPretrained(
+  name: string,
+  registry: readonly PretrainedEntry[],
+  locate: (name: string) => URL,
+): Promise<Model> {
+  const entry = registry.find((e) => e.name === name);
+  if (!entry) {
+    const available = registry.map((e) => e.name);
+    throw new Error(
+      `fromPretrained: unknown model ${JSON.stringify(name)}; available: ${available.length > 0 ? available.join(', ') : '(none shipped in this version)'}`,
+    );
+  }
+  const model = await loadFromUrl(locate(name));
+  if (model.task !== entry.task) {
+    model.dispose();
+    throw new Error(
+      `fromPretrained: ${name} is registered as ${entry.task} but holds a ${model.task} model`,
+    );
+  }
+  return model;
+}
+
+/**
+ * Loads a shipped model by name (see {@link listPretrained}). In Node it reads the package's
+ * `pretrained/<name>/` from disk; in a browser it fetches it relative to this module, which
+ * works when the package is served as published (e.g. from a CDN). A bundled app copies
+ * `node_modules/@elementwise/models/pretrained/` to its static files and passes their URL as
+ * `baseUrl` (e.g. `'/pretrained/'`, resolved against the page). An unknown name throws listing
+ * the available ones.
+ */
+export async function fromPretrained(
+  name: string,
+  options: { baseUrl?: string | URL } = {},
+): Promise<Model> {
+  const base =
+    options.baseUrl === undefined
+      ? undefined
+      : typeof location !== 'undefined' && typeof options.baseUrl === 'string'
+        ? new URL(options.baseUrl, location.href)
+        : options.baseUrl;
+  return loadPretrained(name, PRETRAINED, (n) => pretrainedUrl(n, base));
+}

@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { CharLMConfig, ResolvedBackboneConfig } from '../config/types.js';
+import { Backbone } from '../layers/backbone.js';
+import { type ForwardContext, INFERENCE } from '../layers/context.js';
+import { Linear } from '../layers/linear.js';
+import { matMulUnflagged } from '../layers/matmul.js';
+import { randomSeed, SeededRandom } from '../random.js';
+import { BaseModel } from './base_model.js';
+import type { Batch, MetricSums } from './batch.js';
+import { GenerationSession } from './generation_session.js';
+import { correctCount, crossEntropy } from './losses.js';
+import { type GenerateOptions, sampleToken } from './sampling.js';
+
+/** The id of characters outside the vocabulary; character i of the vocabulary has id i + 1. */
+export const UNKNOWN_ID = 0;
+
+/**
+ * Character-level causal language model: token embedding, causal backbone, linear head over
+ * the vocabulary (plus the reserved unknown id). Generation prefills the prompt in parallel and
+ * then runs one recurrent step per character (EA state or softmax KV cache).
+ */
+export class CharLM extends BaseModel<CharLMConfig> {
+  /** Characters of the vocabulary, by id − 1. */
+  readonly characters: string[];
+  readonly vocabularySize: number;
+  private readonly ids: Map<string, number>;
+  private readonly embedding: tf.Variable;
+  readonly backbone: Backbone;
+  private readonly head: Linear;
+
+  constructor(config: CharLMConfig, seed: number) {
+    super(config, seed);
+    this.characters = Array.from(config.vocabulary);
+    this.ids = new Map(this.characters.map((c, i) => [c, i + 1]));
+    this.vocabularySize = this.characters.length + 1;
+    const { dModel } = config;
+    this.embedding = this.store.create('token_embedding', {
+      shape: [this.vocabularySize, dModel],
+      init: { normal: 1 },
+      decay: false,
+    });
+    this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
+    this.head = new Linear(this.store, 'head', dModel, this.vocabularySize);
+  }
+
+  get maxLength(): number {
+    return this.config.maxLength;
+  }
+
+  /** Characters → ids; characters outside the vocabulary become {@link UNKNOWN_ID}. */
+  encode(text: string): Int32Array {
+    return Int32Array.from(Array.from(text), (c) => this.ids.get(c) ?? UNKNOWN_ID);
+  }
+
+  /** Ids → characters; the unknown id decodes to U+FFFD. */
+  decode(ids: ArrayLike<number>): string {
+    let text = '';
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= this.vocabularySize) {
+        throw new Error(
+          `CharLM.decode: ids must be integers in [0, ${this.vocabularySize}), got ${id} at index ${i}`,
+        );
+      }
+      text += id === UNKNOWN_ID ? '\uFFFD' : this.characters[id - 1];
+    }
+    return text;
+  }
+
+  /** Next-character logits for every position of ids [B, L] (int32): [B, L, vocabularySize]. */
+  logits(ids: tf.Tensor2D, context: ForwardContext = INFERENCE): tf.Tensor3D {
+    this.assertAlive();
+    this.checkIds('CharLM.logits', ids);
+    return tf.tidy(() => {
+      const hidden = this.backbone.apply(this.embed(ids) as tf.Tensor3D, context);
+      return this.head.apply(hidden) as tf.Tensor3D;
+    });
+  }
+
+  /**
+   * Token embeddings of ids [...] → [..., dModel], as one-hot · table: tf.gather's gradient
+   * needs UnsortedSegmentSum, which tfjs's wasm backend lacks, and for a character vocabulary
+   * the matMul costs little.
+   */
+  embed(ids: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const oneHot = tf.cast(
+        tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, this.vocabularySize),
+        'float32',
+      );
+      const flat = matMulUnflagged(oneHot as tf.Tensor2D, this.embedding as tf.Tensor2D);
+      return tf.reshape(flat, [...ids.shape, this.config.dModel]);
+    });
+  }
+
+  /** Logits of hidden states [..., dModel] → [..., vocabularySize]. */
+  project(hidden: tf.Tensor): tf.Tensor {
+    return this.head.apply(hidden);
+  }
+
+  loss(batch: Batch, context: ForwardContext): tf.Scalar {
+    return tf.tidy(() =>
+      tf.mean(crossEntropy(this.logits(batch.inputs as tf.Tensor2D, context), batch.targets)),
+    ) as tf.Scalar;
+  }
+
+  async metricSums(batch: Batch): Promise<MetricSums> {
+    const [loss, correct] = tf.tidy(() => {
+      const logits = this.logits(batch.inputs as tf.Tensor2D);
+      return [tf.sum(crossEntropy(logits, batch.targets)), correctCount(logits, batch.targets)];
+    });
+    const [lossSum, correctSum] = [(await loss.data())[0], (await correct.data())[0]];
+    tf.dispose([loss, correct]);
+    return { count: batch.targets.size, loss: lossSum, correct: correctSum };
+  }
+
+  /** A session that prefills a context and steps through it one token at a time. */
+  createSession(): GenerationSession {
+    this.assertAlive();
+    return new GenerationSession(this);
+  }
+
+  /**
+   * Continues `prompt`, yielding each new character as it is produced. Sampling draws from the
+   * softmax of logits / temperature over the `topK` most likely characters (temperature 0 =
+   * greedy); the unknown id is never drawn. A context longer than maxLength slides: see
+   * {@link GenerationSession}.
+   */
+  async *generate(prompt: string, options: GenerateOptions): AsyncGenerator<string> {
+    this.assertAlive();
+    const where = 'CharLM.generate';
+    if (typeof prompt !== 'string' || prompt.length === 0) {
+      throw new Error(`${where}: prompt must be a non-empty string, got ${JSON.stringify(prompt)}`);
+    }
+    const {
+      maxTokens,
+      temperature = 1,
+      topK,
+      seed = randomSeed(),
+    } = options ?? ({} as GenerateOptions);
+    if (!Number.isInteger(maxTokens) || maxTokens < 0) {
+      throw new Error(`${where}: maxTokens must be an integer >= 0, got ${String(maxTokens)}`);
+    }
+    if (typeof temperature !== 'number' || !(temperature >= 0)) {
+      throw new Error(`${where}: temperature must be a number >= 0, got ${String(temperature)}`);
+    }
+    if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) {
+      throw new Error(`${where}: topK must be a positive integer, got ${String(topK)}`);
+    }
+    const session = this.createSession();
+    const random = new SeededRandom(seed);
+    try {
+      let logits = await session.prefill(this.encode(prompt));
+      for (let produced = 0; produced < maxTokens; produced++) {
+        const id = sampleToken(logits, { temperature, topK, random });
+        yield this.characters[id - 1];
+        if (produced + 1 < maxTokens) logits = await session.step(id);
+      }
+    } finally {
+      session.dispose();
+    }
+  }
+
+  private checkIds(where: string, ids: tf.Tensor): void {
+    const length = ids.shape[1] ?? 0;
+    if (ids.rank !== 2 || length < 1 || length > this.config.maxLength) {
+      throw new Error(
+        `${where}: ids must have shape [B, L] with 1 <= L <= maxLength = ${this.config.maxLength}, got [${ids.shape.join(', ')}]`,
+      );
+    }
+    if (ids.dtype !== 'int32')
+      throw new Error(`${where}: ids must have dtype int32, got ${ids.dtype}`);
+  }
+}

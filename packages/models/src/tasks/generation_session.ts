@@ -1,0 +1,101 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionCache } from '../attention/self_attention.js';
+import type { CharLM } from './char_lm.js';
+
+/**
+ * Incremental next-character logits for a {@link CharLM}.
+ *
+ * `prefill` runs the context in parallel (EA: the causal op returning its final state; softmax:
+ * keeping each layer's keys and values) and `step` then adds one token with the recurrent form:
+ * constant time and memory per token for EA, a growing KV cache for softmax attention.
+ *
+ * Positions stay within the trained range 0 .. maxLength − 1: when a token would land at
+ * position maxLength, the context slides — the last ⌊maxLength / 2⌋ tokens are prefilled again
+ * from position 0 and the token follows them. A prompt longer than maxLength keeps its last
+ * maxLength characters. Models without a recurrent form (`order: 'exact'`) recompute the
+ * window in parallel for every token.
+ */
+export class GenerationSession {
+  private context: number[] = [];
+  private caches: AttentionCache[] | null = null;
+
+  constructor(private readonly model: CharLM) {}
+
+  /** Number of tokens in the current window (the next token's position). */
+  get position(): number {
+    return this.context.length;
+  }
+
+  /** Replaces the context with `ids` and returns the logits after its last token. */
+  async prefill(ids: ArrayLike<number>): Promise<Float32Array> {
+    if (ids.length === 0) throw new Error('GenerationSession.prefill: ids must not be empty');
+    const maxLength = this.model.maxLength;
+    const all = Array.from(ids);
+    this.context = all.slice(Math.max(0, all.length - maxLength));
+    return this.encodeWindow();
+  }
+
+  /** Appends one token and returns the logits after it. */
+  async step(id: number): Promise<Float32Array> {
+    if (this.context.length === 0) throw new Error('GenerationSession.step: call prefill first');
+    const maxLength = this.model.maxLength;
+    if (this.context.length >= maxLength) {
+      const keep = Math.max(1, Math.floor(maxLength / 2));
+      this.context = [...this.context.slice(this.context.length - keep + 1), id];
+      return this.encodeWindow();
+    }
+    if (!this.model.backbone.recurrent) {
+      this.context.push(id);
+      return this.encodeWindow();
+    }
+    const position = this.context.length;
+    const previous = this.caches!;
+    const { logits, caches } = tf.tidy(() => {
+      const embedded = this.model.embed(tf.tensor1d([id], 'int32')) as tf.Tensor2D;
+      const result = this.model.backbone.step(embedded, position, previous);
+      return { logits: this.model.project(result.y), caches: result.caches };
+    });
+    this.disposeCaches();
+    this.caches = caches;
+    this.context.push(id);
+    return readAndDispose(logits);
+  }
+
+  dispose(): void {
+    this.disposeCaches();
+    this.context = [];
+  }
+
+  private async encodeWindow(): Promise<Float32Array> {
+    this.disposeCaches();
+    const ids = tf.tensor2d(this.context, [1, this.context.length], 'int32');
+    const length = this.context.length;
+    const lastRow = (x: tf.Tensor3D) =>
+      tf.reshape(tf.slice(x, [0, length - 1, 0], [1, 1, -1]), [1, -1]);
+    try {
+      if (!this.model.backbone.recurrent) {
+        return await readAndDispose(tf.tidy(() => lastRow(this.model.logits(ids))));
+      }
+      const { logits, caches } = tf.tidy(() => {
+        const embedded = this.model.embed(ids) as tf.Tensor3D;
+        const result = this.model.backbone.prefill(embedded);
+        return { logits: this.model.project(lastRow(result.y)), caches: result.caches };
+      });
+      this.caches = caches;
+      return await readAndDispose(logits);
+    } finally {
+      ids.dispose();
+    }
+  }
+
+  private disposeCaches(): void {
+    if (this.caches) for (const cache of this.caches) tf.dispose(cache);
+    this.caches = null;
+  }
+}
+
+async function readAndDispose(logits: tf.Tensor): Promise<Float32Array> {
+  const values = (await logits.data()) as Float32Array;
+  logits.dispose();
+  return values;
+}

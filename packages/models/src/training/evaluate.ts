@@ -1,0 +1,60 @@
+import type { Model } from '../create_model.js';
+import { addSums, type MetricSums, type Metrics } from '../tasks/batch.js';
+import type { Dataset } from './datasets.js';
+import { createSampler, disposeBatch, type Sampler } from './samplers.js';
+
+/** Turns summed metrics into means: loss, bits per char, accuracy, MAE and RMSE as the task has. */
+export function metricsFromSums(task: Model['task'], sums: MetricSums): Metrics {
+  const count = Math.max(1, sums.count);
+  const metrics: Metrics = { loss: sums.loss / count };
+  if (task === 'char-lm') metrics.bitsPerChar = metrics.loss / Math.LN2;
+  if (sums.correct !== undefined) metrics.accuracy = sums.correct / count;
+  if (sums.absoluteError !== undefined) metrics.mae = sums.absoluteError / count;
+  if (sums.squaredError !== undefined) metrics.rmse = Math.sqrt(sums.squaredError / count);
+  return metrics;
+}
+
+/** Metrics over `indices` of a sampler's evaluation cover, in batches. */
+export async function evaluateIndices(
+  model: Model,
+  sampler: Sampler,
+  indices: number[],
+  batchSize: number,
+): Promise<Metrics> {
+  let sums: MetricSums = { count: 0, loss: 0 };
+  for (let start = 0; start < indices.length; start += batchSize) {
+    const batch = sampler.batchOf(indices.slice(start, start + batchSize));
+    try {
+      sums = addSums(sums, await model.metricSums(batch));
+    } finally {
+      disposeBatch(batch);
+    }
+  }
+  return metricsFromSums(model.task, sums);
+}
+
+/**
+ * Evaluates a model on a whole dataset, deterministically and without dropout. char-lm: the
+ * text in consecutive windows of maxLength characters, each predicted from the window's start
+ * (a tail shorter than one window is left out); sequences: every example; series: windows at
+ * stride horizon, so each target value is predicted once.
+ */
+export async function evaluate(
+  model: Model,
+  data: Dataset,
+  options: { batchSize?: number } = {},
+): Promise<Metrics> {
+  const batchSize = options.batchSize ?? 32;
+  if (!Number.isInteger(batchSize) || batchSize < 1) {
+    throw new Error(
+      `evaluate: options.batchSize must be a positive integer, got ${String(batchSize)}`,
+    );
+  }
+  const sampler = createSampler(model, data, 'evaluate');
+  return evaluateIndices(
+    model,
+    sampler,
+    Array.from({ length: sampler.size }, (_, i) => i),
+    batchSize,
+  );
+}

@@ -1,0 +1,250 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type { Model } from '../create_model.js';
+import type { SeededRandom } from '../random.js';
+import type { Batch } from '../tasks/batch.js';
+import { CharLM } from '../tasks/char_lm.js';
+import { Forecaster } from '../tasks/forecaster.js';
+import type { Dataset, SequenceDataset, SeriesDataset } from './datasets.js';
+
+/**
+ * Turns a dataset into batches for one model: random batches for training, and a fixed,
+ * ordered cover of the dataset for evaluation.
+ */
+export interface Sampler {
+  /** Number of evaluation windows/examples. */
+  readonly size: number;
+  /** Sequence positions per example, for tokens/s. */
+  readonly positions: number;
+  randomBatch(batchSize: number, random: SeededRandom): Batch;
+  /** Examples `indices` of the evaluation cover. */
+  batchOf(indices: number[]): Batch;
+}
+
+export function disposeBatch(batch: Batch): void {
+  tf.dispose([batch.inputs, batch.targets, ...(batch.times ? [batch.times] : [])]);
+}
+
+const EXPECTED_KIND = {
+  'char-lm': 'text',
+  'sequence-classifier': 'sequences',
+  forecaster: 'series',
+};
+
+export function createSampler(model: Model, dataset: Dataset, where: string): Sampler {
+  const expected = EXPECTED_KIND[model.task];
+  if (dataset == null || dataset.kind !== expected) {
+    throw new Error(
+      `${where}: a ${model.task} model needs a dataset of kind '${expected}', got ${dataset == null ? String(dataset) : `'${(dataset as Dataset).kind}'`}`,
+    );
+  }
+  if (model instanceof CharLM)
+    return new TextSampler(model, dataset.kind === 'text' ? dataset.text : '', where);
+  if (model instanceof Forecaster) return new SeriesSampler(model, dataset as SeriesDataset, where);
+  return new SequenceSampler(
+    model.config.inputChannels,
+    model.config.numClasses,
+    model.config.maxLength,
+    dataset as SequenceDataset,
+    where,
+  );
+}
+
+/** Windows of L + 1 characters; evaluation covers the text with windows at stride L. */
+class TextSampler implements Sampler {
+  readonly size: number;
+  readonly positions: number;
+  private readonly ids: Int32Array;
+
+  constructor(model: CharLM, text: string, where: string) {
+    this.ids = model.encode(typeof text === 'string' ? text : '');
+    if (this.ids.length < 2) {
+      throw new Error(
+        `${where}: dataset.text must have at least 2 characters, got ${this.ids.length}`,
+      );
+    }
+    this.positions = Math.min(model.maxLength, this.ids.length - 1);
+    this.size = Math.floor((this.ids.length - 1) / this.positions);
+  }
+
+  randomBatch(batchSize: number, random: SeededRandom): Batch {
+    const starts = Array.from({ length: batchSize }, () =>
+      random.nextInt(this.ids.length - this.positions),
+    );
+    return this.windows(starts);
+  }
+
+  batchOf(indices: number[]): Batch {
+    return this.windows(indices.map((i) => i * this.positions));
+  }
+
+  private windows(starts: number[]): Batch {
+    const length = this.positions;
+    const inputs = new Int32Array(starts.length * length);
+    const targets = new Int32Array(starts.length * length);
+    starts.forEach((start, b) => {
+      inputs.set(this.ids.subarray(start, start + length), b * length);
+      targets.set(this.ids.subarray(start + 1, start + 1 + length), b * length);
+    });
+    return {
+      inputs: tf.tensor2d(inputs, [starts.length, length], 'int32'),
+      targets: tf.tensor2d(targets, [starts.length, length], 'int32'),
+    };
+  }
+}
+
+/** Examples drawn by reshuffling each epoch; evaluation in order. */
+class SequenceSampler implements Sampler {
+  readonly size: number;
+  readonly positions: number;
+  private order: number[] = [];
+
+  constructor(
+    private readonly channels: number,
+    numClasses: number,
+    maxLength: number,
+    private readonly dataset: SequenceDataset,
+    where: string,
+  ) {
+    const { inputs, length, labels } = dataset;
+    if (dataset.channels !== channels) {
+      throw new Error(
+        `${where}: dataset.channels must equal the model's inputChannels = ${channels}, got ${dataset.channels}`,
+      );
+    }
+    if (!Number.isInteger(length) || length < 1 || length > maxLength) {
+      throw new Error(
+        `${where}: dataset.length must be in [1, maxLength = ${maxLength}], got ${length}`,
+      );
+    }
+    if (labels.length < 1 || inputs.length !== labels.length * length * channels) {
+      throw new Error(
+        `${where}: dataset.inputs must hold labels.length × length × channels = ${labels.length} × ${length} × ${channels} values, got ${inputs.length}`,
+      );
+    }
+    const bad = labels.findIndex((label) => !(label >= 0 && label < numClasses));
+    if (bad >= 0) {
+      throw new Error(
+        `${where}: dataset.labels must be in [0, numClasses = ${numClasses}), got ${labels[bad]} at index ${bad}`,
+      );
+    }
+    this.size = labels.length;
+    this.positions = length;
+  }
+
+  randomBatch(batchSize: number, random: SeededRandom): Batch {
+    const indices: number[] = [];
+    while (indices.length < batchSize) {
+      if (this.order.length === 0) this.order = shuffled(this.size, random);
+      indices.push(this.order.pop()!);
+    }
+    return this.batchOf(indices);
+  }
+
+  batchOf(indices: number[]): Batch {
+    const { length, inputs, labels } = this.dataset;
+    const exampleSize = length * this.channels;
+    const values = new Float32Array(indices.length * exampleSize);
+    indices.forEach((index, b) => {
+      values.set(inputs.subarray(index * exampleSize, (index + 1) * exampleSize), b * exampleSize);
+    });
+    return {
+      inputs: tf.tensor3d(values, [indices.length, length, this.channels]),
+      targets: tf.tensor1d(
+        Int32Array.from(indices, (i) => labels[i]),
+        'int32',
+      ),
+    };
+  }
+}
+
+/** Windows of inputLength steps and the next horizon values of channel 0; evaluation at stride horizon. */
+class SeriesSampler implements Sampler {
+  readonly size: number;
+  readonly positions: number;
+  private readonly steps: number;
+  private readonly useTimes: boolean;
+
+  constructor(
+    model: Forecaster,
+    private readonly dataset: SeriesDataset,
+    where: string,
+  ) {
+    const { inputChannels, maxLength, horizon, positional } = model.config;
+    const { values, channels, times, inputLength } = dataset;
+    if (channels !== inputChannels) {
+      throw new Error(
+        `${where}: dataset.channels must equal the model's inputChannels = ${inputChannels}, got ${channels}`,
+      );
+    }
+    if (dataset.horizon !== horizon) {
+      throw new Error(
+        `${where}: dataset.horizon must equal the model's horizon = ${horizon}, got ${dataset.horizon}`,
+      );
+    }
+    if (!Number.isInteger(inputLength) || inputLength < 1 || inputLength > maxLength) {
+      throw new Error(
+        `${where}: dataset.inputLength must be in [1, maxLength = ${maxLength}], got ${inputLength}`,
+      );
+    }
+    if (values.length % channels !== 0) {
+      throw new Error(
+        `${where}: dataset.values length ${values.length} is not a multiple of channels = ${channels}`,
+      );
+    }
+    this.steps = values.length / channels;
+    if (times && times.length !== this.steps) {
+      throw new Error(
+        `${where}: dataset.times must have one entry per step (${this.steps}), got ${times.length}`,
+      );
+    }
+    const windows = this.steps - inputLength - horizon + 1;
+    if (windows < 1) {
+      throw new Error(
+        `${where}: the series has ${this.steps} steps, fewer than inputLength + horizon = ${inputLength + horizon}`,
+      );
+    }
+    this.useTimes = positional === 'time' && times !== undefined;
+    this.size = Math.floor((windows - 1) / horizon) + 1;
+    this.positions = inputLength;
+  }
+
+  randomBatch(batchSize: number, random: SeededRandom): Batch {
+    const windows = this.steps - this.dataset.inputLength - this.dataset.horizon + 1;
+    return this.windows(Array.from({ length: batchSize }, () => random.nextInt(windows)));
+  }
+
+  batchOf(indices: number[]): Batch {
+    return this.windows(indices.map((i) => i * this.dataset.horizon));
+  }
+
+  private windows(starts: number[]): Batch {
+    const { values, channels, inputLength, horizon, times } = this.dataset;
+    const inputs = new Float32Array(starts.length * inputLength * channels);
+    const targets = new Float32Array(starts.length * horizon);
+    const windowTimes = new Float32Array(starts.length * inputLength);
+    starts.forEach((start, b) => {
+      inputs.set(
+        values.subarray(start * channels, (start + inputLength) * channels),
+        b * inputLength * channels,
+      );
+      for (let h = 0; h < horizon; h++)
+        targets[b * horizon + h] = values[(start + inputLength + h) * channels];
+      if (times) windowTimes.set(times.subarray(start, start + inputLength), b * inputLength);
+    });
+    const batch: Batch = {
+      inputs: tf.tensor3d(inputs, [starts.length, inputLength, channels]),
+      targets: tf.tensor2d(targets, [starts.length, horizon]),
+    };
+    if (this.useTimes) batch.times = tf.tensor2d(windowTimes, [starts.length, inputLength]);
+    return batch;
+  }
+}
+
+function shuffled(size: number, random: SeededRandom): number[] {
+  const order = Array.from({ length: size }, (_, i) => i);
+  for (let i = size - 1; i > 0; i--) {
+    const j = random.nextInt(i + 1);
+    [order[i], order[j]] = [order[j], order[i]];
+  }
+  return order;
+}

@@ -1,0 +1,182 @@
+import { eaForward } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ElementwiseSelfAttention } from '../src/attention/elementwise_self_attention.js';
+import { scaledDotProductAttention } from '../src/attention/scaled_dot_product.js';
+import { SoftmaxSelfAttention } from '../src/attention/softmax_self_attention.js';
+import { ParameterStore } from '../src/parameters.js';
+import { SeededRandom } from '../src/random.js';
+import { relativeError, useBackend } from './helpers.js';
+
+beforeAll(() => useBackend('cpu'));
+
+const random = (size: number, seed: number, scale = 0.8) => {
+  const r = new SeededRandom(seed);
+  return Float32Array.from({ length: size }, () => r.nextNormal() * scale);
+};
+
+/** Float64 softmax attention per slice n of [N, L, d] (causal or not). */
+function softmaxReference(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  n: number,
+  length: number,
+  d: number,
+  causal: boolean,
+): Float64Array {
+  const y = new Float64Array(n * length * d);
+  for (let b = 0; b < n; b++) {
+    for (let i = 0; i < length; i++) {
+      const visible = causal ? i + 1 : length;
+      const scores = Array.from({ length: visible }, (_, j) => {
+        let s = 0;
+        for (let c = 0; c < d; c++) s += q[(b * length + i) * d + c] * k[(b * length + j) * d + c];
+        return s / Math.sqrt(d);
+      });
+      const top = Math.max(...scores);
+      const weights = scores.map((s) => Math.exp(s - top));
+      const total = weights.reduce((a, w) => a + w, 0);
+      for (let c = 0; c < d; c++) {
+        let sum = 0;
+        for (let j = 0; j < visible; j++) sum += weights[j] * v[(b * length + j) * d + c];
+        y[(b * length + i) * d + c] = sum / total;
+      }
+    }
+  }
+  return y;
+}
+
+describe('scaledDotProductAttention', () => {
+  for (const causal of [true, false]) {
+    it(`matches the float64 reference, and its explicit gradient matches finite differences (causal ${causal})`, () => {
+      const [n, length, d] = [3, 7, 5];
+      const size = n * length * d;
+      const [q, k, v, g] = [1, 2, 3, 4].map((s) => random(size, s));
+      const shape: [number, number, number] = [n, length, d];
+      const before = tf.memory().numTensors;
+      const y = tf.tidy(() =>
+        scaledDotProductAttention(
+          tf.tensor3d(q, shape),
+          tf.tensor3d(k, shape),
+          tf.tensor3d(v, shape),
+          causal,
+        ).dataSync(),
+      );
+      expect(relativeError(softmaxReference(q, k, v, n, length, d, causal), y)).toBeLessThan(1e-6);
+      const grads = tf.tidy(() =>
+        tf
+          .grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+            tf.sum(
+              tf.mul(
+                scaledDotProductAttention(
+                  a as tf.Tensor3D,
+                  b as tf.Tensor3D,
+                  c as tf.Tensor3D,
+                  causal,
+                ),
+                tf.tensor3d(g, shape),
+              ),
+            ),
+          )([tf.tensor3d(q, shape), tf.tensor3d(k, shape), tf.tensor3d(v, shape)])
+          .map((t) => t.dataSync() as Float32Array),
+      );
+      expect(tf.memory().numTensors).toBe(before);
+      // Central differences of the float64 reference's loss Σ g ⊙ y.
+      const loss = (inputs: Float32Array[]) => {
+        const out = softmaxReference(inputs[0], inputs[1], inputs[2], n, length, d, causal);
+        return out.reduce((sum, x, i) => sum + x * g[i], 0);
+      };
+      [q, k, v].forEach((input, which) => {
+        const numeric = new Float64Array(size);
+        const h = 1e-3;
+        for (let i = 0; i < size; i++) {
+          const plus = [q, k, v].map((x) => Float64Array.from(x) as unknown as Float32Array);
+          const minus = [q, k, v].map((x) => Float64Array.from(x) as unknown as Float32Array);
+          plus[which][i] = input[i] + h;
+          minus[which][i] = input[i] - h;
+          numeric[i] = (loss(plus) - loss(minus)) / (2 * h);
+        }
+        expect(relativeError(numeric, grads[which]), ['dq', 'dk', 'dv'][which]).toBeLessThan(1e-4);
+      });
+    });
+  }
+});
+
+describe('the attention modules of a block', () => {
+  it('ElementwiseSelfAttention = EA (float64 oracle) between its own projections', () => {
+    const [batch, length, dModel] = [2, 9, 6];
+    const store = new ParameterStore(new SeededRandom(1));
+    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 4, 'none', true);
+    const x = random(batch * length * dModel, 5);
+    const project = (name: string) =>
+      tf.tidy(() => {
+        const w = store.get(`a/${name}/kernel`);
+        const b = store.get(`a/${name}/bias`);
+        return tf
+          .add(tf.matMul(tf.tensor2d(x, [batch * length, dModel]), w), b)
+          .dataSync() as Float32Array;
+      });
+    const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
+    const ea = eaForward(
+      { q: project('query'), k: project('key'), v: project('value'), dims },
+      { order: 4, causal: true },
+    ).y;
+    const expected = tf.tidy(() =>
+      tf
+        .add(
+          tf.matMul(
+            tf.tensor2d(Float32Array.from(ea), [batch * length, dModel]),
+            store.get('a/output/kernel'),
+          ),
+          store.get('a/output/bias'),
+        )
+        .dataSync(),
+    );
+    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    store.dispose();
+  });
+
+  it('SoftmaxSelfAttention heads = per-head softmax attention (float64 reference)', () => {
+    const [batch, length, dModel, heads] = [2, 5, 8, 2];
+    const store = new ParameterStore(new SeededRandom(2));
+    const attention = new SoftmaxSelfAttention(store, 'a', dModel, heads, true);
+    const x = random(batch * length * dModel, 6);
+    const project = (name: string) =>
+      tf.tidy(() => {
+        const p = tf.add(
+          tf.matMul(tf.tensor2d(x, [batch * length, dModel]), store.get(`a/${name}/kernel`)),
+          store.get(`a/${name}/bias`),
+        );
+        // [B, L, H, dh] → [B·H, L, dh]
+        return tf
+          .transpose(tf.reshape(p, [batch, length, heads, dModel / heads]), [0, 2, 1, 3])
+          .dataSync() as Float32Array;
+      });
+    const attended = softmaxReference(
+      project('query'),
+      project('key'),
+      project('value'),
+      batch * heads,
+      length,
+      dModel / heads,
+      true,
+    );
+    const expected = tf.tidy(() => {
+      const merged = tf.reshape(
+        tf.transpose(
+          tf.tensor4d(Float32Array.from(attended), [batch, heads, length, dModel / heads]),
+          [0, 2, 1, 3],
+        ),
+        [batch * length, dModel],
+      );
+      return tf
+        .add(tf.matMul(merged, store.get('a/output/kernel')), store.get('a/output/bias'))
+        .dataSync();
+    });
+    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    store.dispose();
+  });
+});

@@ -1,0 +1,93 @@
+import './wasm_paths.browser.js';
+import '@elementwise/backend-cpu';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import '@tensorflow/tfjs-backend-webgl';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { type CharLM, createModel, loadModel, saveModel, train } from '../src/index.js';
+import { loadFromUrl } from '../src/pretrained/from_pretrained.js';
+import { TEXT, tinyCharLM } from './helpers.js';
+
+async function generateText(model: CharLM): Promise<string> {
+  let text = '';
+  for await (const c of model.generate('it was the', {
+    maxTokens: 24,
+    temperature: 0.8,
+    topK: 8,
+    seed: 3,
+  }))
+    text += c;
+  return text;
+}
+
+async function artifactsOf(model: CharLM): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await saveModel(
+    model,
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved!;
+}
+
+describe('in Chromium', () => {
+  // webgl runs the composite EA (no fused kernels registered for it here).
+  for (const backend of ['cpu', 'wasm', 'webgl']) {
+    it(`${backend}: a char LM trains, saves, loads through tf.io and generates the same text`, async () => {
+      expect(await tf.setBackend(backend)).toBe(true);
+      for (const attention of [{ kind: 'ea', order: 6 } as const, { kind: 'softmax' } as const]) {
+        const model = createModel(tinyCharLM({ attention }), { seed: 1 });
+        const before = tf.memory().numTensors;
+        const { history } = await train(
+          model,
+          { train: { kind: 'text', text: TEXT } },
+          { steps: 3, batchSize: 2, learningRate: 1e-2, seed: 1 },
+        );
+        expect(history).toHaveLength(3);
+        expect(tf.memory().numTensors).toBe(before);
+        const loaded = (await loadModel(tf.io.fromMemory(await artifactsOf(model)))) as CharLM;
+        const text = await generateText(model);
+        expect(text).toHaveLength(24);
+        expect(await generateText(loaded)).toBe(text);
+        model.dispose();
+        loaded.dispose();
+      }
+    });
+  }
+
+  it('loads model.json + weights.bin by fetch through tf.io.http (the browser path of fromPretrained)', async () => {
+    await tf.setBackend('wasm');
+    const model = createModel(tinyCharLM(), { seed: 2 });
+    const artifacts = await artifactsOf(model);
+    // Object URLs stand in for files on a server: tf.io.http fetches both, resolving the
+    // weights path against model.json's URL exactly as it would for http(s).
+    const weightsUrl = URL.createObjectURL(new Blob([artifacts.weightData as ArrayBuffer]));
+    const weightsName = weightsUrl.slice(weightsUrl.lastIndexOf('/') + 1);
+    const modelJSON = {
+      format: artifacts.format,
+      generatedBy: artifacts.generatedBy,
+      convertedBy: null,
+      modelTopology: {},
+      userDefinedMetadata: artifacts.userDefinedMetadata,
+      weightsManifest: [{ paths: [weightsName], weights: artifacts.weightSpecs }],
+    };
+    const modelUrl = URL.createObjectURL(
+      new Blob([JSON.stringify(modelJSON)], { type: 'application/json' }),
+    );
+    try {
+      const viaHttp = (await loadModel(tf.io.http(modelUrl))) as CharLM;
+      const viaUrl = (await loadFromUrl(new URL(modelUrl))) as CharLM;
+      const text = await generateText(model);
+      expect(await generateText(viaHttp)).toBe(text);
+      expect(await generateText(viaUrl)).toBe(text);
+      for (const m of [viaHttp, viaUrl]) m.dispose();
+    } finally {
+      URL.revokeObjectURL(modelUrl);
+      URL.revokeObjectURL(weightsUrl);
+      model.dispose();
+    }
+  });
+});

@@ -1,0 +1,119 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, createModel, type ModelConfig } from '../src/index.js';
+import { tinyCharLM, useBackend } from './helpers.js';
+
+beforeAll(() => useBackend('cpu'));
+
+const bad = (config: unknown) => () => createModel(config as ModelConfig, { seed: 1 });
+
+describe('createModel config validation', () => {
+  it('names the field and the expected value', () => {
+    expect(bad(tinyCharLM({ dModel: 30, numHeads: 4 }))).toThrow(
+      /config\.dModel \(30\) must be divisible by config\.numHeads \(4\)/,
+    );
+    expect(bad(tinyCharLM({ attention: { kind: 'ea', order: 3 } }))).toThrow(
+      "config.attention.order must be an even integer >= 0 or 'exact', got 3",
+    );
+    expect(bad(tinyCharLM({ attention: { kind: 'ea', order: -2 } }))).toThrow(
+      /order must be an even/,
+    );
+    expect(bad(tinyCharLM({ attention: { kind: 'linear' } as never }))).toThrow(
+      "config.attention.kind must be 'ea' or 'softmax', got 'linear'",
+    );
+    expect(bad(tinyCharLM({ norm: 'middle' as never }))).toThrow(
+      "config.norm must be one of 'post', 'pre', got 'middle'",
+    );
+    expect(bad(tinyCharLM({ dropout: 1 }))).toThrow(
+      'config.dropout must be a number in [0, 1), got 1',
+    );
+    expect(bad(tinyCharLM({ maxLength: 0 }))).toThrow(
+      'config.maxLength must be a positive integer, got 0',
+    );
+    expect(bad(tinyCharLM({ vocabulary: 'abca' }))).toThrow(/"a" repeats/);
+    expect(bad({ ...tinyCharLM(), task: 'translation' })).toThrow(/config\.task must be one of/);
+    expect(bad({ ...tinyCharLM(), numHead: 2 })).toThrow(/unknown field numHead/);
+    expect(bad(tinyCharLM({ attention: { kind: 'softmax', order: 2 } as never }))).toThrow(
+      /unknown field attention\.order/,
+    );
+    expect(
+      bad({
+        task: 'forecaster',
+        inputChannels: 2,
+        horizon: 3,
+        normalization: { mean: [0], std: [1, 1] },
+        dModel: 8,
+        numHeads: 1,
+        numLayers: 1,
+        maxLength: 8,
+        attention: { kind: 'softmax' },
+      }),
+    ).toThrow(
+      'config.normalization.mean must be 2 finite numbers (inputChannels), got array of length 1',
+    );
+    expect(
+      bad({
+        task: 'sequence-classifier',
+        inputChannels: 2,
+        numClasses: 3,
+        classNames: ['a', 'b'],
+        dModel: 8,
+        numHeads: 1,
+        numLayers: 1,
+        maxLength: 8,
+        attention: { kind: 'softmax' },
+      }),
+    ).toThrow(/classNames must be 3 strings/);
+    expect(bad(tinyCharLM())).not.toThrow();
+  });
+
+  it('throws ConfigError and creates no variables for a bad config', () => {
+    const before = tf.memory().numTensors;
+    expect(bad(tinyCharLM({ numHeads: 5 }))).toThrow(ConfigError);
+    expect(tf.memory().numTensors).toBe(before);
+  });
+
+  it('fills in the defaults (Post-LN, GELU, 4x, dropout 0.1, sinusoidal, qkNorm none)', () => {
+    const model = createModel(
+      {
+        task: 'char-lm',
+        vocabulary: 'ab',
+        dModel: 8,
+        numHeads: 2,
+        numLayers: 1,
+        maxLength: 4,
+        attention: { kind: 'ea', order: 2 },
+      },
+      { seed: 1 },
+    );
+    expect(model.config).toEqual({
+      task: 'char-lm',
+      vocabulary: 'ab',
+      dModel: 8,
+      numHeads: 2,
+      numLayers: 1,
+      ffMultiplier: 4,
+      activation: 'gelu',
+      dropout: 0.1,
+      norm: 'post',
+      positional: 'sinusoidal',
+      maxLength: 4,
+      attention: { kind: 'ea', order: 2, qkNorm: 'none' },
+    });
+    model.dispose();
+  });
+
+  it('gives the same weights for the same seed, and EA and softmax twins the same parameter count', () => {
+    const a = createModel(tinyCharLM(), { seed: 7 });
+    const b = createModel(tinyCharLM(), { seed: 7 });
+    const c = createModel(tinyCharLM(), { seed: 8 });
+    const twin = createModel(tinyCharLM({ attention: { kind: 'softmax' } }), { seed: 7 });
+    const name = 'block_1/attention/key/kernel';
+    const values = (m: typeof a) => Array.from(m.getWeights()[name].dataSync());
+    expect(values(a)).toEqual(values(b));
+    expect(values(a)).not.toEqual(values(c));
+    expect(twin.parameterCount()).toBe(a.parameterCount());
+    expect(Object.keys(twin.getWeights())).toEqual(Object.keys(a.getWeights()));
+    for (const m of [a, b, c, twin]) m.dispose();
+  });
+});

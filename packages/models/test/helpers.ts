@@ -1,0 +1,50 @@
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-wasm';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionConfig, CharLMConfig } from '../src/index.js';
+
+export const TEXT =
+  'it was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(
+    8,
+  );
+export const VOCABULARY = 'abcdefghijklmnopqrstuvwxyz ,.';
+
+export const EA6: AttentionConfig = { kind: 'ea', order: 6 };
+export const SOFTMAX: AttentionConfig = { kind: 'softmax' };
+
+/** A char LM small enough for unit tests. */
+export function tinyCharLM(overrides: Partial<CharLMConfig> = {}): CharLMConfig {
+  return {
+    task: 'char-lm',
+    vocabulary: VOCABULARY,
+    dModel: 16,
+    numHeads: 2,
+    numLayers: 2,
+    maxLength: 16,
+    dropout: 0,
+    attention: EA6,
+    ...overrides,
+  };
+}
+
+export async function useBackend(name: 'cpu' | 'wasm'): Promise<void> {
+  if (!(await tf.setBackend(name))) throw new Error(`backend ${name} did not initialise`);
+  await tf.ready();
+}
+
+/** ‖ref − got‖₂ / ‖ref‖₂ */
+export function relativeError(reference: ArrayLike<number>, got: ArrayLike<number>): number {
+  let diff = 0;
+  let norm = 0;
+  for (let i = 0; i < reference.length; i++) {
+    diff += (reference[i] - got[i]) ** 2;
+    norm += reference[i] ** 2;
+  }
+  return Math.sqrt(diff / norm);
+}
+
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
+  return worst;
+}

@@ -1,0 +1,110 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import * as tf from '@tensorflow/tfjs-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createModel, fromPretrained, listPretrained, saveModel } from '../src/index.js';
+import { loadPretrained, pretrainedUrl } from '../src/pretrained/from_pretrained.js';
+import { PRETRAINED, type PretrainedEntry } from '../src/pretrained/registry.js';
+import { tinyCharLM, useBackend } from './helpers.js';
+
+let directory: string;
+beforeAll(async () => {
+  await useBackend('cpu');
+  directory = await mkdtemp(join(tmpdir(), 'elementwise-models-pretrained-'));
+});
+afterAll(() => rm(directory, { recursive: true, force: true }));
+
+const registry: PretrainedEntry[] = [
+  {
+    name: 'tiny-ea',
+    task: 'char-lm',
+    description: 'a tiny test model',
+    metrics: { bitsPerChar: 4.5 },
+  },
+  {
+    name: 'mislabelled',
+    task: 'forecaster',
+    description: 'registered with the wrong task',
+    metrics: {},
+  },
+];
+const locate = (name: string) => pathToFileURL(join(directory, name, 'model.json'));
+
+describe('fromPretrained', () => {
+  it('loads a registered model through the same loader (file: URL in Node)', async () => {
+    const model = createModel(tinyCharLM(), { seed: 1 });
+    await saveModel(model, `file://${join(directory, 'tiny-ea')}`);
+    const loaded = await loadPretrained('tiny-ea', registry, locate);
+    expect(loaded.config).toEqual(model.config);
+    const a = tf.tidy(() =>
+      Array.from(model.logits(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')).dataSync()),
+    );
+    const b = tf.tidy(() =>
+      Array.from(
+        (loaded as typeof model).logits(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32')).dataSync(),
+      ),
+    );
+    expect(b).toEqual(a);
+    model.dispose();
+    loaded.dispose();
+  });
+
+  it('an unknown name lists the available ones', async () => {
+    await expect(loadPretrained('gpt-5', registry, locate)).rejects.toThrow(
+      'fromPretrained: unknown model "gpt-5"; available: tiny-ea, mislabelled',
+    );
+    const shipped = PRETRAINED.map((e) => e.name);
+    await expect(fromPretrained('gpt-5')).rejects.toThrow(
+      shipped.length > 0
+        ? `available: ${shipped.join(', ')}`
+        : 'available: (none shipped in this version)',
+    );
+  });
+
+  it('rejects a model whose task differs from its registry entry', async () => {
+    const model = createModel(tinyCharLM(), { seed: 2 });
+    await saveModel(model, `file://${join(directory, 'mislabelled')}`);
+    const before = tf.memory().numTensors;
+    await expect(loadPretrained('mislabelled', registry, locate)).rejects.toThrow(
+      'fromPretrained: mislabelled is registered as forecaster but holds a char-lm model',
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('resolves shipped models to packages/models/pretrained/<name>/model.json', () => {
+    const path = fileURLToPath(pretrainedUrl('char-lm-moby-dick-ea6'));
+    const here = import.meta.url;
+    expect(path).toBe(
+      fileURLToPath(new URL('../pretrained/char-lm-moby-dick-ea6/model.json', here)),
+    );
+    expect(pretrainedUrl('a b', 'https://example.com/models').href).toBe(
+      'https://example.com/models/a%20b/model.json',
+    );
+  });
+
+  it('fromPretrained takes a baseUrl for bundled apps', async () => {
+    await expect(fromPretrained('nope', { baseUrl: 'https://example.com/m/' })).rejects.toThrow(
+      /unknown model "nope"/,
+    );
+  });
+
+  it('listPretrained returns copies of the registry entries', () => {
+    const list = listPretrained();
+    expect(list.map((e) => e.name)).toEqual(PRETRAINED.map((e) => e.name));
+    for (const entry of list) {
+      expect(typeof entry.description).toBe('string');
+      expect(['char-lm', 'sequence-classifier', 'forecaster']).toContain(entry.task);
+    }
+  });
+
+  it('every registered model loads from pretrained/', async () => {
+    for (const entry of PRETRAINED) {
+      const model = await fromPretrained(entry.name);
+      expect(model.task).toBe(entry.task);
+      model.dispose();
+    }
+  });
+});
