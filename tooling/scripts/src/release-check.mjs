@@ -625,6 +625,12 @@ async function main() {
     }
   }
   specs.set('typescript', pinnedVersion('typescript', [], rootManifest));
+  // A consumer that uses Node's built-in modules type-checks against Node's types, as a Node app would.
+  if (
+    consumers.some(({ file }) => /from 'node:/.test(readFileSync(join(CONSUMER_DIR, file), 'utf8')))
+  ) {
+    specs.set('@types/node', pinnedVersion('@types/node', [], rootManifest));
+  }
 
   const consumerRoot = join(temp, 'consumer');
   await step('npm install the published packages into a fresh project', async () => {
