@@ -1,257 +1,180 @@
 /**
- * EA-series hot loops in WebAssembly SIMD (AssemblyScript, compiled with `--enable simd`).
+ * EA-series forward and backward in WebAssembly SIMD (AssemblyScript, built with
+ * `--enable simd --importMemory`), four adjacent channels per float32x4 vector.
  *
- * Same passes and formulas as src/maths/series.ts, two channels per `f64x2` vector: inputs and
- * outputs are float32 rows of `channels` values (an even count: the caller pads), moments and
- * adjoints are float64 `[terms, channels]` blocks per batch element. Every sum is float64, like
- * the plain TypeScript kernels, so causal running sums stay accurate over long sequences.
- * `e^x` is computed here (range reduction + degree-12 polynomial, relative error ~1e-16).
+ * Same passes as src/maths/series.ts. Tensors are float32, row-major: q, y, dy, dq
+ * [batch, queries, channels]; k, v, dk, dv [batch, keys, channels]; mask [batch, keys]; states
+ * [batch, terms, channels]. `channels` is a multiple of 4 (the caller pads otherwise). Running
+ * sums are float32 partial sums flushed into float64 every FLUSH_EVERY positions (./sums.ts),
+ * so long causal sequences do not drift. The module has no static data and never allocates:
+ * all scratch is the caller's, at `scratch`, of the size the `*ScratchBytes` functions give,
+ * so it can run on memory it imports, such as the tfjs wasm heap.
+ *
+ * Both passes return 0 when done, or 1 when the inputs leave the float32 range this design
+ * covers — a visible key with k² > {@link KEY_SQUARE_LIMIT} (e^{-k²} then nears the float32
+ * underflow, where the oracle's float64 still has digits), a nonzero denominator too small for
+ * float32 adjoints, or NaN in a state. The caller then recomputes in float64; outputs written
+ * so far are garbage.
  */
 
-const LOG2E: f64 = Math.LOG2E;
-const LN2_HI: f64 = 0.6931471803691238;
-const LN2_LO: f64 = 1.9082149292705877e-10;
-/** 1.5 · 2^52: adding it rounds to an integer held in the low mantissa bits. */
-const ROUNDER: f64 = 6755399441055744.0;
-/** Below this, e^x is treated as 0 (e^-708 is about the smallest normal float64). */
-const EXP_FLOOR: f64 = -708.0;
-/** 2^-1022: denominators below this (or NaN) count as zero. */
-const MIN_NORMAL: f64 = 2.2250738585072014e-308;
+import { EXP_CONSTANTS_BYTES, Exp, storeExpConstants } from './exp';
+import { Moments } from './moments';
+import { CELL, FLUSH_EVERY, finish, flush, restart, start } from './sums';
 
-/** e^x for each lane with x <= 0; 0 where x < -708. */
-function exp2(x: v128): v128 {
-  const clamped = f64x2.max(x, f64x2.splat(EXP_FLOOR));
-  const shifted = f64x2.add(f64x2.mul(clamped, f64x2.splat(LOG2E)), f64x2.splat(ROUNDER));
-  const n = f64x2.sub(shifted, f64x2.splat(ROUNDER));
-  const r = f64x2.sub(
-    f64x2.sub(clamped, f64x2.mul(n, f64x2.splat(LN2_HI))),
-    f64x2.mul(n, f64x2.splat(LN2_LO)),
-  );
-  // Σ_{i<=12} r^i / i! by Horner; |r| <= ln2 / 2.
-  let p = f64x2.splat(2.08767569878681e-9);
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.505210838544172e-8));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.755731922398589e-7));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.7557319223985893e-6));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(2.48015873015873e-5));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.984126984126984e-4));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.388888888888889e-3));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(8.333333333333333e-3));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(4.1666666666666664e-2));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.16666666666666666));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(0.5));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
-  p = f64x2.add(f64x2.mul(p, r), f64x2.splat(1.0));
-  // 2^n from the integer in the low bits of `shifted`.
-  const integer = i64x2.sub(shifted, i64x2.splat(reinterpret<i64>(ROUNDER)));
-  const scale = i64x2.shl(i64x2.add(integer, i64x2.splat(1023)), 52);
-  const result = f64x2.mul(p, scale);
-  return v128.andnot(result, f64x2.lt(x, f64x2.splat(EXP_FLOOR)));
+/** Largest k² of a visible key the float32 kernels accept (e^-64 ≈ 1.6e-28). */
+const KEY_SQUARE_LIMIT: f32 = 64.0;
+/** Keys per block of the causal backward (a multiple of FLUSH_EVERY). */
+const BLOCK: i32 = 1024;
+
+/** The regions of the scratch, in order; the forward uses those before AdjointWide. */
+enum Slot {
+  Constants,
+  Halves,
+  Coefficients,
+  Wide,
+  Cells,
+  AdjointWide,
+  AdjointCells,
+  Checkpoints,
+  Alphas,
+  Betas,
+  End,
 }
 
-/** Two float32 values at `ptr` as f64x2. */
-function load2(ptr: usize): v128 {
-  return f64x2.promote_low_f32x4(v128.load64_zero(ptr));
+/** Byte offset of region `which` in the scratch. */
+function offset(which: Slot, keys: i32, channels: i32, terms: i32, causal: bool): usize {
+  const cellBytes = <usize>(terms * (channels >> 2)) * CELL;
+  const rows: usize = causal ? <usize>min(max(keys, 1), BLOCK) : 1;
+  const blocks: usize = causal ? <usize>((keys + BLOCK - 1) / BLOCK) : 0;
+  let at: usize = 0;
+  for (let region = Slot.Constants; region < which; region++) {
+    if (region === Slot.Constants) {
+      at += EXP_CONSTANTS_BYTES;
+    } else if (region === Slot.Halves || region === Slot.Coefficients) {
+      at += (<usize>(terms + 1) * 4 + 15) & ~(<usize>15);
+    } else if (region === Slot.Checkpoints) {
+      at += blocks * cellBytes;
+    } else if (region === Slot.Alphas || region === Slot.Betas) {
+      at += (rows * <usize>channels) << 2;
+    } else {
+      at += cellBytes;
+    }
+  }
+  return at;
 }
 
-/** Stores f64x2 `x` as two float32 values at `ptr`. */
-function store2(ptr: usize, x: v128): void {
-  v128.store64_lane(ptr, f32x4.demote_f64x2_zero(x), 0);
-}
-
-/** Moments at `S`, `Z` (stride `stride` bytes per term): S_n += f_n(k) v, Z_n += f_n(k). */
-function addKey(S: usize, Z: usize, kk: v128, vv: v128, terms: i32, stride: usize): void {
-  let f = exp2(f64x2.neg(f64x2.mul(kk, kk)));
-  let fv = f64x2.mul(f, vv);
-  for (let n = 0; n < terms; n++) {
-    v128.store(S, f64x2.add(v128.load(S), fv));
-    v128.store(Z, f64x2.add(v128.load(Z), f));
-    f = f64x2.mul(f, kk);
-    fv = f64x2.mul(fv, kk);
-    S += stride;
-    Z += stride;
+/** 2/n at `halves` (n = 1..terms) and a_n = 2^n/n! at `coefficients` (n = 0..terms-1). */
+function fillTables(halves: usize, coefficients: usize, terms: i32): void {
+  let a: f64 = 1;
+  store<f32>(halves, 0);
+  store<f32>(coefficients, 1);
+  for (let n = 1; n <= terms; n++) {
+    store<f32>(halves + ((<usize>n) << 2), <f32>(2.0 / <f64>n));
+    a = (a * 2) / <f64>n;
+    store<f32>(coefficients + ((<usize>n) << 2), <f32>a);
   }
 }
 
-/** Whether each lane's denominator is nonzero under the zero-denominator rule. */
-function nonzero(denominator: v128): v128 {
-  return f64x2.ge(f64x2.abs(denominator), f64x2.splat(MIN_NORMAL));
+function outOfRange(largestSquare: v128): bool {
+  return v128.any_true(f32x4.gt(largestSquare, f32x4.splat(KEY_SQUARE_LIMIT)));
 }
 
-/** N / M for queries `qq` (Horner in q), 0 where M counts as zero. */
-function readQuery(S: usize, Z: usize, qq: v128, a: usize, terms: i32, stride: usize): v128 {
-  let numerator = f64x2.splat(0);
-  let denominator = f64x2.splat(0);
-  for (let n = terms - 1; n >= 0; n--) {
-    const an = f64x2.splat(load<f64>(a + ((<usize>n) << 3)));
-    const at = <usize>n * stride;
-    numerator = f64x2.add(f64x2.mul(numerator, qq), f64x2.mul(an, v128.load(S + at)));
-    denominator = f64x2.add(f64x2.mul(denominator, qq), f64x2.mul(an, v128.load(Z + at)));
-  }
-  const ok = nonzero(denominator);
-  const safe = v128.bitselect(denominator, f64x2.splat(1), ok);
-  return v128.and(f64x2.div(numerator, safe), ok);
+/** Scratch bytes {@link forward} needs, independent of the sequence length. */
+export function forwardScratchBytes(channels: i32, terms: i32): usize {
+  return offset(Slot.AdjointWide, 0, channels, terms, false);
 }
 
-/**
- * Per-query backward for queries `qq` with upstream `g`: stores ∂q (float32) at `dqPtr` and
- * α = g/M, β = -g y/M (f64x2, 0 where M counts as zero) at `scratch` and `scratch + 16`.
- */
-function queryGradient(
-  S: usize,
-  Z: usize,
-  qq: v128,
-  g: v128,
-  a: usize,
-  terms: i32,
-  stride: usize,
-  dqPtr: usize,
-  scratch: usize,
-): void {
-  let numerator = f64x2.splat(0);
-  let denominator = f64x2.splat(0);
-  let numeratorSlope = f64x2.splat(0);
-  let denominatorSlope = f64x2.splat(0);
-  for (let n = terms - 1; n >= 0; n--) {
-    const an = f64x2.splat(load<f64>(a + ((<usize>n) << 3)));
-    const at = <usize>n * stride;
-    numeratorSlope = f64x2.add(f64x2.mul(numeratorSlope, qq), numerator);
-    denominatorSlope = f64x2.add(f64x2.mul(denominatorSlope, qq), denominator);
-    numerator = f64x2.add(f64x2.mul(numerator, qq), f64x2.mul(an, v128.load(S + at)));
-    denominator = f64x2.add(f64x2.mul(denominator, qq), f64x2.mul(an, v128.load(Z + at)));
-  }
-  const ok = nonzero(denominator);
-  const safe = v128.bitselect(denominator, f64x2.splat(1), ok);
-  const alpha = v128.and(f64x2.div(g, safe), ok);
-  const beta = f64x2.neg(f64x2.div(f64x2.mul(alpha, numerator), safe));
-  const dq = f64x2.add(f64x2.mul(alpha, numeratorSlope), f64x2.mul(beta, denominatorSlope));
-  store2(dqPtr, dq);
-  v128.store(scratch, alpha);
-  v128.store(scratch, beta, 16);
+/** Scratch bytes {@link backward} needs. */
+export function backwardScratchBytes(keys: i32, channels: i32, terms: i32, causal: bool): usize {
+  return offset(Slot.End, keys, channels, terms, causal);
 }
 
-/** Adjoints at `A`, `B`: A_n += α a_n q^n, B_n += β a_n q^n. */
-function addQuery(
-  A: usize,
-  B: usize,
-  qq: v128,
-  alpha: v128,
-  beta: v128,
-  a: usize,
-  terms: i32,
-  stride: usize,
-): void {
-  let power = f64x2.splat(1);
-  for (let n = 0; n < terms; n++) {
-    const weight = f64x2.mul(f64x2.splat(load<f64>(a + ((<usize>n) << 3))), power);
-    v128.store(A, f64x2.add(v128.load(A), f64x2.mul(alpha, weight)));
-    v128.store(B, f64x2.add(v128.load(B), f64x2.mul(beta, weight)));
-    power = f64x2.mul(power, qq);
-    A += stride;
-    B += stride;
-  }
-}
-
-/** ∂v = Σ f_n A_n and ∂k = Σ (n f_{n-1} - 2 f_{n+1}) (v A_n + B_n), stored as float32. */
-function keyGradient(
-  A: usize,
-  B: usize,
-  kk: v128,
-  vv: v128,
-  terms: i32,
-  stride: usize,
-  dkPtr: usize,
-  dvPtr: usize,
-): void {
-  let below = f64x2.splat(0);
-  let f = exp2(f64x2.neg(f64x2.mul(kk, kk)));
-  let dk = f64x2.splat(0);
-  let dv = f64x2.splat(0);
-  for (let n = 0; n < terms; n++) {
-    const above = f64x2.mul(f, kk);
-    const slope = f64x2.sub(
-      f64x2.mul(f64x2.splat(<f64>n), below),
-      f64x2.mul(f64x2.splat(2), above),
-    );
-    const an = v128.load(A);
-    dv = f64x2.add(dv, f64x2.mul(f, an));
-    dk = f64x2.add(dk, f64x2.mul(slope, f64x2.add(f64x2.mul(vv, an), v128.load(B))));
-    below = f;
-    f = above;
-    A += stride;
-    B += stride;
-  }
-  store2(dkPtr, dk);
-  store2(dvPtr, dv);
-}
-
-/**
- * Forward over `batch` sequences. q, y: [batch, queries, channels]; k, v: [batch, keys,
- * channels] (float32); mask: [batch, keys] (float32); S, Z: [batch, terms, channels] float64,
- * holding the initial state on entry and the final state on return; a: [terms] float64.
- */
+/** Forward: y, and the final state (initial state plus every visible key). */
 export function forward(
   q: usize,
   k: usize,
   v: usize,
   mask: usize,
   y: usize,
-  S: usize,
-  Z: usize,
-  a: usize,
+  initialS: usize,
+  initialZ: usize,
+  finalS: usize,
+  finalZ: usize,
+  scratch: usize,
   batch: i32,
   queries: i32,
   keys: i32,
   channels: i32,
   terms: i32,
   causal: bool,
-): void {
+): i32 {
+  const constants = scratch;
+  storeExpConstants(constants);
+  const halves = scratch + offset(Slot.Halves, keys, channels, terms, causal);
+  const wide = scratch + offset(Slot.Wide, keys, channels, terms, causal);
+  const cells = scratch + offset(Slot.Cells, keys, channels, terms, causal);
+  fillTables(halves, scratch + offset(Slot.Coefficients, keys, channels, terms, causal), terms);
   const row = (<usize>channels) << 2;
-  const stride = (<usize>channels) << 3;
+  const group = <usize>terms * CELL;
+  const count = terms * (channels >> 2);
+  const stateBytes = (<usize>(terms * channels)) << 2;
+  let largest = f32x4.splat(0);
+  let nan = false;
   for (let b = 0; b < batch; b++) {
-    const Sb = S + <usize>b * <usize>terms * stride;
-    const Zb = Z + <usize>b * <usize>terms * stride;
+    const state = <usize>b * stateBytes;
+    start(wide, cells, initialS + state, initialZ + state, terms, channels);
     const keyAt = <usize>b * <usize>keys * row;
     const queryAt = <usize>b * <usize>queries * row;
     const maskAt = mask + ((<usize>b * <usize>keys) << 2);
-    if (causal) {
-      for (let i = 0; i < keys; i++) {
-        const visible = load<f32>(maskAt + ((<usize>i) << 2)) !== 0;
-        const at = keyAt + <usize>i * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = (<usize>c) << 3;
-          if (visible) addKey(Sb + s, Zb + s, load2(k + x), load2(v + x), terms, stride);
-          store2(y + x, readQuery(Sb + s, Zb + s, load2(q + x), a, terms, stride));
+    for (let j = 0; j < keys; j++) {
+      const at = keyAt + <usize>j * row;
+      const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
+      if (causal && visible) {
+        // Query j sees keys 0..j: add key j, then read query j.
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          const kk = v128.load(k + at + c);
+          const squared = f32x4.mul(kk, kk);
+          largest = f32x4.pmax(largest, squared);
+          Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
+        }
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
+        }
+      } else if (causal) {
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
+        }
+      } else if (visible) {
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          const kk = v128.load(k + at + c);
+          const squared = f32x4.mul(kk, kk);
+          largest = f32x4.pmax(largest, squared);
+          Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
         }
       }
-    } else {
-      for (let j = 0; j < keys; j++) {
-        if (load<f32>(maskAt + ((<usize>j) << 2)) === 0) continue;
-        const at = keyAt + <usize>j * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = (<usize>c) << 3;
-          addKey(Sb + s, Zb + s, load2(k + x), load2(v + x), terms, stride);
-        }
-      }
+      if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
+    }
+    flush(wide, cells, count);
+    if (!causal) {
       for (let i = 0; i < queries; i++) {
         const at = queryAt + <usize>i * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = (<usize>c) << 3;
-          store2(y + x, readQuery(Sb + s, Zb + s, load2(q + x), a, terms, stride));
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
         }
       }
     }
+    nan = finish(wide, cells, finalS + state, finalZ + state, terms, channels) || nan;
   }
+  return outOfRange(largest) || nan ? 1 : 0;
 }
 
 /**
- * Backward over `batch` sequences, layouts as in {@link forward}. S, Z hold the initial state;
- * A, B hold dFinalS, dFinalZ on entry and dInitialS, dInitialZ on return. `scratch`: 32 bytes.
- * Causal (as in src/maths/series.ts): `checkpoints` holds the moments every `block` keys
- * (2 · terms · channels float64 per block), `alphas` and `betas` one block of α, β
- * (block · channels float64 each).
+ * Backward (DESIGN.md §2). Non-causal: keys → moments; queries → ∂q and the adjoints
+ * A_n = dFinalS_n + Σ α a_n q^n, B_n = dFinalZ_n + Σ β a_n q^n; keys → ∂k, ∂v. Causal: a pass
+ * checkpoints the float64 moments every BLOCK keys; then block by block from the last, a
+ * forward pass from the checkpoint gives ∂q, α, β and a reverse pass grows A, B and writes
+ * ∂k, ∂v. The flush schedule depends only on the position, so the replay from a checkpoint
+ * reproduces the first pass exactly. ∂(initial state) = A, B after every query.
  */
 export function backward(
   q: usize,
@@ -259,138 +182,200 @@ export function backward(
   v: usize,
   mask: usize,
   dy: usize,
+  initialS: usize,
+  initialZ: usize,
+  dFinalS: usize,
+  dFinalZ: usize,
   dq: usize,
   dk: usize,
   dv: usize,
-  S: usize,
-  Z: usize,
-  A: usize,
-  B: usize,
-  a: usize,
+  dInitialS: usize,
+  dInitialZ: usize,
   scratch: usize,
-  checkpoints: usize,
-  alphas: usize,
-  betas: usize,
-  block: i32,
   batch: i32,
   queries: i32,
   keys: i32,
   channels: i32,
   terms: i32,
   causal: bool,
-): void {
+): i32 {
+  const constants = scratch;
+  storeExpConstants(constants);
+  const halves = scratch + offset(Slot.Halves, keys, channels, terms, causal);
+  const coefficients = scratch + offset(Slot.Coefficients, keys, channels, terms, causal);
+  const wide = scratch + offset(Slot.Wide, keys, channels, terms, causal);
+  const cells = scratch + offset(Slot.Cells, keys, channels, terms, causal);
+  const adjointWide = scratch + offset(Slot.AdjointWide, keys, channels, terms, causal);
+  const adjoints = scratch + offset(Slot.AdjointCells, keys, channels, terms, causal);
+  const checkpoints = scratch + offset(Slot.Checkpoints, keys, channels, terms, causal);
+  const alphas = scratch + offset(Slot.Alphas, keys, channels, terms, causal);
+  const betas = scratch + offset(Slot.Betas, keys, channels, terms, causal);
+  fillTables(halves, coefficients, terms);
   const row = (<usize>channels) << 2;
-  const stride = (<usize>channels) << 3;
-  const stateBytes = <usize>terms * stride;
+  const group = <usize>terms * CELL;
+  const count = terms * (channels >> 2);
+  const cellBytes = <usize>count * CELL;
+  const stateBytes = (<usize>(terms * channels)) << 2;
+  let largest = f32x4.splat(0);
+  let tiny = f32x4.splat(0);
+  let nan = false;
   for (let b = 0; b < batch; b++) {
     const state = <usize>b * stateBytes;
+    start(wide, cells, initialS + state, initialZ + state, terms, channels);
+    start(adjointWide, adjoints, dFinalS + state, dFinalZ + state, terms, channels);
     const keyAt = <usize>b * <usize>keys * row;
     const queryAt = <usize>b * <usize>queries * row;
     const maskAt = mask + ((<usize>b * <usize>keys) << 2);
     if (causal) {
-      // Pass 1: the moments at the start of every block (checkpoints).
       for (let i = 0; i < keys; i++) {
-        if (i % block === 0) {
-          const checkpoint = checkpoints + <usize>(i / block) * 2 * stateBytes;
-          memory.copy(checkpoint, S + state, stateBytes);
-          memory.copy(checkpoint + stateBytes, Z + state, stateBytes);
+        if (i % BLOCK === 0) {
+          // Partial sums are empty here: BLOCK is a multiple of FLUSH_EVERY.
+          memory.copy(checkpoints + <usize>(i / BLOCK) * cellBytes, wide, cellBytes);
         }
-        if (load<f32>(maskAt + ((<usize>i) << 2)) === 0) continue;
-        const at = keyAt + <usize>i * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = state + ((<usize>c) << 3);
-          addKey(S + s, Z + s, load2(k + x), load2(v + x), terms, stride);
-        }
-      }
-      // Blocks last to first: forward from the checkpoint for ∂q, α, β (float64); then backward
-      // through the block, growing the suffix sums A, B and writing ∂k, ∂v.
-      for (let first = ((keys - 1) / block) * block; first >= 0; first -= block) {
-        const end = min(keys, first + block);
-        const checkpoint = checkpoints + <usize>(first / block) * 2 * stateBytes;
-        memory.copy(S + state, checkpoint, stateBytes);
-        memory.copy(Z + state, checkpoint + stateBytes, stateBytes);
-        for (let i = first; i < end; i++) {
-          const visible = load<f32>(maskAt + ((<usize>i) << 2)) !== 0;
+        if (load<f32>(maskAt + ((<usize>i) << 2)) !== 0) {
           const at = keyAt + <usize>i * row;
-          const local = <usize>(i - first) * stride;
-          for (let c = 0; c < channels; c += 2) {
-            const x = at + ((<usize>c) << 2);
-            const s = state + ((<usize>c) << 3);
-            if (visible) addKey(S + s, Z + s, load2(k + x), load2(v + x), terms, stride);
-            queryGradient(
-              S + s,
-              Z + s,
-              load2(q + x),
-              load2(dy + x),
-              a,
-              terms,
-              stride,
-              dq + x,
-              scratch,
-            );
-            v128.store(alphas + local + ((<usize>c) << 3), v128.load(scratch));
-            v128.store(betas + local + ((<usize>c) << 3), v128.load(scratch, 16));
+          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+            const kk = v128.load(k + at + c);
+            const squared = f32x4.mul(kk, kk);
+            largest = f32x4.pmax(largest, squared);
+            Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
           }
         }
-        for (let j = end - 1; j >= first; j--) {
-          const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
-          const at = keyAt + <usize>j * row;
-          const local = <usize>(j - first) * stride;
-          for (let c = 0; c < channels; c += 2) {
-            const x = at + ((<usize>c) << 2);
-            const s = state + ((<usize>c) << 3);
-            const alpha = v128.load(alphas + local + ((<usize>c) << 3));
-            const beta = v128.load(betas + local + ((<usize>c) << 3));
-            addQuery(A + s, B + s, load2(q + x), alpha, beta, a, terms, stride);
-            if (visible) {
-              keyGradient(A + s, B + s, load2(k + x), load2(v + x), terms, stride, dk + x, dv + x);
-            } else {
-              v128.store64_lane(dk + x, f64x2.splat(0), 0);
-              v128.store64_lane(dv + x, f64x2.splat(0), 0);
+        if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
+      }
+      let pending = 0;
+      for (let first = ((keys - 1) / BLOCK) * BLOCK; first >= 0; first -= BLOCK) {
+        const end = min(keys, first + BLOCK);
+        restart(wide, cells, checkpoints + <usize>(first / BLOCK) * cellBytes, count);
+        for (let i = first; i < end; i++) {
+          const at = keyAt + <usize>i * row;
+          const local = <usize>(i - first) * row;
+          if (load<f32>(maskAt + ((<usize>i) << 2)) !== 0) {
+            for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+              const kk = v128.load(k + at + c);
+              Moments.addKey(cell, kk, f32x4.mul(kk, kk), v128.load(v + at + c), terms, constants);
             }
+          }
+          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+            const flagged = Moments.queryGradient(
+              cell,
+              v128.load(q + at + c),
+              v128.load(dy + at + c),
+              coefficients,
+              terms,
+              dq + at + c,
+              alphas + local + c,
+              betas + local + c,
+            );
+            tiny = v128.or(tiny, flagged);
+          }
+          if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
+        }
+        for (let j = end - 1; j >= first; j--) {
+          const at = keyAt + <usize>j * row;
+          const local = <usize>(j - first) * row;
+          const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
+          for (let c: usize = 0, cell = adjoints; c < row; c += 16, cell += group) {
+            const alpha = v128.load(alphas + local + c);
+            const beta = v128.load(betas + local + c);
+            Moments.addQuery(cell, v128.load(q + at + c), alpha, beta, halves, terms);
+            if (visible) {
+              const kk = v128.load(k + at + c);
+              Moments.keyGradient(
+                cell,
+                kk,
+                v128.load(v + at + c),
+                terms,
+                dk + at + c,
+                dv + at + c,
+                constants,
+              );
+            } else {
+              v128.store(dk + at + c, f32x4.splat(0));
+              v128.store(dv + at + c, f32x4.splat(0));
+            }
+          }
+          if (++pending === FLUSH_EVERY) {
+            flush(adjointWide, adjoints, count);
+            pending = 0;
           }
         }
       }
     } else {
       for (let j = 0; j < keys; j++) {
-        if (load<f32>(maskAt + ((<usize>j) << 2)) === 0) continue;
-        const at = keyAt + <usize>j * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = state + ((<usize>c) << 3);
-          addKey(S + s, Z + s, load2(k + x), load2(v + x), terms, stride);
+        if (load<f32>(maskAt + ((<usize>j) << 2)) !== 0) {
+          const at = keyAt + <usize>j * row;
+          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+            const kk = v128.load(k + at + c);
+            const squared = f32x4.mul(kk, kk);
+            largest = f32x4.pmax(largest, squared);
+            Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
+          }
         }
+        if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
       }
+      flush(wide, cells, count);
       for (let i = 0; i < queries; i++) {
         const at = queryAt + <usize>i * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = state + ((<usize>c) << 3);
-          const qq = load2(q + x);
-          queryGradient(S + s, Z + s, qq, load2(dy + x), a, terms, stride, dq + x, scratch);
-          addQuery(A + s, B + s, qq, v128.load(scratch), v128.load(scratch, 16), a, terms, stride);
+        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
+          const qq = v128.load(q + at + c);
+          const flagged = Moments.queryGradient(
+            cell,
+            qq,
+            v128.load(dy + at + c),
+            coefficients,
+            terms,
+            dq + at + c,
+            alphas + c,
+            betas + c,
+          );
+          tiny = v128.or(tiny, flagged);
+          const adjoint = adjoints + (c >> 4) * group;
+          Moments.addQuery(adjoint, qq, v128.load(alphas + c), v128.load(betas + c), halves, terms);
         }
+        if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(adjointWide, adjoints, count);
       }
+      flush(adjointWide, adjoints, count);
       for (let j = 0; j < keys; j++) {
-        const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
         const at = keyAt + <usize>j * row;
-        for (let c = 0; c < channels; c += 2) {
-          const x = at + ((<usize>c) << 2);
-          const s = state + ((<usize>c) << 3);
+        const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
+        for (let c: usize = 0, cell = adjoints; c < row; c += 16, cell += group) {
           if (visible) {
-            keyGradient(A + s, B + s, load2(k + x), load2(v + x), terms, stride, dk + x, dv + x);
+            const kk = v128.load(k + at + c);
+            Moments.keyGradient(
+              cell,
+              kk,
+              v128.load(v + at + c),
+              terms,
+              dk + at + c,
+              dv + at + c,
+              constants,
+            );
           } else {
-            v128.store64_lane(dk + x, f64x2.splat(0), 0);
-            v128.store64_lane(dv + x, f64x2.splat(0), 0);
+            v128.store(dk + at + c, f32x4.splat(0));
+            v128.store(dv + at + c, f32x4.splat(0));
           }
         }
       }
     }
+    nan =
+      finish(adjointWide, adjoints, dInitialS + state, dInitialZ + state, terms, channels) || nan;
+  }
+  return outOfRange(largest) || v128.any_true(tiny) || nan ? 1 : 0;
+}
+
+/**
+ * e^{-s} (s >= 0) of `count` float32 values at `source` into `target` (count a multiple of 4),
+ * with {@link expScratchBytes} bytes of scratch at `scratch`; for tests.
+ */
+export function expOfNegativeInto(source: usize, target: usize, count: i32, scratch: usize): void {
+  storeExpConstants(scratch);
+  for (let x = 0; x < count; x += 4) {
+    const at = (<usize>x) << 2;
+    v128.store(target + at, Exp.ofNegative(v128.load(source + at), scratch));
   }
 }
 
-/** Start of the memory the caller may use (after static data). */
-export function heapBase(): usize {
-  return (__heap_base + 15) & ~15;
+export function expScratchBytes(): usize {
+  return EXP_CONSTANTS_BYTES;
 }

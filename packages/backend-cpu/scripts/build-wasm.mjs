@@ -24,6 +24,7 @@ try {
       '--runtime',
       'stub',
       '--noAssert',
+      '--importMemory',
       '--outFile',
       wasm,
     ],

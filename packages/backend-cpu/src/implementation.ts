@@ -7,12 +7,14 @@ import {
   seriesBackward,
   seriesForward,
 } from './maths/series.js';
-import { seriesSimd } from './simd/series_simd.js';
+import { seriesSimd, simdLoaded } from './simd/series_simd.js';
+import { wasmHeap } from './wasm_heap.js';
 
 /**
  * Which implementation of the series forward and backward the kernels run: the WebAssembly
- * SIMD build where the platform supports it, the plain TypeScript one otherwise. Both compute
- * in float64; step and `'exact'` always run in TypeScript.
+ * SIMD build (float32x4 lanes, float64 running totals) where the platform supports it, the
+ * plain TypeScript one (float64 throughout) otherwise. Step and `'exact'` always run in
+ * TypeScript.
  */
 
 export type KernelImplementation = 'wasm-simd' | 'typescript';
@@ -52,16 +54,34 @@ export function kernelImplementation(): KernelImplementation {
   return simdAllowed && seriesSimd() != null ? 'wasm-simd' : 'typescript';
 }
 
-/** The series forward and backward: SIMD when allowed and available, else TypeScript. */
-export function series(): Series {
+/**
+ * Resolves once the SIMD build has loaded, or is known to be unavailable. In Node it loads
+ * with the package; in a browser's main thread it compiles asynchronously, and calls made
+ * before then run in TypeScript.
+ */
+export async function kernelsReady(): Promise<KernelImplementation> {
+  await simdLoaded();
+  return kernelImplementation();
+}
+
+/**
+ * The series forward and backward for a tfjs backend: SIMD when allowed and available (on
+ * `wasm`, computing on the backend's heap in place), else TypeScript.
+ */
+export function series(backendName: string): Series {
   const simd = simdAllowed ? seriesSimd() : null;
   if (simd == null) return typescript;
+  const heap = backendName === 'wasm' ? wasmHeap() : null;
   return {
-    forward: (...args) => {
-      if (!simd.forward(...args)) typescript.forward(...args);
+    forward: (inputs, dims, order, causal, out) => {
+      if (!simd.forward(inputs, dims, order, causal, out, heap)) {
+        typescript.forward(inputs, dims, order, causal, out);
+      }
     },
-    backward: (...args) => {
-      if (!simd.backward(...args)) typescript.backward(...args);
+    backward: (inputs, upstream, dims, order, causal, out) => {
+      if (!simd.backward(inputs, upstream, dims, order, causal, out, heap)) {
+        typescript.backward(inputs, upstream, dims, order, causal, out);
+      }
     },
   };
 }

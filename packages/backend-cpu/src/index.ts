@@ -9,6 +9,7 @@ import './register_all_kernels.js';
 export {
   type KernelImplementation,
   kernelImplementation,
+  kernelsReady,
   setSimdEnabled,
 } from './implementation.js';
 export {

@@ -13,37 +13,39 @@ import { exactBackward } from '../maths/exact.js';
  * Fused backward: inputs the six forward inputs plus dy, dFinalS, dFinalZ; outputs
  * [dq, dk, dv, dInitialS, dInitialZ]. O(t·L·D) with O(T·D) scratch for series orders.
  */
-const backward: KernelBody = (inputs, attrs) => {
-  const { order, causal, dims } = backwardDims(attrs, inputs);
-  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
-  return {
-    inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
-    outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],
-    compute: (
-      [qv, kv, vv, maskv, s0, z0, dyv, dsFinal, dzFinal],
-      [dq, dk, dv, dInitialS, dInitialZ],
-    ) => {
-      if (order === 'exact') {
-        // Exact EA has no state: its state tensors are empty.
-        exactBackward({ q: qv, k: kv, v: vv, mask: maskv }, dyv, dims, causal, { dq, dk, dv });
-        return;
-      }
-      series().backward(
-        { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 },
-        { dy: dyv, dFinalS: dsFinal, dFinalZ: dzFinal },
-        dims,
-        order,
-        causal,
-        { dq, dk, dv, dInitialS, dInitialZ },
-      );
-    },
+const backward =
+  (backendName: HostBackendName): KernelBody =>
+  (inputs, attrs) => {
+    const { order, causal, dims } = backwardDims(attrs, inputs);
+    const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
+    return {
+      inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
+      outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],
+      compute: (
+        [qv, kv, vv, maskv, s0, z0, dyv, dsFinal, dzFinal],
+        [dq, dk, dv, dInitialS, dInitialZ],
+      ) => {
+        if (order === 'exact') {
+          // Exact EA has no state: its state tensors are empty.
+          exactBackward({ q: qv, k: kv, v: vv, mask: maskv }, dyv, dims, causal, { dq, dk, dv });
+          return;
+        }
+        series(backendName).backward(
+          { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 },
+          { dy: dyv, dFinalS: dsFinal, dFinalZ: dzFinal },
+          dims,
+          order,
+          causal,
+          { dq, dk, dv, dInitialS, dInitialZ },
+        );
+      },
+    };
   };
-};
 
 const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionBackward,
   backendName,
-  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward),
+  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward(backendName)),
 });
 
 export const elementwiseAttentionBackwardCpuConfig = config('cpu');

@@ -14,27 +14,29 @@ import { exactForward } from '../maths/exact.js';
  * Series orders: one pass over the keys for the moments and one over the queries (causal: a
  * single pass with running moments). 'exact': the quadratic form; the empty state passes through.
  */
-const forward: KernelBody = (inputs, attrs) => {
-  const { order, causal, dims } = forwardDims(attrs, inputs);
-  const { q, k, v, mask, initialS, initialZ } = inputs;
-  return {
-    inputs: [q, k, v, mask, initialS, initialZ],
-    outputShapes: [q.shape, initialS.shape, initialZ.shape],
-    compute: ([qv, kv, vv, maskv, s0, z0], [y, finalS, finalZ]) => {
-      if (order === 'exact') {
-        exactForward({ q: qv, k: kv, v: vv, mask: maskv }, dims, causal, y);
-        return;
-      }
-      const moments = { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 };
-      series().forward(moments, dims, order, causal, { y, finalS, finalZ });
-    },
+const forward =
+  (backendName: HostBackendName): KernelBody =>
+  (inputs, attrs) => {
+    const { order, causal, dims } = forwardDims(attrs, inputs);
+    const { q, k, v, mask, initialS, initialZ } = inputs;
+    return {
+      inputs: [q, k, v, mask, initialS, initialZ],
+      outputShapes: [q.shape, initialS.shape, initialZ.shape],
+      compute: ([qv, kv, vv, maskv, s0, z0], [y, finalS, finalZ]) => {
+        if (order === 'exact') {
+          exactForward({ q: qv, k: kv, v: vv, mask: maskv }, dims, causal, y);
+          return;
+        }
+        const moments = { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 };
+        series(backendName).forward(moments, dims, order, causal, { y, finalS, finalZ });
+      },
+    };
   };
-};
 
 const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionForward,
   backendName,
-  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward),
+  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward(backendName)),
 });
 
 export const elementwiseAttentionForwardCpuConfig = config('cpu');

@@ -376,6 +376,32 @@ export interface StepOutputs {
   readonly z: Float32Array;
 }
 
+/**
+ * The step's coefficients and float64 running sums, kept between calls: a token costs
+ * microseconds, and allocating these each time would add garbage to every generated token.
+ */
+let stepCache: {
+  order: number;
+  channels: number;
+  a: Float64Array;
+  S: Float64Array;
+  Z: Float64Array;
+} | null = null;
+
+function stepScratch(order: number, channels: number) {
+  if (stepCache === null || stepCache.order !== order || stepCache.channels !== channels) {
+    const size = (order + 1) * channels;
+    stepCache = {
+      order,
+      channels,
+      a: taylorCoefficients(order),
+      S: new Float64Array(size),
+      Z: new Float64Array(size),
+    };
+  }
+  return stepCache;
+}
+
 /** One recurrent step: s' = s + f(k) v, z' = z + f(k), y = Σ a_n q^n s'_n / Σ a_n q^n z'_n. */
 export function seriesStep(
   inputs: StepInputs,
@@ -385,9 +411,7 @@ export function seriesStep(
   out: StepOutputs,
 ): void {
   const terms = order + 1;
-  const a = taylorCoefficients(order);
-  const S = new Float64Array(terms * channels);
-  const Z = new Float64Array(terms * channels);
+  const { a, S, Z } = stepScratch(order, channels);
   for (let b = 0; b < batch; b++) {
     const stateAt = b * terms * channels;
     loadState(S, inputs.s, stateAt);

@@ -1,30 +1,45 @@
-import { taylorCoefficients } from '@elementwise/math';
 import { EA_SERIES_WASM } from '../generated/ea_series_wasm.js';
 import type { Dims } from '../maths/common.js';
 import {
-  BLOCK,
   type SeriesGradients,
   type SeriesInputs,
   type SeriesOutputs,
   type SeriesUpstream,
+  seriesBackward,
+  seriesForward,
 } from '../maths/series.js';
 
 /**
  * The WebAssembly SIMD build of the series forward and backward (assembly/ea_series.ts),
- * embedded as base64. It is instantiated when this module loads, if the platform validates
- * SIMD modules; otherwise {@link seriesSimd} is null and the kernels use the plain TypeScript
- * implementations. Both compute in float64 and agree to float32 rounding.
+ * embedded as base64. It computes four channels per float32x4 vector with float32 partial sums
+ * flushed into float64 (see the assembly), and it has no memory of its own: it imports one.
  *
- * The module has its own memory: each call copies the inputs in (rows padded to an even channel
- * count, the SIMD width) and the results out. That memory grows to the largest call seen; a
- * call it cannot hold runs in TypeScript instead.
+ * - On tfjs `wasm`, where every tensor already lives in the backend's WebAssembly memory, an
+ *   instance imports that memory and computes on the tensors in place: no copies, only a scratch
+ *   block (O(t·D), plus the causal backward's checkpoints) from the backend's `malloc`.
+ * - Elsewhere (tfjs `cpu`, or channel counts that are not a multiple of 4) an instance with a
+ *   memory of its own receives copies of the inputs (rows padded to a multiple of 4 channels)
+ *   and hands back the outputs. That memory grows to the largest call seen and is reused.
+ *
+ * When the module reports inputs outside its float32 range (a key with k² > 64, or a tiny
+ * nonzero denominator in the backward), the call is recomputed by the float64 TypeScript
+ * implementation, which follows the oracle there.
  */
 
 interface Exports {
+  forward(...args: number[]): number;
+  backward(...args: number[]): number;
+  forwardScratchBytes(channels: number, terms: number): number;
+  backwardScratchBytes(keys: number, channels: number, terms: number, causal: number): number;
+  expOfNegativeInto(source: number, target: number, count: number, scratch: number): void;
+  expScratchBytes(): number;
+}
+
+/** The parts of tfjs-backend-wasm's emscripten module used here (described structurally). */
+interface WasmHeap {
   memory: WebAssembly.Memory;
-  heapBase(): number;
-  forward(...args: number[]): void;
-  backward(...args: number[]): void;
+  malloc(bytes: number): number;
+  free(pointer: number): void;
 }
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
@@ -34,58 +49,99 @@ function decode(base64: string): Uint8Array<ArrayBuffer> {
   return bytes;
 }
 
-let simdModule: Exports | null = null;
+let compiled: WebAssembly.Module | null = null;
+/** The instance with a memory of its own, for copied inputs. */
+let own: { exports: Exports; memory: WebAssembly.Memory } | null = null;
+/** Instances on imported memories (tfjs wasm heaps); null while one is being instantiated. */
+const onHeap = new WeakMap<WebAssembly.Memory, Exports | null>();
 
-function instantiate(): void {
-  if (typeof WebAssembly !== 'object') return;
+/**
+ * Instantiates synchronously where allowed; a browser's main thread refuses synchronous
+ * compilation of modules over 4 KiB, and then the asynchronous result is used once ready.
+ */
+function instantiate(
+  memory: WebAssembly.Memory,
+  ready: (exports: Exports) => void,
+): Promise<void> | null {
+  const imports = { env: { memory } };
+  if (compiled != null) {
+    try {
+      ready(new WebAssembly.Instance(compiled, imports).exports as unknown as Exports);
+      return null;
+    } catch {
+      return WebAssembly.instantiate(compiled, imports).then(
+        (instance) => ready(instance.exports as unknown as Exports),
+        () => {},
+      );
+    }
+  }
+  return null;
+}
+
+function load(): Promise<void> {
+  if (typeof WebAssembly !== 'object') return Promise.resolve();
   const bytes = decode(EA_SERIES_WASM);
-  if (!WebAssembly.validate(bytes)) return;
+  if (!WebAssembly.validate(bytes)) return Promise.resolve();
+  const memory = new WebAssembly.Memory({ initial: 1 });
+  const ready = (exports: Exports) => {
+    own = { exports, memory };
+  };
   try {
-    // Small enough (< 4 KiB) for synchronous compilation on a browser's main thread.
-    simdModule = new WebAssembly.Instance(new WebAssembly.Module(bytes), {})
-      .exports as unknown as Exports;
+    compiled = new WebAssembly.Module(bytes);
+    return instantiate(memory, ready) ?? Promise.resolve();
   } catch {
-    // Where synchronous compilation is refused, compile asynchronously; until it is ready the
-    // TypeScript implementation runs.
-    WebAssembly.instantiate(bytes, {}).then(
+    return WebAssembly.instantiate(bytes, { env: { memory } }).then(
       (result) => {
-        simdModule = result.instance.exports as unknown as Exports;
+        compiled = result.module;
+        ready(result.instance.exports as unknown as Exports);
       },
       () => {},
     );
   }
 }
 
-instantiate();
+const loaded = load();
 
-/** A bump allocator over the module's memory for one call. */
-class Arena {
-  private offset: number;
+/** Resolves once the SIMD build is loaded (or known to be unavailable). */
+export function simdLoaded(): Promise<void> {
+  return loaded;
+}
 
-  constructor(private readonly wasm: Exports) {
-    this.offset = wasm.heapBase();
-  }
+/** An instance computing on `heap`'s memory, or null (not instantiable, or not ready yet). */
+function heapInstance(heap: WasmHeap): Exports | null {
+  const { memory } = heap;
+  if (onHeap.has(memory)) return onHeap.get(memory) ?? null;
+  onHeap.set(memory, null);
+  // A shared (threaded) heap does not match the module's unshared memory import: it is refused
+  // here and those calls keep copying.
+  instantiate(memory, (exports) => onHeap.set(memory, exports));
+  return onHeap.get(memory) ?? null;
+}
 
-  /** Reserves `bytes` (16-byte aligned) and returns the byte offset. */
-  reserve(bytes: number): number {
-    const at = this.offset;
-    this.offset = Math.ceil((at + bytes) / 16) * 16;
+/** How the SIMD calls ran so far: in place on a tfjs heap, on copies, or recomputed in float64. */
+export interface SimdCallCounts {
+  onHeap: number;
+  copied: number;
+  recomputed: number;
+}
+
+const counts: SimdCallCounts = { onHeap: 0, copied: 0, recomputed: 0 };
+
+/** A snapshot of {@link SimdCallCounts}, for tests and diagnostics. */
+export function simdCallCounts(): SimdCallCounts {
+  return { ...counts };
+}
+
+/** Bump allocation of 16-byte aligned regions from `start`. */
+class Regions {
+  constructor(private at: number) {}
+  take(bytes: number): number {
+    const at = this.at;
+    this.at = Math.ceil((at + bytes) / 16) * 16;
     return at;
   }
-
-  /**
-   * Grows the memory to hold every reservation, or returns null when it cannot grow that far.
-   * Views must be taken after this.
-   */
-  commit(): ArrayBuffer | null {
-    const memory = this.wasm.memory;
-    const missing = this.offset - memory.buffer.byteLength;
-    try {
-      if (missing > 0) memory.grow(Math.ceil(missing / 65536));
-    } catch {
-      return null;
-    }
-    return memory.buffer;
+  get end(): number {
+    return this.at;
   }
 }
 
@@ -96,9 +152,9 @@ function copyIn(target: Float32Array, source: Float32Array, channels: number, pa
     return;
   }
   const rows = source.length / channels;
+  target.fill(0);
   for (let r = 0; r < rows; r++) {
     target.set(source.subarray(r * channels, (r + 1) * channels), r * padded);
-    target[r * padded + channels] = 0;
   }
 }
 
@@ -114,33 +170,82 @@ function copyOut(target: Float32Array, source: Float32Array, channels: number, p
   }
 }
 
-function loadState(target: Float64Array, source: Float32Array, channels: number, padded: number) {
-  const rows = source.length / channels;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < channels; c++) target[r * padded + c] = source[r * channels + c];
-    if (padded !== channels) target[r * padded + channels] = 0;
+/** A call's float32 arrays: which are read (copied in) and which are written (copied out). */
+interface Arrays {
+  read: Record<string, Float32Array>;
+  written: Record<string, Float32Array>;
+}
+
+/**
+ * Runs `call` with a byte offset for every array and `scratch` bytes of scratch, on the tfjs
+ * heap when every array is a view of it (and channels are a multiple of 4), otherwise on the
+ * module's own memory with copies. Returns the module's status (0 = done), or null when the
+ * call could not run (memory exhausted); then nothing was written.
+ */
+function run(
+  arrays: Arrays,
+  channels: number,
+  scratchBytes: (exports: Exports, padded: number) => number,
+  call: (exports: Exports, at: Record<string, number>, scratch: number, padded: number) => number,
+  heap: WasmHeap | null,
+): { status: number; views: Record<string, Float32Array> } | null {
+  const all = { ...arrays.read, ...arrays.written };
+  const exports = heap != null && channels % 4 === 0 ? heapInstance(heap) : null;
+  if (heap != null && exports != null) {
+    const buffer = heap.memory.buffer;
+    const nonEmpty = Object.values(all).filter((view) => view.length > 0);
+    if (nonEmpty.every((view) => view.buffer === buffer)) {
+      const at: Record<string, number> = {};
+      for (const [name, view] of Object.entries(all)) at[name] = view.byteOffset;
+      const bytes = scratchBytes(exports, channels);
+      // malloc may grow the heap, which detaches every earlier view: offsets only from here on.
+      const raw = heap.malloc(bytes + 16);
+      if (raw === 0) return null;
+      try {
+        const status = call(exports, at, Math.ceil(raw / 16) * 16, channels);
+        counts.onHeap++;
+        const views: Record<string, Float32Array> = {};
+        for (const [name, view] of Object.entries(all)) {
+          views[name] = new Float32Array(heap.memory.buffer, at[name], view.length);
+        }
+        return { status, views };
+      } finally {
+        heap.free(raw);
+      }
+    }
   }
-}
-
-function storeState(target: Float32Array, source: Float64Array, channels: number, padded: number) {
-  const rows = target.length / channels;
-  for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < channels; c++) target[r * channels + c] = source[r * padded + c];
+  if (own == null) return null;
+  const { memory } = own;
+  const padded = Math.ceil(channels / 4) * 4;
+  const regions = new Regions(0);
+  const at: Record<string, number> = {};
+  const lengths: Record<string, number> = {};
+  for (const [name, view] of Object.entries(all)) {
+    // Arrays of rows of `channels` values are padded; the [batch, keys] mask has no channels.
+    lengths[name] = name === 'mask' ? view.length : (view.length / channels) * padded;
+    at[name] = regions.take(lengths[name] * 4);
   }
-}
-
-interface Plan {
-  f32: (at: number, length: number) => Float32Array;
-  f64: (at: number, length: number) => Float64Array;
-}
-
-function plan(arena: Arena): Plan | null {
-  const buffer = arena.commit();
-  if (buffer == null) return null;
-  return {
-    f32: (at, length) => new Float32Array(buffer, at, length),
-    f64: (at, length) => new Float64Array(buffer, at, length),
-  };
+  const scratch = regions.take(scratchBytes(own.exports, padded));
+  const missing = regions.end - memory.buffer.byteLength;
+  try {
+    if (missing > 0) memory.grow(Math.ceil(missing / 65536));
+  } catch {
+    return null;
+  }
+  const buffer = memory.buffer;
+  const view = (name: string) => new Float32Array(buffer, at[name], lengths[name]);
+  for (const [name, source] of Object.entries(arrays.read)) {
+    if (name === 'mask') view(name).set(source);
+    else copyIn(view(name), source, channels, padded);
+  }
+  const status = call(own.exports, at, scratch, padded);
+  counts.copied++;
+  if (status === 0) {
+    for (const [name, target] of Object.entries(arrays.written)) {
+      copyOut(target, view(name), channels, padded);
+    }
+  }
+  return { status, views: all };
 }
 
 function forward(
@@ -149,55 +254,47 @@ function forward(
   order: number,
   causal: boolean,
   out: SeriesOutputs,
+  heap: WasmHeap | null,
 ): boolean {
-  const wasm = simdModule as Exports;
   const { batch, queries, keys, channels } = dims;
-  const padded = channels + (channels & 1);
   const terms = order + 1;
-  const [querySize, keySize, stateSize] = [batch * queries, batch * keys, batch * terms].map(
-    (rows) => rows * padded,
+  const result = run(
+    { read: { ...inputs }, written: { ...out } },
+    channels,
+    (exports, padded) => exports.forwardScratchBytes(padded, terms),
+    (exports, at, scratch, padded) =>
+      exports.forward(
+        at.q,
+        at.k,
+        at.v,
+        at.mask,
+        at.y,
+        at.initialS,
+        at.initialZ,
+        at.finalS,
+        at.finalZ,
+        scratch,
+        batch,
+        queries,
+        keys,
+        padded,
+        terms,
+        causal ? 1 : 0,
+      ),
+    heap,
   );
-  const arena = new Arena(wasm);
-  const at = {
-    q: arena.reserve(querySize * 4),
-    k: arena.reserve(keySize * 4),
-    v: arena.reserve(keySize * 4),
-    mask: arena.reserve(batch * keys * 4),
-    y: arena.reserve(querySize * 4),
-    S: arena.reserve(stateSize * 8),
-    Z: arena.reserve(stateSize * 8),
-    a: arena.reserve(terms * 8),
-  };
-  const views = plan(arena);
-  if (views == null) return false;
-  const { f32, f64 } = views;
-  copyIn(f32(at.q, querySize), inputs.q, channels, padded);
-  copyIn(f32(at.k, keySize), inputs.k, channels, padded);
-  copyIn(f32(at.v, keySize), inputs.v, channels, padded);
-  f32(at.mask, batch * keys).set(inputs.mask);
-  loadState(f64(at.S, stateSize), inputs.initialS, channels, padded);
-  loadState(f64(at.Z, stateSize), inputs.initialZ, channels, padded);
-  f64(at.a, terms).set(taylorCoefficients(order));
-  wasm.forward(
-    at.q,
-    at.k,
-    at.v,
-    at.mask,
-    at.y,
-    at.S,
-    at.Z,
-    at.a,
-    batch,
-    queries,
-    keys,
-    padded,
-    terms,
-    causal ? 1 : 0,
-  );
-  // The module never allocates, so its memory (and these views) cannot have moved.
-  copyOut(out.y, f32(at.y, querySize), channels, padded);
-  storeState(out.finalS, f64(at.S, stateSize), channels, padded);
-  storeState(out.finalZ, f64(at.Z, stateSize), channels, padded);
+  if (result == null) return false;
+  if (result.status !== 0) {
+    counts.recomputed++;
+    const v = result.views;
+    seriesForward(
+      { q: v.q, k: v.k, v: v.v, mask: v.mask, initialS: v.initialS, initialZ: v.initialZ },
+      dims,
+      order,
+      causal,
+      { y: v.y, finalS: v.finalS, finalZ: v.finalZ },
+    );
+  }
   return true;
 }
 
@@ -208,78 +305,53 @@ function backward(
   order: number,
   causal: boolean,
   out: SeriesGradients,
+  heap: WasmHeap | null,
 ): boolean {
-  const wasm = simdModule as Exports;
   const { batch, queries, keys, channels } = dims;
-  const padded = channels + (channels & 1);
   const terms = order + 1;
-  const [querySize, keySize, stateSize] = [batch * queries, batch * keys, batch * terms].map(
-    (rows) => rows * padded,
+  const result = run(
+    { read: { ...inputs, ...upstream }, written: { ...out } },
+    channels,
+    (exports, padded) => exports.backwardScratchBytes(keys, padded, terms, causal ? 1 : 0),
+    (exports, at, scratch, padded) =>
+      exports.backward(
+        at.q,
+        at.k,
+        at.v,
+        at.mask,
+        at.dy,
+        at.initialS,
+        at.initialZ,
+        at.dFinalS,
+        at.dFinalZ,
+        at.dq,
+        at.dk,
+        at.dv,
+        at.dInitialS,
+        at.dInitialZ,
+        scratch,
+        batch,
+        queries,
+        keys,
+        padded,
+        terms,
+        causal ? 1 : 0,
+      ),
+    heap,
   );
-  const arena = new Arena(wasm);
-  const at = {
-    q: arena.reserve(querySize * 4),
-    k: arena.reserve(keySize * 4),
-    v: arena.reserve(keySize * 4),
-    mask: arena.reserve(batch * keys * 4),
-    dy: arena.reserve(querySize * 4),
-    dq: arena.reserve(querySize * 4),
-    dk: arena.reserve(keySize * 4),
-    dv: arena.reserve(keySize * 4),
-    S: arena.reserve(stateSize * 8),
-    Z: arena.reserve(stateSize * 8),
-    A: arena.reserve(stateSize * 8),
-    B: arena.reserve(stateSize * 8),
-    a: arena.reserve(terms * 8),
-    scratch: arena.reserve(32),
-    checkpoints: arena.reserve(causal ? Math.ceil(keys / BLOCK) * 2 * terms * padded * 8 : 0),
-    alphas: arena.reserve(causal ? Math.min(keys, BLOCK) * padded * 8 : 0),
-    betas: arena.reserve(causal ? Math.min(keys, BLOCK) * padded * 8 : 0),
-  };
-  const views = plan(arena);
-  if (views == null) return false;
-  const { f32, f64 } = views;
-  copyIn(f32(at.q, querySize), inputs.q, channels, padded);
-  copyIn(f32(at.k, keySize), inputs.k, channels, padded);
-  copyIn(f32(at.v, keySize), inputs.v, channels, padded);
-  f32(at.mask, batch * keys).set(inputs.mask);
-  copyIn(f32(at.dy, querySize), upstream.dy, channels, padded);
-  loadState(f64(at.S, stateSize), inputs.initialS, channels, padded);
-  loadState(f64(at.Z, stateSize), inputs.initialZ, channels, padded);
-  loadState(f64(at.A, stateSize), upstream.dFinalS, channels, padded);
-  loadState(f64(at.B, stateSize), upstream.dFinalZ, channels, padded);
-  f64(at.a, terms).set(taylorCoefficients(order));
-  wasm.backward(
-    at.q,
-    at.k,
-    at.v,
-    at.mask,
-    at.dy,
-    at.dq,
-    at.dk,
-    at.dv,
-    at.S,
-    at.Z,
-    at.A,
-    at.B,
-    at.a,
-    at.scratch,
-    at.checkpoints,
-    at.alphas,
-    at.betas,
-    BLOCK,
-    batch,
-    queries,
-    keys,
-    padded,
-    terms,
-    causal ? 1 : 0,
-  );
-  copyOut(out.dq, f32(at.dq, querySize), channels, padded);
-  copyOut(out.dk, f32(at.dk, keySize), channels, padded);
-  copyOut(out.dv, f32(at.dv, keySize), channels, padded);
-  storeState(out.dInitialS, f64(at.A, stateSize), channels, padded);
-  storeState(out.dInitialZ, f64(at.B, stateSize), channels, padded);
+  if (result == null) return false;
+  if (result.status !== 0) {
+    counts.recomputed++;
+    const v = result.views;
+    seriesBackward(
+      { q: v.q, k: v.k, v: v.v, mask: v.mask, initialS: v.initialS, initialZ: v.initialZ },
+      { dy: v.dy, dFinalS: v.dFinalS, dFinalZ: v.dFinalZ },
+      dims,
+      order,
+      causal,
+      { dq: v.dq, dk: v.dk, dv: v.dv, dInitialS: v.dInitialS, dInitialZ: v.dInitialZ },
+    );
+  }
   return true;
 }
 
@@ -289,9 +361,31 @@ export interface SeriesImplementation {
 }
 
 /**
- * The SIMD implementation, or null where WebAssembly SIMD is unavailable. Its functions return
- * false, having done nothing, when the module's memory cannot grow to the call's size.
+ * The SIMD implementation, or null where WebAssembly SIMD is unavailable (or still loading).
+ * Its functions return false, having written nothing, when memory cannot be had for the call.
  */
 export function seriesSimd(): SeriesImplementation | null {
-  return simdModule == null ? null : { forward, backward };
+  return own == null ? null : { forward, backward };
 }
+
+/**
+ * `e^{-s}` as the kernels compute it (float32, s >= 0) for each value, by the SIMD module; for
+ * tests. Null where the module is unavailable.
+ */
+export function simdExpOfNegative(values: Float32Array): Float32Array | null {
+  if (own == null) return null;
+  const { memory, exports } = own;
+  const count = Math.ceil(values.length / 4) * 4;
+  const scratch = 2 * count * 4;
+  const bytes = scratch + exports.expScratchBytes();
+  if (memory.buffer.byteLength < bytes) {
+    memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
+  }
+  const source = new Float32Array(memory.buffer, 0, count);
+  source.fill(0);
+  source.set(values);
+  exports.expOfNegativeInto(0, count * 4, count, scratch);
+  return new Float32Array(memory.buffer, count * 4, values.length).slice();
+}
+
+export type { WasmHeap };

@@ -1,0 +1,141 @@
+/**
+ * Running sums of moments that do not drift over long causal sequences while every addition in
+ * the hot loops stays a float32x4 add.
+ *
+ * The sums live in cells: one cell per (group of 4 channels, term n) holds, as float32x4,
+ * the partial sums of S_n and Z_n (offsets {@link PARTIAL_S}, {@link PARTIAL_Z}) and their
+ * totals so far rounded to float32 ({@link NARROW_S}, {@link NARROW_Z}). A group's cells are
+ * consecutive (term 0 first), so a kernel walks one pointer in steps of {@link CELL} and reads
+ * every value at a constant offset. A parallel array `wide` holds the same totals in float64
+ * (S_n in the first 32 bytes of the cell, Z_n in the last 32).
+ *
+ * The value of a moment is narrow + partial: one float32 rounding of the float64 total plus at
+ * most {@link FLUSH_EVERY} float32 roundings of a partial sum, whatever the length. {@link flush}
+ * moves the partial sums into `wide` and refreshes `narrow`.
+ */
+
+/** Bytes per cell. */
+export const CELL: usize = 64;
+export const PARTIAL_S: usize = 0;
+export const PARTIAL_Z: usize = 16;
+export const NARROW_S: usize = 32;
+export const NARROW_Z: usize = 48;
+
+/** Positions between flushes; a power of two (and a divisor of the causal backward's block). */
+export const FLUSH_EVERY: i32 = 128;
+
+/** Conversions between a float32x4 of partial sums and float64 totals. */
+// biome-ignore lint/complexity/noStaticOnlyClass: AssemblyScript inlines `@inline` static methods; plain functions cannot carry decorators in TypeScript syntax.
+class Lanes {
+  @inline static narrowOf(low: v128, high: v128): v128 {
+    return v128.shuffle<f32>(
+      f32x4.demote_f64x2_zero(low),
+      f32x4.demote_f64x2_zero(high),
+      0,
+      1,
+      4,
+      5,
+    );
+  }
+
+  @inline static highHalf(value: v128): v128 {
+    return f64x2.promote_low_f32x4(v128.shuffle<f32>(value, value, 2, 3, 2, 3));
+  }
+
+  /** Adds the partial sum at `cells + partial` into the float64 total at `wide`, returns narrow. */
+  @inline static move(wide: usize, partial: v128): v128 {
+    const low = f64x2.add(v128.load(wide), f64x2.promote_low_f32x4(partial));
+    const high = f64x2.add(v128.load(wide, 16), Lanes.highHalf(partial));
+    v128.store(wide, low);
+    v128.store(wide, high, 16);
+    return Lanes.narrowOf(low, high);
+  }
+}
+
+/** Moves every partial sum of `count` cells into `wide`, refreshes narrow, zeroes partial. */
+export function flush(wide: usize, cells: usize, count: i32): void {
+  const zero = f32x4.splat(0);
+  const end = cells + <usize>count * CELL;
+  while (cells < end) {
+    v128.store(cells, Lanes.move(wide, v128.load(cells, PARTIAL_S)), NARROW_S);
+    v128.store(cells, Lanes.move(wide + 32, v128.load(cells, PARTIAL_Z)), NARROW_Z);
+    v128.store(cells, zero, PARTIAL_S);
+    v128.store(cells, zero, PARTIAL_Z);
+    cells += CELL;
+    wide += CELL;
+  }
+}
+
+/**
+ * Starts the sums of one sequence at the state `s`, `z` ([terms, channels] float32 rows):
+ * S_n of channels 4g..4g+3 goes to cell g·terms + n.
+ */
+export function start(
+  wide: usize,
+  cells: usize,
+  s: usize,
+  z: usize,
+  terms: i32,
+  channels: i32,
+): void {
+  const zero = f32x4.splat(0);
+  for (let g = 0; g < channels; g += 4) {
+    for (let n = 0; n < terms; n++) {
+      const cell = <usize>((g >> 2) * terms + n) * CELL;
+      const at = (<usize>(n * channels + g)) << 2;
+      const sValue = v128.load(s + at);
+      const zValue = v128.load(z + at);
+      v128.store(cells + cell, sValue, NARROW_S);
+      v128.store(cells + cell, zValue, NARROW_Z);
+      v128.store(cells + cell, zero, PARTIAL_S);
+      v128.store(cells + cell, zero, PARTIAL_Z);
+      v128.store(wide + cell, f64x2.promote_low_f32x4(sValue));
+      v128.store(wide + cell, Lanes.highHalf(sValue), 16);
+      v128.store(wide + cell, f64x2.promote_low_f32x4(zValue), 32);
+      v128.store(wide + cell, Lanes.highHalf(zValue), 48);
+    }
+  }
+}
+
+/** Restarts `count` cells from float64 totals saved at `checkpoint` (a copy of `wide`). */
+export function restart(wide: usize, cells: usize, checkpoint: usize, count: i32): void {
+  memory.copy(wide, checkpoint, <usize>count * CELL);
+  const zero = f32x4.splat(0);
+  const end = cells + <usize>count * CELL;
+  while (cells < end) {
+    v128.store(cells, Lanes.narrowOf(v128.load(wide), v128.load(wide, 16)), NARROW_S);
+    v128.store(cells, Lanes.narrowOf(v128.load(wide, 32), v128.load(wide, 48)), NARROW_Z);
+    v128.store(cells, zero, PARTIAL_S);
+    v128.store(cells, zero, PARTIAL_Z);
+    cells += CELL;
+    wide += CELL;
+  }
+}
+
+/**
+ * Flushes, then stores the totals rounded to float32 as [terms, channels] rows at `s`, `z`.
+ * Returns whether any total is NaN (NaN inputs are left to the float64 implementation).
+ */
+export function finish(
+  wide: usize,
+  cells: usize,
+  s: usize,
+  z: usize,
+  terms: i32,
+  channels: i32,
+): bool {
+  flush(wide, cells, terms * (channels >> 2));
+  let nan = f32x4.splat(0);
+  for (let g = 0; g < channels; g += 4) {
+    for (let n = 0; n < terms; n++) {
+      const cell = cells + <usize>((g >> 2) * terms + n) * CELL;
+      const at = (<usize>(n * channels + g)) << 2;
+      const sValue = v128.load(cell, NARROW_S);
+      const zValue = v128.load(cell, NARROW_Z);
+      v128.store(s + at, sValue);
+      v128.store(z + at, zValue);
+      nan = v128.or(nan, v128.or(f32x4.ne(sValue, sValue), f32x4.ne(zValue, zValue)));
+    }
+  }
+  return v128.any_true(nan);
+}
