@@ -1,0 +1,81 @@
+import type { AttentionConfig } from '@elementwise/models';
+import { InvalidArgumentError } from 'commander';
+
+/**
+ * Parsers for command-line values. Each throws commander's `InvalidArgumentError`, which
+ * commander prints as `error: option '--flag <value>' argument 'x' is invalid. <reason>`, so
+ * every message names the flag, the value given and what is accepted.
+ */
+
+export function integerOption(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (!/^[+-]?\d+$/.test(value.trim()) || !Number.isSafeInteger(number)) {
+      throw new InvalidArgumentError(`Expected an integer, got "${value}".`);
+    }
+    if (number < min || number > max) {
+      const range = max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `from ${min} to ${max}`;
+      throw new InvalidArgumentError(`Expected an integer ${range}, got ${number}.`);
+    }
+    return number;
+  };
+}
+
+export function numberOption(min: number, max = Number.POSITIVE_INFINITY, exclusiveMin = false) {
+  return (value: string): number => {
+    const number = Number(value);
+    if (value.trim() === '' || !Number.isFinite(number)) {
+      throw new InvalidArgumentError(`Expected a number, got "${value}".`);
+    }
+    if (exclusiveMin ? number <= min : number < min) {
+      throw new InvalidArgumentError(
+        `Expected a number ${exclusiveMin ? '>' : '≥'} ${min}, got ${number}.`,
+      );
+    }
+    if (number > max) throw new InvalidArgumentError(`Expected a number ≤ ${max}, got ${number}.`);
+    return number;
+  };
+}
+
+/** One comma-separated list of integers, e.g. `--horizons 6,12`. */
+export function integerListOption(min: number) {
+  const parseOne = integerOption(min);
+  return (value: string): number[] => value.split(',').map((part) => parseOne(part.trim()));
+}
+
+/**
+ * Attention by name: `softmax`, `ea-exact`, or `ea-<t>` with an even Taylor order t ≥ 0
+ * (`ea-2`, `ea-6`, as in the paper).
+ */
+export const ATTENTION_NAMES_HELP = 'softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact';
+
+export function parseAttention(value: string): AttentionConfig {
+  const name = value.trim().toLowerCase();
+  if (name === 'softmax') return { kind: 'softmax' };
+  if (name === 'ea-exact') return { kind: 'ea', order: 'exact' };
+  const match = /^ea-(\d+)$/.exec(name);
+  if (!match) {
+    throw new InvalidArgumentError(
+      `Unknown attention "${value}". Accepted: ${ATTENTION_NAMES_HELP}.`,
+    );
+  }
+  const order = Number(match[1]);
+  if (order % 2 !== 0) {
+    throw new InvalidArgumentError(
+      `EA order must be even (an even Taylor polynomial of exp is positive everywhere), got ${order}. Accepted: ${ATTENTION_NAMES_HELP}.`,
+    );
+  }
+  return { kind: 'ea', order };
+}
+
+/** A comma-separated list of attentions, e.g. `ea-2,ea-6,softmax`. */
+export function attentionListOption(value: string): AttentionConfig[] {
+  return value.split(',').map((part) => parseAttention(part));
+}
+
+/** The short name of an attention config, as the tables print it: `EA-6`, `EA-6 rms`, `softmax`. */
+export function attentionLabel(attention: AttentionConfig): string {
+  if (attention.kind === 'softmax') return 'softmax';
+  const order = attention.order === 'exact' ? 'exact' : String(attention.order);
+  return `EA-${order}${attention.qkNorm === 'rms' ? ' +qk-rms' : ''}`;
+}

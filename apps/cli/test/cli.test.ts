@@ -1,0 +1,180 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+
+/** The built command (`pnpm --filter @elementwise/cli test` builds it first). */
+const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'bin.js');
+
+function run(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], {
+    encoding: 'utf8',
+    timeout: 300_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  return { status: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+describe('elementwise command line', () => {
+  it('is built', () => {
+    expect(existsSync(BIN), `${BIN} is missing: run "pnpm --filter @elementwise/cli build"`).toBe(
+      true,
+    );
+  });
+
+  describe('rejects bad flags with an error naming the flag and the accepted values', () => {
+    it('unknown task', () => {
+      const { status, stderr } = run('train', '--task', 'imagenet', '--out', 'x');
+      expect(status).toBe(1);
+      expect(stderr).toContain("option '--task <name>' argument 'imagenet' is invalid");
+      expect(stderr).toContain('moby-dick, digits, seattle-rain, co2');
+    });
+
+    it('unknown attention and odd EA order', () => {
+      const unknown = run('train', '--task', 'digits', '--attention', 'linear', '--out', 'x');
+      expect(unknown.status).toBe(1);
+      expect(unknown.stderr).toContain("option '--attention <name>' argument 'linear' is invalid");
+      expect(unknown.stderr).toContain('softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact');
+      const odd = run('train', '--task', 'digits', '--attention', 'ea-3', '--out', 'x');
+      expect(odd.status).toBe(1);
+      expect(odd.stderr).toContain("'--attention <name>' argument 'ea-3' is invalid");
+      expect(odd.stderr).toContain('EA order must be even');
+    });
+
+    it('non-numeric and out-of-range numbers', () => {
+      const steps = run('train', '--task', 'digits', '--steps', 'ten', '--out', 'x');
+      expect(steps.status).toBe(1);
+      expect(steps.stderr).toContain(
+        "option '--steps <n>' argument 'ten' is invalid. Expected an integer",
+      );
+      const lr = run('train', '--task', 'digits', '--lr', '-1', '--out', 'x');
+      expect(lr.status).toBe(1);
+      expect(lr.stderr).toContain(
+        "option '--lr <rate>' argument '-1' is invalid. Expected a number > 0",
+      );
+      const tokens = run(
+        'generate',
+        '--pretrained',
+        'char-lm-moby-dick-ea6',
+        '--max-tokens',
+        '2.5',
+      );
+      expect(tokens.status).toBe(1);
+      expect(tokens.stderr).toContain("'--max-tokens <n>' argument '2.5' is invalid");
+    });
+
+    it('unknown backend, missing required flags, unknown pretrained model', () => {
+      const backend = run('eval', '--model', 'x', '--backend', 'webgpu');
+      expect(backend.status).toBe(1);
+      expect(backend.stderr).toContain(
+        "'--backend <name>' argument 'webgpu' is invalid. Allowed choices are cpu, wasm",
+      );
+      const missing = run('train', '--task', 'digits');
+      expect(missing.status).toBe(1);
+      expect(missing.stderr).toContain("required option '--out <dir>' not specified");
+      const pretrained = run('generate', '--pretrained', 'gpt-2', '--backend', 'cpu');
+      expect(pretrained.status).toBe(1);
+      expect(pretrained.stderr).toMatch(
+        /--pretrained: unknown model "gpt-2"\. Accepted: .*char-lm-moby-dick-ea6/,
+      );
+      const none = run('eval', '--backend', 'cpu');
+      expect(none.status).toBe(1);
+      expect(none.stderr).toContain('pass --model <dir>');
+      const horizon = run(
+        'train',
+        '--task',
+        'digits',
+        '--horizon',
+        '6',
+        '--out',
+        'x',
+        '--backend',
+        'cpu',
+      );
+      expect(horizon.status).toBe(1);
+      expect(horizon.stderr).toContain('--horizon applies to forecasting tasks only');
+    });
+  });
+
+  describe('train → eval → generate round trip (tiny char LM on cpu)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elementwise-cli-'));
+    const out = join(dir, 'model');
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('trains and saves the model with its training record', () => {
+      const { status, stdout, stderr } = run(
+        'train',
+        '--task',
+        'moby-dick',
+        '--attention',
+        'ea-2',
+        '--backend',
+        'cpu',
+        '--d-model',
+        '16',
+        '--heads',
+        '2',
+        '--layers',
+        '1',
+        '--context',
+        '32',
+        '--steps',
+        '4',
+        '--batch-size',
+        '4',
+        '--eval-every',
+        '2',
+        '--eval-batches',
+        '1',
+        '--warmup',
+        '1',
+        '--seed',
+        '3',
+        '--out',
+        out,
+      );
+      expect(status, stderr).toBe(0);
+      expect(stderr).toContain('training EA-2 on moby-dick');
+      expect(stdout).toMatch(/test\s*│\s*[\d,]+\s*│\s*\d+\.\d{4}/);
+      expect(existsSync(join(out, 'model.json'))).toBe(true);
+      const record = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
+      expect(record.task).toBe('moby-dick');
+      expect(record.attention).toBe('EA-2');
+      expect(record.backend).toBe('cpu');
+      expect(record.training.steps).toBe(4);
+      // An untrained char LM over ~90 characters is near log2(90) ≈ 6.5 bits per char.
+      expect(record.test.bitsPerChar).toBeGreaterThan(2);
+      expect(record.test.bitsPerChar).toBeLessThan(10);
+    });
+
+    it('evaluates the saved model to the same test metrics', () => {
+      const record = JSON.parse(readFileSync(join(out, 'training.json'), 'utf8'));
+      const { status, stdout, stderr } = run('eval', '--model', out, '--backend', 'cpu');
+      expect(status, stderr).toBe(0);
+      expect(stdout).toContain('moby-dick: test split, backend cpu');
+      expect(stdout).toContain(record.test.bitsPerChar.toFixed(4));
+    });
+
+    it('streams generated characters and reports tokens/s', () => {
+      const { status, stdout, stderr } = run(
+        'generate',
+        '--model',
+        out,
+        '--backend',
+        'cpu',
+        '--prompt',
+        'The whale ',
+        '--max-tokens',
+        '25',
+      );
+      expect(status, stderr).toBe(0);
+      const match =
+        /── EA-2 .*\n(The whale [\s\S]*?)\n\[25 tokens: (\d+\.\d) tokens\/s decoding/.exec(stdout);
+      expect(match, stdout).not.toBeNull();
+      expect([...(match?.[1] ?? '')].length).toBe('The whale '.length + 25);
+      expect(Number(match?.[2])).toBeGreaterThan(0);
+    });
+  });
+});
