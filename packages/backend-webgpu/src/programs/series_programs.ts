@@ -25,31 +25,57 @@ const COORDS = `
   }
 `;
 
-/** Non-causal y [B, Lq, D] from the full moments S, Z. */
-export function readQueriesProgram(
+/**
+ * One invocation per element of the [B, rows, D] input `over`, with its coordinates in `at`
+ * (batch, row, channel) and `loadState` reading the whole state of that batch and channel.
+ */
+function perElementProgram(
   geometry: ScanGeometry,
-  queryShape: number[],
+  program: {
+    key: string;
+    variableNames: string[];
+    over: string;
+    overShape: number[];
+    outputShape: number[];
+    body: string;
+  },
 ): ElementwiseAttentionProgram {
-  const [batch, queries, channels] = queryShape;
+  const [batch, rows, channels] = program.overShape;
   return new ElementwiseAttentionProgram({
-    key: `read_queries_${geometry.terms}`,
-    variableNames: ['qIn', 'sIn', 'zIn'],
-    outputShape: queryShape,
+    key: `${program.key}_${geometry.terms}`,
+    variableNames: program.variableNames,
+    outputShape: program.outputShape,
     workgroupSize: 64,
-    launch: { threads: batch * queries * channels },
+    launch: { threads: batch * rows * channels },
     code: `
   ${seriesPrelude(geometry)}
   ${LOAD_STATE}
   ${COORDS}
   ${FLAT_MAIN} {
-    let shape = uniforms.qInShape;
+    let shape = uniforms.${program.over}Shape;
     if (index >= shape.x * shape.y * shape.z) { return; }
     let at = coords(index, shape.y, shape.z);
-    var state : array<f32, TT>;
-    loadState(&state, at.x, at.z);
-    result[index] = readQuery(&state, f32(qIn[index]));
+    ${program.body}
   }
   `,
+  });
+}
+
+/** Non-causal y [B, Lq, D] from the full moments S, Z. */
+export function readQueriesProgram(
+  geometry: ScanGeometry,
+  queryShape: number[],
+): ElementwiseAttentionProgram {
+  return perElementProgram(geometry, {
+    key: 'read_queries',
+    variableNames: ['qIn', 'sIn', 'zIn'],
+    over: 'qIn',
+    overShape: queryShape,
+    outputShape: queryShape,
+    body: `
+    var state : array<f32, TT>;
+    loadState(&state, at.x, at.z);
+    result[index] = readQuery(&state, f32(qIn[index]));`,
   });
 }
 
@@ -59,29 +85,20 @@ export function queryGradientsProgram(
   queryShape: number[],
 ): ElementwiseAttentionProgram {
   const [batch, queries, channels] = queryShape;
-  return new ElementwiseAttentionProgram({
-    key: `query_gradients_${geometry.terms}`,
+  return perElementProgram(geometry, {
+    key: 'query_gradients',
     variableNames: ['qIn', 'dyIn', 'sIn', 'zIn'],
+    over: 'qIn',
+    overShape: queryShape,
     outputShape: [batch, queries, 3, channels],
-    workgroupSize: 64,
-    launch: { threads: batch * queries * channels },
-    code: `
-  ${seriesPrelude(geometry)}
-  ${LOAD_STATE}
-  ${COORDS}
-  ${FLAT_MAIN} {
-    let shape = uniforms.qInShape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
+    body: `
     var state : array<f32, TT>;
     loadState(&state, at.x, at.z);
     let gradient = queryGradient(&state, f32(qIn[index]), f32(dyIn[index]));
     let packed = ((at.x * shape.y + at.y) * 3) * shape.z + at.z;
     result[packed] = gradient.x;
     result[packed + shape.z] = gradient.y;
-    result[packed + 2 * shape.z] = gradient.z;
-  }
-  `,
+    result[packed + 2 * shape.z] = gradient.z;`,
   });
 }
 
@@ -91,20 +108,13 @@ export function keyGradientsProgram(
   keyShape: number[],
 ): ElementwiseAttentionProgram {
   const [batch, keys, channels] = keyShape;
-  return new ElementwiseAttentionProgram({
-    key: `key_gradients_${geometry.terms}`,
+  return perElementProgram(geometry, {
+    key: 'key_gradients',
     variableNames: ['kIn', 'vIn', 'maskIn', 'sIn', 'zIn'],
+    over: 'kIn',
+    overShape: keyShape,
     outputShape: [batch, keys, 2, channels],
-    workgroupSize: 64,
-    launch: { threads: batch * keys * channels },
-    code: `
-  ${seriesPrelude(geometry)}
-  ${LOAD_STATE}
-  ${COORDS}
-  ${FLAT_MAIN} {
-    let shape = uniforms.kInShape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
+    body: `
     var gradient = vec2<f32>(0.0);
     if (f32(maskIn[at.x * shape.y + at.y]) != 0.0) {
       var state : array<f32, TT>;
@@ -113,9 +123,7 @@ export function keyGradientsProgram(
     }
     let packed = ((at.x * shape.y + at.y) * 2) * shape.z + at.z;
     result[packed] = gradient.x;
-    result[packed + shape.z] = gradient.y;
-  }
-  `,
+    result[packed + shape.z] = gradient.y;`,
   });
 }
 
