@@ -52,6 +52,31 @@ struct Channel {
   int64_t at(int64_t rows, int64_t i) const { return (b * rows + i) * D + c; }
 };
 
+// One query's exact-EA row over the visible keys j <= last: the stabilising shift
+// min_j (q - k_j)², and the sums of the shifted weights and of weights times values.
+struct ExactRow {
+  double shift;
+  double total;
+  double weighted;
+};
+
+template <typename Args>
+ExactRow exactRow(const Args& args, const Channel& ch, double q, int64_t last) {
+  const Dims& d = args.dims;
+  ExactRow row{std::numeric_limits<double>::infinity(), 0.0, 0.0};
+  for (int64_t j = 0; j <= last; ++j) {
+    if (args.mask[ch.b * d.keys + j] == 0) continue;
+    row.shift = std::min(row.shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
+  }
+  for (int64_t j = 0; j <= last; ++j) {
+    if (args.mask[ch.b * d.keys + j] == 0) continue;
+    const double w = exactWeight(row.shift, q, args.k[ch.at(d.keys, j)]);
+    row.total += w;
+    row.weighted += w * args.v[ch.at(d.keys, j)];
+  }
+  return row;
+}
+
 void exactForward(const ForwardArgs& args) {
   const Dims& d = args.dims;
   parallelFor(d.batch * d.channels, d.queries * d.keys, [&](int64_t item) {
@@ -59,21 +84,9 @@ void exactForward(const ForwardArgs& args) {
     for (int64_t i = 0; i < d.queries; ++i) {
       const double q = args.q[ch.at(d.queries, i)];
       const int64_t last = args.causal ? i : d.keys - 1;
-      double shift = std::numeric_limits<double>::infinity();
-      for (int64_t j = 0; j <= last; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        shift = std::min(shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
-      }
-      double total = 0.0;
-      double weighted = 0.0;
-      for (int64_t j = 0; j <= last; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        const double w = exactWeight(shift, q, args.k[ch.at(d.keys, j)]);
-        total += w;
-        weighted += w * args.v[ch.at(d.keys, j)];
-      }
+      const ExactRow row = exactRow(args, ch, q, last);
       args.y[ch.at(d.queries, i)] =
-          static_cast<float>(isZeroDenominator(total) ? 0.0 : weighted / total);
+          static_cast<float>(isZeroDenominator(row.total) ? 0.0 : row.weighted / row.total);
     }
   });
 }
@@ -88,26 +101,14 @@ void exactBackward(const BackwardArgs& args) {
       const double q = args.q[ch.at(d.queries, i)];
       const double g = args.dy[ch.at(d.queries, i)];
       const int64_t last = args.causal ? i : d.keys - 1;
-      double shift = std::numeric_limits<double>::infinity();
-      for (int64_t j = 0; j <= last; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        shift = std::min(shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
-      }
-      double total = 0.0;
-      double weighted = 0.0;
-      for (int64_t j = 0; j <= last; ++j) {
-        if (args.mask[ch.b * d.keys + j] == 0) continue;
-        const double w = exactWeight(shift, q, args.k[ch.at(d.keys, j)]);
-        total += w;
-        weighted += w * args.v[ch.at(d.keys, j)];
-      }
+      const ExactRow row = exactRow(args, ch, q, last);
       double dq = 0.0;
-      if (!isZeroDenominator(total)) {
-        const double y = weighted / total;
+      if (!isZeroDenominator(row.total)) {
+        const double y = row.weighted / row.total;
         for (int64_t j = 0; j <= last; ++j) {
           if (args.mask[ch.b * d.keys + j] == 0) continue;
           const double k = args.k[ch.at(d.keys, j)];
-          const double gp = g * exactWeight(shift, q, k) / total;
+          const double gp = g * exactWeight(row.shift, q, k) / row.total;
           const double shared = 2.0 * (q - k) * gp * (args.v[ch.at(d.keys, j)] - y);
           dv[j] += gp;
           dk[j] += shared;
