@@ -4,7 +4,7 @@ import type { SeededRandom } from './random.js';
 /** How a parameter starts and whether AdamW's decoupled weight decay applies to it. */
 export interface ParameterSpec {
   shape: number[];
-  init: 'glorot-uniform' | 'zeros' | 'ones' | { normal: number };
+  init: 'glorot-uniform' | 'zeros' | 'ones' | { normal: number } | { uniform: number };
   /** Weight decay applies to matrices of linear maps only, never to biases, norm gains or embeddings. */
   decay: boolean;
 }
@@ -33,8 +33,10 @@ export class ParameterStore {
       const [fanIn, fanOut] = [spec.shape[0], spec.shape[spec.shape.length - 1]];
       const limit = Math.sqrt(6 / (fanIn + fanOut));
       for (let i = 0; i < size; i++) values[i] = (2 * this.random.next() - 1) * limit;
-    } else if (typeof init === 'object') {
+    } else if (typeof init === 'object' && 'normal' in init) {
       for (let i = 0; i < size; i++) values[i] = this.random.nextNormal() * init.normal;
+    } else if (typeof init === 'object') {
+      for (let i = 0; i < size; i++) values[i] = (2 * this.random.next() - 1) * init.uniform;
     }
     const variable = tf.tidy(() =>
       tf.variable(tf.tensor(values, spec.shape, 'float32'), true, `${this.prefix}/${name}`),

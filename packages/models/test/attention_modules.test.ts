@@ -10,6 +10,8 @@ import { relativeError, useBackend } from './helpers.js';
 
 beforeAll(() => useBackend('cpu'));
 
+const PAPER_BLOCK = { shortConv: 0, outputGate: false };
+
 const random = (size: number, seed: number, scale = 0.8) => {
   const r = new SeededRandom(seed);
   return Float32Array.from({ length: size }, () => r.nextNormal() * scale);
@@ -107,7 +109,15 @@ describe('the attention modules of a block', () => {
   it('ElementwiseSelfAttention = EA (float64 oracle) between its own projections', () => {
     const [batch, length, dModel] = [2, 9, 6];
     const store = new ParameterStore(new SeededRandom(1));
-    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 4, 'none', true);
+    const attention = new ElementwiseSelfAttention(
+      store,
+      'a',
+      dModel,
+      4,
+      'none',
+      true,
+      PAPER_BLOCK,
+    );
     const x = random(batch * length * dModel, 5);
     const project = (name: string) =>
       tf.tidy(() => {
@@ -141,7 +151,7 @@ describe('the attention modules of a block', () => {
   it('SoftmaxSelfAttention heads = per-head softmax attention (float64 reference)', () => {
     const [batch, length, dModel, heads] = [2, 5, 8, 2];
     const store = new ParameterStore(new SeededRandom(2));
-    const attention = new SoftmaxSelfAttention(store, 'a', dModel, heads, true);
+    const attention = new SoftmaxSelfAttention(store, 'a', dModel, heads, true, PAPER_BLOCK);
     const x = random(batch * length * dModel, 6);
     const project = (name: string) =>
       tf.tidy(() => {
@@ -177,6 +187,100 @@ describe('the attention modules of a block', () => {
     });
     const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    store.dispose();
+  });
+});
+
+describe('short convolution and output gate around EA', () => {
+  /** x [rows, n] · W [n, m] + b in float64. */
+  const affine = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, n: number) => {
+    const m = b.length;
+    const rows = x.length / n;
+    const y = new Float64Array(rows * m);
+    for (let r = 0; r < rows; r++) {
+      for (let j = 0; j < m; j++) {
+        let sum = b[j];
+        for (let i = 0; i < n; i++) sum += x[r * n + i] * w[i * m + j];
+        y[r * m + j] = sum;
+      }
+    }
+    return y;
+  };
+  const silu = (x: number) => x / (1 + Math.exp(-x));
+
+  it('equals the float64 reference: causal silu(conv(x W + b)) into EA, gated by silu(x Wg + bg)', () => {
+    const [batch, length, dModel, size] = [2, 7, 4, 3];
+    const store = new ParameterStore(new SeededRandom(11));
+    const options = { shortConv: size, outputGate: true };
+    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 6, 'none', true, options);
+    const x = random(batch * length * dModel, 12);
+    const read = (name: string) => store.get(`a/${name}`).dataSync();
+    const convolved = (role: string) => {
+      const p = affine(x, read(`${role}/kernel`), read(`${role}/bias`), dModel);
+      const w = read(`${role}_conv/kernel`);
+      const bias = read(`${role}_conv/bias`);
+      const y = new Float64Array(p.length);
+      for (let b = 0; b < batch; b++) {
+        for (let t = 0; t < length; t++) {
+          for (let c = 0; c < dModel; c++) {
+            let sum = bias[c];
+            for (let i = 0; i < size; i++) {
+              const source = t - size + 1 + i;
+              if (source >= 0) sum += w[i * dModel + c] * p[(b * length + source) * dModel + c];
+            }
+            y[(b * length + t) * dModel + c] = silu(sum);
+          }
+        }
+      }
+      return y;
+    };
+    const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
+    const ea = eaForward(
+      { q: convolved('query'), k: convolved('key'), v: convolved('value'), dims },
+      { order: 6, causal: true },
+    ).y;
+    const gate = affine(x, read('gate/kernel'), read('gate/bias'), dModel);
+    const gated = Float64Array.from(ea, (value, i) => value * silu(gate[i]));
+    const expected = affine(gated, read('output/kernel'), read('output/bias'), dModel);
+    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    expect(store.names().filter((n) => n.includes('_conv/'))).toHaveLength(6);
+    store.dispose();
+  });
+
+  it('has gradients equal to central differences for every new parameter', () => {
+    const [batch, length, dModel] = [1, 5, 4];
+    const store = new ParameterStore(new SeededRandom(13));
+    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 4, 'none', true, {
+      shortConv: 2,
+      outputGate: true,
+    });
+    const x = tf.tensor3d(random(batch * length * dModel, 14), [batch, length, dModel]);
+    const names = ['a/key_conv/kernel', 'a/value_conv/bias', 'a/gate/kernel'];
+    const loss = () => tf.sum(tf.square(attention.apply(x)));
+    const { grads } = tf.variableGrads(
+      loss as () => tf.Scalar,
+      names.map((n) => store.get(n)),
+    );
+    for (const name of names) {
+      const variable = store.get(name);
+      const analytic = grads[variable.name].dataSync();
+      const values = variable.dataSync().slice();
+      const h = 1e-2;
+      const numeric = Float64Array.from(values, (value, i) => {
+        const at = (delta: number) => {
+          const shifted = values.slice();
+          shifted[i] = value + delta;
+          variable.assign(tf.tensor(shifted, variable.shape));
+          return tf.tidy(() => loss().dataSync()[0]);
+        };
+        const difference = (at(h) - at(-h)) / (2 * h);
+        variable.assign(tf.tensor(values, variable.shape));
+        return difference;
+      });
+      expect(relativeError(numeric, analytic), name).toBeLessThan(2e-2);
+    }
+    tf.dispose([x, ...Object.values(grads)]);
     store.dispose();
   });
 });

@@ -73,7 +73,19 @@ describe('createModel config validation', () => {
     expect(tf.memory().numTensors).toBe(before);
   });
 
-  it('fills in the defaults (Post-LN, GELU, 4x, dropout 0.1, sinusoidal, qkNorm none)', () => {
+  it('names the field for a bad short convolution or output gate', () => {
+    for (const shortConv of [1, -1, 2.5, 17, '4', null]) {
+      expect(bad(tinyCharLM({ shortConv: shortConv as number }))).toThrow(
+        /config\.shortConv must be 0 \(none\) or an integer kernel size from 2 to 16, got/,
+      );
+    }
+    expect(bad(tinyCharLM({ outputGate: 'yes' as unknown as boolean }))).toThrow(
+      "config.outputGate must be true or false, got 'yes'",
+    );
+    expect(bad(tinyCharLM({ shortConv: 16, outputGate: true }))).not.toThrow();
+  });
+
+  it('fills in the defaults (Post-LN, GELU, 4x, dropout 0.1, sinusoidal, qkNorm none, no conv, no gate)', () => {
     const model = createModel(
       {
         task: 'char-lm',
@@ -97,6 +109,8 @@ describe('createModel config validation', () => {
       dropout: 0.1,
       norm: 'post',
       positional: 'sinusoidal',
+      shortConv: 0,
+      outputGate: false,
       maxLength: 4,
       attention: { kind: 'ea', order: 2, qkNorm: 'none' },
     });
@@ -114,6 +128,16 @@ describe('createModel config validation', () => {
     expect(values(a)).not.toEqual(values(c));
     expect(twin.parameterCount()).toBe(a.parameterCount());
     expect(Object.keys(twin.getWeights())).toEqual(Object.keys(a.getWeights()));
-    for (const m of [a, b, c, twin]) m.dispose();
+    const options = { shortConv: 4, outputGate: true };
+    const gated = createModel(tinyCharLM(options), { seed: 7 });
+    const gatedTwin = createModel(tinyCharLM({ ...options, attention: { kind: 'softmax' } }), {
+      seed: 7,
+    });
+    expect(gatedTwin.parameterCount()).toBe(gated.parameterCount());
+    // Per layer: three convolutions (kernel 4 × d and a bias) and a gate (d × d and a bias).
+    const d = a.config.dModel;
+    const layers = a.config.numLayers;
+    expect(gated.parameterCount() - a.parameterCount()).toBe(layers * (3 * 5 * d + d * d + d));
+    for (const m of [a, b, c, twin, gated, gatedTwin]) m.dispose();
   });
 });

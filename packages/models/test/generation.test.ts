@@ -41,6 +41,18 @@ const VARIANTS = [
     }),
   },
   {
+    name: 'EA-6, short convolution 4 and output gate',
+    config: tinyCharLM({ shortConv: 4, outputGate: true, dropout: 0.1 }),
+  },
+  {
+    name: 'EA-2, short convolution 6 (longer than the 4-token prompt)',
+    config: tinyCharLM({ attention: { kind: 'ea', order: 2 }, shortConv: 6 }),
+  },
+  {
+    name: 'softmax, short convolution 3 and output gate',
+    config: tinyCharLM({ attention: { kind: 'softmax' }, shortConv: 3, outputGate: true }),
+  },
+  {
     name: "EA 'exact' (no recurrent form: recomputes the window)",
     config: tinyCharLM({ attention: { kind: 'ea', order: 'exact' } }),
   },
@@ -74,7 +86,9 @@ describe('CharLM generation session', () => {
 
   it('holds constant memory per token for EA and a growing KV cache for softmax', async () => {
     for (const attention of [{ kind: 'ea', order: 6 } as const, { kind: 'softmax' } as const]) {
-      const model = createModel(tinyCharLM({ attention, maxLength: 64 }), { seed: 6 });
+      const model = createModel(tinyCharLM({ attention, maxLength: 64, shortConv: 4 }), {
+        seed: 6,
+      });
       const session = model.createSession();
       await session.prefill(model.encode('it was'));
       const bytes: number[] = [];

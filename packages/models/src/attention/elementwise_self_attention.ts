@@ -1,23 +1,21 @@
 import { elementwiseAttention, elementwiseAttentionStep } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear } from '../layers/linear.js';
 import { RMSNorm } from '../layers/normalization.js';
 import type { ParameterStore } from '../parameters.js';
+import { AttentionProjections, type ProjectionOptions, type QKV } from './projections.js';
 import type { AttentionCache, SelfAttention } from './self_attention.js';
 
 /**
  * Element-wise attention (Feng 2025) between learned projections: y = EA(q, k, v) Wo + bo with
- * q = x Wq + bq (optionally RMS-normalised with a learned gain, `qkNorm: 'rms'`), and likewise
- * k, v. EA works per channel, so there are no heads. Runs the `elementwiseAttention` op of
- * `@elementwise/attention` (its fused kernel where a backend adapter registered one), and as an
- * RNN through `elementwiseAttentionStep` with O(order · dModel) state.
+ * q = x Wq + bq (optionally through a short convolution, and RMS-normalised with a learned gain,
+ * `qkNorm: 'rms'`), and likewise k, v. EA works per channel, so there are no heads. Runs the
+ * `elementwiseAttention` op of `@elementwise/attention` (its fused kernel where a backend adapter
+ * registered one), and as an RNN through `elementwiseAttentionStep` with O(order · dModel) state
+ * (plus the short convolutions' fixed windows). Cache: [s, z, ...convolution windows].
  */
 export class ElementwiseSelfAttention implements SelfAttention {
   readonly recurrent: boolean;
-  private readonly query: Linear;
-  private readonly key: Linear;
-  private readonly value: Linear;
-  private readonly output: Linear;
+  private readonly projections: AttentionProjections;
   private readonly queryNorm: RMSNorm | null;
   private readonly keyNorm: RMSNorm | null;
 
@@ -28,11 +26,9 @@ export class ElementwiseSelfAttention implements SelfAttention {
     private readonly order: number | 'exact',
     qkNorm: 'none' | 'rms',
     private readonly causal: boolean,
+    options: ProjectionOptions,
   ) {
-    this.query = new Linear(store, `${name}/query`, dModel, dModel);
-    this.key = new Linear(store, `${name}/key`, dModel, dModel);
-    this.value = new Linear(store, `${name}/value`, dModel, dModel);
-    this.output = new Linear(store, `${name}/output`, dModel, dModel);
+    this.projections = new AttentionProjections(store, name, dModel, options);
     this.queryNorm = qkNorm === 'rms' ? new RMSNorm(store, `${name}/query_norm`, dModel) : null;
     this.keyNorm = qkNorm === 'rms' ? new RMSNorm(store, `${name}/key_norm`, dModel) : null;
     this.recurrent = causal && order !== 'exact';
@@ -40,50 +36,44 @@ export class ElementwiseSelfAttention implements SelfAttention {
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
-      const [q, k, v] = this.project(x);
+      const [q, k, v] = this.normalized(this.projections.qkv(x));
       const y = elementwiseAttention(q, k, v, { order: this.order, causal: this.causal });
-      return this.output.apply(y) as tf.Tensor3D;
+      return this.projections.project(y, x) as tf.Tensor3D;
     });
   }
 
   prefill(x: tf.Tensor3D): { y: tf.Tensor3D; cache: AttentionCache } {
     this.assertRecurrent();
-    const [y, s, z] = tf.tidy(() => {
-      const [q, k, v] = this.project(x);
+    const [y, ...cache] = tf.tidy(() => {
+      const { qkv, windows } = this.projections.prefillQKV(x);
+      const [q, k, v] = this.normalized(qkv);
       const result = elementwiseAttention(q, k, v, {
         order: this.order,
         causal: true,
         returnFinalState: true,
       });
-      return [this.output.apply(result.y), result.finalState.s, result.finalState.z];
+      const y = this.projections.project(result.y, x);
+      return [y, result.finalState.s, result.finalState.z, ...windows];
     });
-    return { y: y as tf.Tensor3D, cache: [s, z] };
+    return { y: y as tf.Tensor3D, cache };
   }
 
   step(xt: tf.Tensor2D, cache: AttentionCache): { y: tf.Tensor2D; cache: AttentionCache } {
     this.assertRecurrent();
-    const [y, s, z] = tf.tidy(() => {
-      const [q, k, v] = this.project(xt);
-      const result = elementwiseAttentionStep(
-        q,
-        k,
-        v,
-        { s: cache[0], z: cache[1] },
-        { order: this.order as number },
-      );
-      return [this.output.apply(result.y), result.state.s, result.state.z];
+    const [y, ...next] = tf.tidy(() => {
+      const [s, z, ...windows] = cache;
+      const projected = this.projections.stepQKV(xt, windows);
+      const [q, k, v] = this.normalized(projected.qkv);
+      const result = elementwiseAttentionStep(q, k, v, { s, z }, { order: this.order as number });
+      const y = this.projections.project(result.y, xt);
+      return [y, result.state.s, result.state.z, ...projected.windows];
     });
-    return { y: y as tf.Tensor2D, cache: [s, z] };
+    return { y: y as tf.Tensor2D, cache: next };
   }
 
-  private project(x: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
-    let q = this.query.apply(x);
-    let k = this.key.apply(x);
-    if (this.queryNorm && this.keyNorm) {
-      q = this.queryNorm.apply(q);
-      k = this.keyNorm.apply(k);
-    }
-    return [q, k, this.value.apply(x)];
+  private normalized([q, k, v]: QKV): QKV {
+    if (this.queryNorm && this.keyNorm) return [this.queryNorm.apply(q), this.keyNorm.apply(k), v];
+    return [q, k, v];
   }
 
   private assertRecurrent(): void {

@@ -1,21 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { Linear } from '../layers/linear.js';
 import type { ParameterStore } from '../parameters.js';
+import { AttentionProjections, type ProjectionOptions } from './projections.js';
 import { scaledDotProductAttention } from './scaled_dot_product.js';
 import type { AttentionCache, SelfAttention } from './self_attention.js';
 
 /**
  * Standard multi-head softmax self-attention (the paper's SA baseline): q/k/v/output
- * projections, `numHeads` heads of width dModel / numHeads, causal or not.
- * Generation keeps the keys and values of every earlier token per layer (KV cache), so a step
- * costs O(position · dModel).
+ * projections (with the same optional short convolutions and output gate as EA), `numHeads`
+ * heads of width dModel / numHeads, causal or not. Generation keeps the keys and values of every
+ * earlier token per layer (KV cache), so a step costs O(position · dModel).
+ * Cache: [keys, values, ...convolution windows].
  */
 export class SoftmaxSelfAttention implements SelfAttention {
   readonly recurrent: boolean;
-  private readonly query: Linear;
-  private readonly key: Linear;
-  private readonly value: Linear;
-  private readonly output: Linear;
+  private readonly projections: AttentionProjections;
   private readonly headSize: number;
 
   constructor(
@@ -24,46 +22,48 @@ export class SoftmaxSelfAttention implements SelfAttention {
     private readonly dModel: number,
     private readonly numHeads: number,
     private readonly causal: boolean,
+    options: ProjectionOptions,
   ) {
-    this.query = new Linear(store, `${name}/query`, dModel, dModel);
-    this.key = new Linear(store, `${name}/key`, dModel, dModel);
-    this.value = new Linear(store, `${name}/value`, dModel, dModel);
-    this.output = new Linear(store, `${name}/output`, dModel, dModel);
+    this.projections = new AttentionProjections(store, name, dModel, options);
     this.headSize = dModel / numHeads;
     this.recurrent = causal;
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.attendAll(x).y);
+    return tf.tidy(() => {
+      const [q, k, v] = this.projections.qkv(x).map((t) => this.splitHeads(t as tf.Tensor3D));
+      const attended = scaledDotProductAttention(q, k, v, this.causal);
+      return this.projections.project(this.mergeHeads(attended), x) as tf.Tensor3D;
+    });
   }
 
   prefill(x: tf.Tensor3D): { y: tf.Tensor3D; cache: AttentionCache } {
     this.assertRecurrent();
-    const [y, keys, values] = tf.tidy(() => {
-      const result = this.attendAll(x);
-      return [result.y, result.keys, result.values];
+    const [y, ...cache] = tf.tidy(() => {
+      const { qkv, windows } = this.projections.prefillQKV(x);
+      const [q, keys, values] = qkv.map((t) => this.splitHeads(t as tf.Tensor3D));
+      const attended = scaledDotProductAttention(q, keys, values, true);
+      return [this.projections.project(this.mergeHeads(attended), x), keys, values, ...windows];
     });
-    return { y: y as tf.Tensor3D, cache: [keys, values] };
+    return { y: y as tf.Tensor3D, cache };
   }
 
   step(xt: tf.Tensor2D, cache: AttentionCache): { y: tf.Tensor2D; cache: AttentionCache } {
     this.assertRecurrent();
-    const [y, keys, values] = tf.tidy(() => {
-      const x = tf.expandDims(xt, 1) as tf.Tensor3D;
-      const q = this.splitHeads(this.query.apply(x) as tf.Tensor3D);
-      const keys = tf.concat([cache[0], this.splitHeads(this.key.apply(x) as tf.Tensor3D)], 1);
-      const values = tf.concat([cache[1], this.splitHeads(this.value.apply(x) as tf.Tensor3D)], 1);
-      // The new token sees every cached key, so no mask is needed.
-      const attended = scaledDotProductAttention(
-        q,
-        keys as tf.Tensor3D,
-        values as tf.Tensor3D,
-        false,
+    const [y, ...next] = tf.tidy(() => {
+      const [cachedKeys, cachedValues, ...windows] = cache;
+      const projected = this.projections.stepQKV(xt, windows);
+      const [q, k, v] = projected.qkv.map((t) =>
+        this.splitHeads(tf.expandDims(t, 1) as tf.Tensor3D),
       );
-      const y = this.output.apply(tf.reshape(this.mergeHeads(attended), [-1, this.dModel]));
-      return [y, keys, values];
+      const keys = tf.concat([cachedKeys, k], 1) as tf.Tensor3D;
+      const values = tf.concat([cachedValues, v], 1) as tf.Tensor3D;
+      // The new token sees every cached key, so no mask is needed.
+      const attended = scaledDotProductAttention(q, keys, values, false);
+      const merged = tf.reshape(this.mergeHeads(attended), [-1, this.dModel]);
+      return [this.projections.project(merged, xt), keys, values, ...projected.windows];
     });
-    return { y: y as tf.Tensor2D, cache: [keys, values] };
+    return { y: y as tf.Tensor2D, cache: next };
   }
 
   /** Heads as batch: [B, L, dModel] → [B · H, L, dModel / H]. */
@@ -84,14 +84,6 @@ export class SoftmaxSelfAttention implements SelfAttention {
     const batch = batchHeads / this.numHeads;
     const heads = tf.reshape(x, [batch, this.numHeads, length, this.headSize]);
     return tf.reshape(tf.transpose(heads, [0, 2, 1, 3]), [batch, length, this.dModel]);
-  }
-
-  private attendAll(x: tf.Tensor3D): { y: tf.Tensor3D; keys: tf.Tensor3D; values: tf.Tensor3D } {
-    const q = this.splitHeads(this.query.apply(x) as tf.Tensor3D);
-    const keys = this.splitHeads(this.key.apply(x) as tf.Tensor3D);
-    const values = this.splitHeads(this.value.apply(x) as tf.Tensor3D);
-    const attended = scaledDotProductAttention(q, keys, values, this.causal);
-    return { y: this.output.apply(this.mergeHeads(attended)) as tf.Tensor3D, keys, values };
   }
 
   private assertRecurrent(): void {

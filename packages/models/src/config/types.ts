@@ -30,6 +30,17 @@ export interface BackboneConfig {
   norm?: 'post' | 'pre';
   /** Absolute positional embedding. Default `'sinusoidal'`. */
   positional?: 'sinusoidal' | 'learned' | 'time';
+  /**
+   * Kernel size of a causal depthwise convolution (with SiLU) on q, k and v of every attention
+   * layer, as in GLA, Mamba and Based; 0 for none (the paper's block). Default 0. Generation
+   * carries the last `shortConv - 1` projections per layer, so a step keeps a constant cost.
+   */
+  shortConv?: number;
+  /**
+   * Gate the attention output by silu(x W_g + b_g) before its output projection (GLA, Mamba).
+   * Default false (the paper's block).
+   */
+  outputGate?: boolean;
   /** Longest sequence the model is trained on (learned positions have this many rows). */
   maxLength: number;
   attention: AttentionConfig;

@@ -18,9 +18,14 @@ const BACKBONE_FIELDS = [
   'dropout',
   'norm',
   'positional',
+  'shortConv',
+  'outputGate',
   'maxLength',
   'attention',
 ] as const;
+
+/** Longest short convolution: it is meant to reach the last few tokens, not to replace attention. */
+const MAX_SHORT_CONV = 16;
 
 const TASK_FIELDS: Record<ModelConfig['task'], readonly string[]> = {
   'char-lm': ['task', 'vocabulary'],
@@ -132,6 +137,23 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
     fail(where, `config.dropout must be a number in [0, 1), got ${describe(dropout)}`);
   }
+  const shortConv = config.shortConv === undefined ? 0 : config.shortConv;
+  if (
+    typeof shortConv !== 'number' ||
+    !Number.isInteger(shortConv) ||
+    shortConv < 0 ||
+    shortConv === 1 ||
+    shortConv > MAX_SHORT_CONV
+  ) {
+    fail(
+      where,
+      `config.shortConv must be 0 (none) or an integer kernel size from 2 to ${MAX_SHORT_CONV}, got ${describe(shortConv)}`,
+    );
+  }
+  const outputGate = config.outputGate === undefined ? false : config.outputGate;
+  if (typeof outputGate !== 'boolean') {
+    fail(where, `config.outputGate must be true or false, got ${describe(outputGate)}`);
+  }
   return {
     dModel,
     numHeads,
@@ -147,6 +169,8 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
       ['sinusoidal', 'learned', 'time'],
       'sinusoidal',
     ),
+    shortConv,
+    outputGate,
     maxLength: positiveInteger(where, 'maxLength', config.maxLength),
     attention: resolveAttention(where, config.attention),
   };

@@ -29,6 +29,7 @@ export class TransformerBlock {
     causal: boolean,
   ) {
     const { dModel, attention } = config;
+    const options = { shortConv: config.shortConv, outputGate: config.outputGate };
     this.attention =
       attention.kind === 'ea'
         ? new ElementwiseSelfAttention(
@@ -38,8 +39,16 @@ export class TransformerBlock {
             attention.order,
             attention.qkNorm,
             causal,
+            options,
           )
-        : new SoftmaxSelfAttention(store, `${name}/attention`, dModel, config.numHeads, causal);
+        : new SoftmaxSelfAttention(
+            store,
+            `${name}/attention`,
+            dModel,
+            config.numHeads,
+            causal,
+            options,
+          );
     this.attentionNorm = new LayerNorm(store, `${name}/attention_norm`, dModel);
     this.feedForward = new FeedForward(
       store,
