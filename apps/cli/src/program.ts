@@ -5,10 +5,12 @@ import { benchCommand } from './commands/bench.js';
 import { EVAL_SPLITS, evalCommand } from './commands/eval.js';
 import { DEFAULT_PROMPT, generateCommand } from './commands/generate.js';
 import { inspectCommand } from './commands/inspect.js';
+import { recallCommand } from './commands/recall.js';
 import { trainCommand } from './commands/train.js';
 import {
   ATTENTION_NAMES_HELP,
   attentionListOption,
+  integerListOption,
   integerOption,
   numberOption,
   parseAttention,
@@ -28,6 +30,17 @@ const modelSourceOptions = (command: Command) =>
       'shipped models of @elementwise/models (see "elementwise list")',
     );
 
+/** Block options beside the attention, the same for EA and its softmax twin. */
+const blockOptions = (command: Command) =>
+  command
+    .option(
+      '--short-conv <size>',
+      'causal depthwise convolution of this kernel size on q, k and v (0: none)',
+      integerOption(0, 16),
+      0,
+    )
+    .option('--output-gate', 'gate the attention output by silu(x W_g + b_g)', false);
+
 /** The `elementwise` command line. */
 export function createProgram(): Command {
   const program = new Command('elementwise')
@@ -37,7 +50,7 @@ export function createProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .configureOutput({ outputError: (text, write) => write(text) });
 
-  program
+  const train = program
     .command('train')
     .description(
       'train a model on a task and save it (model.json + weights + training.json) to --out',
@@ -88,8 +101,37 @@ export function createProgram(): Command {
         'time',
       ]),
     )
-    .option('--seed <n>', 'seed for initialisation, batches and dropout', integerOption(0), 1)
-    .action(trainCommand);
+    .option('--seed <n>', 'seed for initialisation, batches and dropout', integerOption(0), 1);
+  blockOptions(train).action(trainCommand);
+
+  const recall = program
+    .command('recall')
+    .description(
+      'in-context recall: train char LMs on key→value pairs followed by queries, and report how many held-out queries each answers',
+    )
+    .addOption(
+      new Option('--attention <names>', `comma-separated attentions: ${ATTENTION_NAMES_HELP}`)
+        .argParser(attentionListOption)
+        .default(attentionListOption('softmax,ea-6,ea-2,ea-exact'), 'softmax,ea-6,ea-2,ea-exact'),
+    )
+    .addOption(backendOption('wasm'))
+    .option('--pairs <n>', 'key→value pairs per sequence', integerOption(1, 26), 8)
+    .option('--d-model <n>', 'model width', integerOption(1), 64)
+    .option('--layers <n>', 'transformer blocks', integerOption(1), 2)
+    .option('--heads <n>', 'softmax attention heads', integerOption(1), 4)
+    .option('--steps <n>', 'training steps per model', integerOption(1), 1500)
+    .option('--batch-size <n>', 'sequences per step', integerOption(1), 32)
+    .option('--lr <rate>', 'peak learning rate', numberOption(0, 1, true), 3e-3)
+    .option('--train-sequences <n>', 'training sequences', integerOption(1), 20000)
+    .option('--test-sequences <n>', 'held-out test sequences', integerOption(1), 500)
+    .option(
+      '--seed <n>',
+      'seed of the data, the initialisation and the batches',
+      integerOption(0),
+      1,
+    )
+    .option('--json <file>', 'also write the results as JSON to this file');
+  blockOptions(recall).action(recallCommand);
 
   modelSourceOptions(
     program
@@ -118,7 +160,7 @@ export function createProgram(): Command {
     .addOption(backendOption('wasm'))
     .action(generateCommand);
 
-  program
+  const bench = program
     .command('bench')
     .description(
       'measure EA vs softmax char-LM training step time and generation tokens/s at the same size',
@@ -143,8 +185,13 @@ export function createProgram(): Command {
       6,
     )
     .option('--batch-size <n>', 'training batch size', integerOption(1), 16)
-    .option('--seed <n>', 'seed', integerOption(0), 1)
-    .action(benchCommand);
+    .option(
+      '--decode-positions <list>',
+      'also time generation after prompts of these lengths (comma-separated, e.g. 100,1000,10000)',
+      integerListOption(1),
+    )
+    .option('--seed <n>', 'seed', integerOption(0), 1);
+  blockOptions(bench).action(benchCommand);
 
   program
     .command('baselines')

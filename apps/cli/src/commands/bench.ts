@@ -27,6 +27,9 @@ export interface BenchCommandOptions {
   tokens: number;
   trainSteps: number;
   batchSize: number;
+  decodePositions?: number[];
+  shortConv: number;
+  outputGate: boolean;
   seed: number;
 }
 
@@ -61,9 +64,12 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
     numLayers: options.layers ?? defaults.numLayers,
     vocabulary: characterVocabulary(splits.train.text),
     task: 'char-lm' as const,
+    shortConv: options.shortConv,
+    outputGate: options.outputGate,
   };
   const prompt = splits.test.text.slice(0, options.promptLength);
   const results: BenchResult[] = [];
+  const decoding: Array<{ label: string; microsecondsPerToken: number[] }> = [];
   for (const attention of options.attention) {
     const label = attentionLabel(attention);
     const trainConfig: CharLMConfig = {
@@ -122,10 +128,17 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
     } finally {
       generator.dispose();
     }
+    if (options.decodePositions) {
+      decoding.push({
+        label,
+        microsecondsPerToken: await decodeTimes(trainConfig, options, splits.test.text, label),
+      });
+    }
   }
   const softmax = results.find((result) => result.label === 'softmax');
+  const block = `${options.shortConv > 0 ? `short conv ${options.shortConv}` : 'no short conv'}, ${options.outputGate ? 'output gate' : 'no output gate'}`;
   printTable(
-    `char LM speed, dModel ${shape.dModel}, ${shape.numLayers} layers; training: batch ${options.batchSize} × ${options.trainContext ?? defaults.maxLength} chars, ` +
+    `char LM speed, dModel ${shape.dModel}, ${shape.numLayers} layers, ${block}; training: batch ${options.batchSize} × ${options.trainContext ?? defaults.maxLength} chars, ` +
       `mean of steps 2–${options.trainSteps}; generation: ${options.tokens} tokens after a ${prompt.length}-char prompt (context ${options.context}); ` +
       `backend ${backend.name} (${backend.eaKernels}); ${machineDescription()}`,
     [
@@ -157,4 +170,50 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
         : []),
     ]),
   );
+  const positions = options.decodePositions;
+  if (positions && positions.length > 0) {
+    printTable(
+      `generation cost by position: µs per token after a prompt of each length (${options.tokens} tokens each, fresh weights), ${block}; backend ${backend.name}`,
+      ['attention', ...positions.map((p) => `position ${p}`), `last ÷ first`],
+      decoding.map(({ label, microsecondsPerToken: times }) => [
+        label,
+        ...times.map((t) => t.toFixed(0)),
+        (times[times.length - 1] / times[0]).toFixed(2),
+      ]),
+    );
+  }
+}
+
+/**
+ * Microseconds per generated token after a prompt of each of `options.decodePositions` tokens
+ * (freshly initialised weights: the cost does not depend on their values). EA's step is
+ * O(order · dModel) whatever the position; softmax attention's grows with its KV cache.
+ */
+async function decodeTimes(
+  config: CharLMConfig,
+  options: BenchCommandOptions,
+  text: string,
+  label: string,
+): Promise<number[]> {
+  const times: number[] = [];
+  for (const position of options.decodePositions ?? []) {
+    const prompt = text.repeat(Math.ceil(position / text.length)).slice(0, position);
+    const generator = createModel(
+      { ...config, maxLength: position + options.tokens },
+      { seed: options.seed },
+    );
+    try {
+      process.stderr.write(`${label}: ${options.tokens} tokens after position ${position}\n`);
+      const timing = await streamGeneration(
+        generator as CharLM,
+        prompt,
+        { maxTokens: options.tokens, temperature: 1, seed: options.seed },
+        () => {},
+      );
+      times.push(1e6 / timing.decodeTokensPerSecond);
+    } finally {
+      generator.dispose();
+    }
+  }
+  return times;
 }

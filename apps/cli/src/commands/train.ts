@@ -45,6 +45,8 @@ export interface TrainCommandOptions {
   dropout?: number;
   norm?: 'post' | 'pre';
   positional?: 'sinusoidal' | 'learned' | 'time';
+  shortConv: number;
+  outputGate: boolean;
 }
 
 /** What `train` writes beside the weights: how the model was made and what it scored. */
@@ -99,6 +101,8 @@ export async function trainCommand(options: TrainCommandOptions): Promise<void> 
     dropout: options.dropout ?? defaults.dropout,
     ...(options.norm ? { norm: options.norm } : {}),
     ...(options.positional ? { positional: options.positional } : {}),
+    shortConv: options.shortConv,
+    outputGate: options.outputGate,
     attention,
   };
   const config = task.modelConfig(backbone, splits, taskOptions);
