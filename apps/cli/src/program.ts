@@ -71,6 +71,12 @@ export function createProgram(): Command {
         .choices(['none', 'rms'])
         .default('none'),
     )
+    .option(
+      '--qk-bound <b>',
+      'map q and k through b·tanh(x / b) before EA, so |2qk| < 2b² (0: unbounded)',
+      numberOption(0, 8),
+      0,
+    )
     .addOption(backendOption('wasm'))
     .option('--horizon <months>', 'forecast horizon (co2 task)', integerOption(1, 120))
     .option('--steps <n>', 'training steps (task default if omitted)', integerOption(1))

@@ -11,6 +11,12 @@ import { relativeError, useBackend } from './helpers.js';
 beforeAll(() => useBackend('cpu'));
 
 const PAPER_BLOCK = { shortConv: 0, outputGate: false };
+const eaConfig = (order: number, qkBound = 0) => ({
+  kind: 'ea' as const,
+  order,
+  qkNorm: 'none' as const,
+  qkBound,
+});
 
 const random = (size: number, seed: number, scale = 0.8) => {
   const r = new SeededRandom(seed);
@@ -113,8 +119,7 @@ describe('the attention modules of a block', () => {
       store,
       'a',
       dModel,
-      4,
-      'none',
+      eaConfig(4),
       true,
       PAPER_BLOCK,
     );
@@ -137,6 +142,52 @@ describe('the attention modules of a block', () => {
         .add(
           tf.matMul(
             tf.tensor2d(Float32Array.from(ea), [batch * length, dModel]),
+            store.get('a/output/kernel'),
+          ),
+          store.get('a/output/bias'),
+        )
+        .dataSync(),
+    );
+    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    store.dispose();
+  });
+
+  it('qkBound b hands EA b·tanh(q / b) and b·tanh(k / b), so |2qk| < 2b²', () => {
+    const [batch, length, dModel, bound] = [1, 6, 5, 0.7];
+    const store = new ParameterStore(new SeededRandom(3));
+    const attention = new ElementwiseSelfAttention(
+      store,
+      'a',
+      dModel,
+      eaConfig(6, bound),
+      true,
+      PAPER_BLOCK,
+    );
+    // Large inputs, so the bound is far from the identity.
+    const x = random(batch * length * dModel, 7, 4);
+    const project = (name: string, squash: boolean) => {
+      const p = tf.tidy(() =>
+        tf.add(
+          tf.matMul(tf.tensor2d(x, [batch * length, dModel]), store.get(`a/${name}/kernel`)),
+          store.get(`a/${name}/bias`),
+        ),
+      );
+      const values = p.dataSync();
+      p.dispose();
+      return Float64Array.from(values, (value) =>
+        squash ? bound * Math.tanh(value / bound) : value,
+      );
+    };
+    const [q, k] = [project('query', true), project('key', true)];
+    expect(Math.max(...q.map(Math.abs), ...k.map(Math.abs))).toBeLessThan(bound);
+    const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
+    const ea = eaForward({ q, k, v: project('value', false), dims }, { order: 6, causal: true }).y;
+    const expected = tf.tidy(() =>
+      tf
+        .add(
+          tf.matMul(
+            tf.tensor2d(Float32Array.from(ea), [length, dModel]),
             store.get('a/output/kernel'),
           ),
           store.get('a/output/bias'),
@@ -212,7 +263,7 @@ describe('short convolution and output gate around EA', () => {
     const [batch, length, dModel, size] = [2, 7, 4, 3];
     const store = new ParameterStore(new SeededRandom(11));
     const options = { shortConv: size, outputGate: true };
-    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 6, 'none', true, options);
+    const attention = new ElementwiseSelfAttention(store, 'a', dModel, eaConfig(6), true, options);
     const x = random(batch * length * dModel, 12);
     const read = (name: string) => store.get(`a/${name}`).dataSync();
     const convolved = (role: string) => {
@@ -251,7 +302,7 @@ describe('short convolution and output gate around EA', () => {
   it('has gradients equal to central differences for every new parameter', () => {
     const [batch, length, dModel] = [1, 5, 4];
     const store = new ParameterStore(new SeededRandom(13));
-    const attention = new ElementwiseSelfAttention(store, 'a', dModel, 4, 'none', true, {
+    const attention = new ElementwiseSelfAttention(store, 'a', dModel, eaConfig(4), true, {
       shortConv: 2,
       outputGate: true,
     });

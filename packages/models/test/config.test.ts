@@ -83,6 +83,12 @@ describe('createModel config validation', () => {
       "config.outputGate must be true or false, got 'yes'",
     );
     expect(bad(tinyCharLM({ shortConv: 16, outputGate: true }))).not.toThrow();
+    for (const qkBound of [-1, 8.5, Number.NaN, '1']) {
+      const attention = { kind: 'ea' as const, order: 6, qkBound: qkBound as number };
+      expect(bad(tinyCharLM({ attention }))).toThrow(
+        /config\.attention\.qkBound must be 0 \(unbounded\) or a bound in \(0, 8\], got/,
+      );
+    }
   });
 
   it('fills in the defaults (Post-LN, GELU, 4x, dropout 0.1, sinusoidal, qkNorm none, no conv, no gate)', () => {
@@ -112,7 +118,7 @@ describe('createModel config validation', () => {
       shortConv: 0,
       outputGate: false,
       maxLength: 4,
-      attention: { kind: 'ea', order: 2, qkNorm: 'none' },
+      attention: { kind: 'ea', order: 2, qkNorm: 'none', qkBound: 0 },
     });
     model.dispose();
   });

@@ -49,6 +49,14 @@ const VARIANTS = [
     config: tinyCharLM({ attention: { kind: 'ea', order: 2 }, shortConv: 6 }),
   },
   {
+    name: 'EA-6, q/k bounded by 1.2·tanh, short convolution 4, output gate',
+    config: tinyCharLM({
+      attention: { kind: 'ea', order: 6, qkBound: 1.2 },
+      shortConv: 4,
+      outputGate: true,
+    }),
+  },
+  {
     name: 'softmax, short convolution 3 and output gate',
     config: tinyCharLM({ attention: { kind: 'softmax' }, shortConv: 3, outputGate: true }),
   },

@@ -23,6 +23,7 @@ export interface TrainCommandOptions {
   task: string;
   attention: AttentionConfig[];
   qkNorm: 'none' | 'rms';
+  qkBound: number;
   backend: BackendName;
   out: string;
   horizon?: number;
@@ -86,6 +87,10 @@ export async function trainCommand(options: TrainCommandOptions): Promise<void> 
   if (options.qkNorm === 'rms') {
     if (attention.kind !== 'ea') throw new Error('--qk-norm rms applies to EA attention only');
     attention = { ...attention, qkNorm: 'rms' };
+  }
+  if (options.qkBound > 0) {
+    if (attention.kind !== 'ea') throw new Error('--qk-bound applies to EA attention only');
+    attention = { ...attention, qkBound: options.qkBound };
   }
   const backend = await useBackend(options.backend);
   const taskOptions = { horizon: options.horizon };

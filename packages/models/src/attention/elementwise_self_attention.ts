@@ -1,14 +1,17 @@
 import { elementwiseAttention, elementwiseAttentionStep } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
+import type { ResolvedAttentionConfig } from '../config/types.js';
 import { RMSNorm } from '../layers/normalization.js';
 import type { ParameterStore } from '../parameters.js';
 import { AttentionProjections, type ProjectionOptions, type QKV } from './projections.js';
 import type { AttentionCache, SelfAttention } from './self_attention.js';
 
+type ElementwiseAttentionConfig = Extract<ResolvedAttentionConfig, { kind: 'ea' }>;
+
 /**
  * Element-wise attention (Feng 2025) between learned projections: y = EA(q, k, v) Wo + bo with
  * q = x Wq + bq (optionally through a short convolution, and RMS-normalised with a learned gain,
- * `qkNorm: 'rms'`), and likewise k, v. EA works per channel, so there are no heads. Runs the
+ * `qkNorm: 'rms'`, and bounded by b·tanh(x / b) with `qkBound: b`), and likewise k, v. EA works per channel, so there are no heads. Runs the
  * `elementwiseAttention` op of `@elementwise/attention` (its fused kernel where a backend adapter
  * registered one), and as an RNN through `elementwiseAttentionStep` with O(order · dModel) state
  * (plus the short convolutions' fixed windows). Cache: [s, z, ...convolution windows].
@@ -19,19 +22,24 @@ export class ElementwiseSelfAttention implements SelfAttention {
   private readonly queryNorm: RMSNorm | null;
   private readonly keyNorm: RMSNorm | null;
 
+  private readonly order: number | 'exact';
+  private readonly qkBound: number;
+
   constructor(
     store: ParameterStore,
     name: string,
     dModel: number,
-    private readonly order: number | 'exact',
-    qkNorm: 'none' | 'rms',
+    attention: ElementwiseAttentionConfig,
     private readonly causal: boolean,
     options: ProjectionOptions,
   ) {
+    this.order = attention.order;
+    this.qkBound = attention.qkBound;
     this.projections = new AttentionProjections(store, name, dModel, options);
-    this.queryNorm = qkNorm === 'rms' ? new RMSNorm(store, `${name}/query_norm`, dModel) : null;
-    this.keyNorm = qkNorm === 'rms' ? new RMSNorm(store, `${name}/key_norm`, dModel) : null;
-    this.recurrent = causal && order !== 'exact';
+    const norm = attention.qkNorm === 'rms';
+    this.queryNorm = norm ? new RMSNorm(store, `${name}/query_norm`, dModel) : null;
+    this.keyNorm = norm ? new RMSNorm(store, `${name}/key_norm`, dModel) : null;
+    this.recurrent = causal && this.order !== 'exact';
   }
 
   apply(x: tf.Tensor3D): tf.Tensor3D {
@@ -71,9 +79,18 @@ export class ElementwiseSelfAttention implements SelfAttention {
     return { y: y as tf.Tensor2D, cache: next };
   }
 
+  /** q and k as EA compares them: RMS-normalised and bounded where the config asks. */
   private normalized([q, k, v]: QKV): QKV {
-    if (this.queryNorm && this.keyNorm) return [this.queryNorm.apply(q), this.keyNorm.apply(k), v];
-    return [q, k, v];
+    let [query, key] = [q, k];
+    if (this.queryNorm && this.keyNorm)
+      [query, key] = [this.queryNorm.apply(q), this.keyNorm.apply(k)];
+    if (this.qkBound > 0) [query, key] = [this.bounded(query), this.bounded(key)];
+    return [query, key, v];
+  }
+
+  /** b·tanh(x / b): the identity near 0, never past ±b. */
+  private bounded(x: tf.Tensor): tf.Tensor {
+    return tf.mul(tf.tanh(tf.div(x, this.qkBound)), this.qkBound);
   }
 
   private assertRecurrent(): void {

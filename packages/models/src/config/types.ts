@@ -11,6 +11,11 @@ export type AttentionConfig =
       order: number | 'exact';
       /** `'rms'`: RMSNorm with a learned gain on q and k before EA. Default `'none'` (paper). */
       qkNorm?: 'none' | 'rms';
+      /**
+       * b > 0 maps q and k through b·tanh(x / b) before EA, so |2qk| < 2b² stays where the Taylor
+       * series is close to e^{2qk} (b = 1.2: |2qk| < 2.9). Default 0: unbounded (paper).
+       */
+      qkBound?: number;
     }
   | { kind: 'softmax' };
 
@@ -76,5 +81,5 @@ export type ResolvedBackboneConfig = Required<Omit<BackboneConfig, 'attention'>>
   attention: ResolvedAttentionConfig;
 };
 export type ResolvedAttentionConfig =
-  | { kind: 'ea'; order: number | 'exact'; qkNorm: 'none' | 'rms' }
+  | { kind: 'ea'; order: number | 'exact'; qkNorm: 'none' | 'rms'; qkBound: number }
   | { kind: 'softmax' };

@@ -27,6 +27,9 @@ const BACKBONE_FIELDS = [
 /** Longest short convolution: it is meant to reach the last few tokens, not to replace attention. */
 const MAX_SHORT_CONV = 16;
 
+/** Largest q/k bound: past it, |2qk| < 2b² is no bound the Taylor series can follow anyway. */
+const MAX_QK_BOUND = 8;
+
 const TASK_FIELDS: Record<ModelConfig['task'], readonly string[]> = {
   'char-lm': ['task', 'vocabulary'],
   'sequence-classifier': ['task', 'inputChannels', 'numClasses', 'classNames'],
@@ -96,7 +99,7 @@ function resolveAttention(where: string, value: unknown): ResolvedAttentionConfi
     return { kind: 'softmax' };
   }
   if (attention.kind === 'ea') {
-    checkFields(where, 'attention.', attention, ['kind', 'order', 'qkNorm']);
+    checkFields(where, 'attention.', attention, ['kind', 'order', 'qkNorm', 'qkBound']);
     const { order } = attention;
     if (order !== 'exact' && !(Number.isInteger(order) && order >= 0 && order % 2 === 0)) {
       fail(
@@ -105,7 +108,14 @@ function resolveAttention(where: string, value: unknown): ResolvedAttentionConfi
       );
     }
     const qkNorm = oneOf(where, 'attention.qkNorm', attention.qkNorm, ['none', 'rms'], 'none');
-    return { kind: 'ea', order, qkNorm };
+    const qkBound = attention.qkBound === undefined ? 0 : attention.qkBound;
+    if (typeof qkBound !== 'number' || !(qkBound >= 0 && qkBound <= MAX_QK_BOUND)) {
+      fail(
+        where,
+        `config.attention.qkBound must be 0 (unbounded) or a bound in (0, ${MAX_QK_BOUND}], got ${describe(qkBound)}`,
+      );
+    }
+    return { kind: 'ea', order, qkNorm, qkBound };
   }
   fail(
     where,

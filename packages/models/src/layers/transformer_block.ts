@@ -36,8 +36,7 @@ export class TransformerBlock {
             store,
             `${name}/attention`,
             dModel,
-            attention.order,
-            attention.qkNorm,
+            attention,
             causal,
             options,
           )
