@@ -1,3 +1,4 @@
+import { MAX_ORDER } from '@elementwise/attention';
 import type { AttentionConfig } from '@elementwise/models';
 import { InvalidArgumentError } from 'commander';
 
@@ -44,8 +45,8 @@ export function integerListOption(min: number) {
 }
 
 /**
- * Attention by name: `softmax`, `ea-exact`, or `ea-<t>` with an even Taylor order t ≥ 0
- * (`ea-2`, `ea-6`, as in the paper).
+ * Attention by name: `softmax`, `ea-exact`, or `ea-<t>` with an even Taylor order t from 0 to
+ * `MAX_ORDER` (`ea-2`, `ea-6`, as in the paper).
  */
 export const ATTENTION_NAMES_HELP = 'softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact';
 
@@ -60,6 +61,12 @@ export function parseAttention(value: string): AttentionConfig {
     );
   }
   const order = Number(match[1]);
+  // Checked while parsing, so the error names the flag before any data or model is set up.
+  if (order > MAX_ORDER) {
+    throw new InvalidArgumentError(
+      `EA order must be at most MAX_ORDER = ${MAX_ORDER} (higher Taylor terms underflow or overflow float32), got ${match[1]}. Accepted: ${ATTENTION_NAMES_HELP}.`,
+    );
+  }
   if (order % 2 !== 0) {
     throw new InvalidArgumentError(
       `EA order must be even (an even Taylor polynomial of exp is positive everywhere), got ${order}. Accepted: ${ATTENTION_NAMES_HELP}.`,
@@ -77,5 +84,6 @@ export function attentionListOption(value: string): AttentionConfig[] {
 export function attentionLabel(attention: AttentionConfig): string {
   if (attention.kind === 'softmax') return 'softmax';
   const order = attention.order === 'exact' ? 'exact' : String(attention.order);
-  return `EA-${order}${attention.qkNorm === 'rms' ? ' +qk-rms' : ''}`;
+  const bound = attention.qkBound ? ` +qk-bound ${attention.qkBound}` : '';
+  return `EA-${order}${attention.qkNorm === 'rms' ? ' +qk-rms' : ''}${bound}`;
 }

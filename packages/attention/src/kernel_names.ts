@@ -25,7 +25,10 @@
  */
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 
-/** The highest Taylor degree `t` (an even integer >= 0), or `'exact'` for quadratic exact EA. */
+/**
+ * The highest Taylor degree `t` (an even integer from 0 to `MAX_ORDER` = 40), or `'exact'` for
+ * quadratic exact EA.
+ */
 export type AttentionOrder = number | 'exact';
 
 /**

@@ -1,3 +1,4 @@
+import { orderProblem } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionOrder } from './kernel_names.js';
 
@@ -16,15 +17,14 @@ export function fail(op: string, message: string): never {
   throw new Error(`${op}: ${message}`);
 }
 
-/** Accepts an even integer >= 0, or `'exact'` where allowed. */
+/**
+ * Accepts an even integer from 0 to `MAX_ORDER`, or `'exact'` where allowed. The rule and its
+ * wording come from `@elementwise/math`, so the op, the kernels' checks and the oracle agree.
+ */
 export function checkOrder(op: string, order: unknown, allowExact = true): AttentionOrder {
-  if (allowExact && order === 'exact') return order;
-  if (typeof order !== 'number' || !Number.isInteger(order) || order < 0 || order % 2 !== 0) {
-    const expected = allowExact ? "an even integer >= 0 or 'exact'" : 'an even integer >= 0';
-    const got = typeof order === 'string' ? `'${order}'` : String(order);
-    fail(op, `order must be ${expected}, got ${got}`);
-  }
-  return order;
+  const problem = orderProblem(order, allowExact);
+  if (problem !== undefined) fail(op, `order ${problem}`);
+  return order as AttentionOrder;
 }
 
 /** Converts to a float32 tensor, refusing other dtypes instead of casting them silently. */

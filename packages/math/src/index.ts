@@ -10,7 +10,13 @@ export { centralDifferenceGradient } from './finite_difference.js';
 export type { EaForwardOptions, EaForwardResult } from './forward.js';
 export { eaForward } from './forward.js';
 export { maxAbsError, relativeRmsError } from './metrics.js';
-export { assertOrder, assertSeriesOrder, isSeriesOrder } from './order.js';
+export {
+  assertOrder,
+  assertSeriesOrder,
+  isSeriesOrder,
+  MAX_ORDER,
+  orderProblem,
+} from './order.js';
 export type {
   StepBackwardOptions,
   StepBackwardResult,

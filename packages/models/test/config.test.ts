@@ -18,6 +18,12 @@ describe('createModel config validation', () => {
     expect(bad(tinyCharLM({ attention: { kind: 'ea', order: -2 } }))).toThrow(
       /order must be an even/,
     );
+    for (const order of [42, 1e6, 1e9]) {
+      expect(bad(tinyCharLM({ attention: { kind: 'ea', order } }))).toThrow(
+        `config.attention.order must be an even integer from 0 to MAX_ORDER = 40 or 'exact' (higher Taylor terms underflow or overflow float32), got ${order}`,
+      );
+    }
+    expect(bad(tinyCharLM({ attention: { kind: 'ea', order: 40 } }))).not.toThrow();
     expect(bad(tinyCharLM({ attention: { kind: 'linear' } as never }))).toThrow(
       "config.attention.kind must be 'ea' or 'softmax', got 'linear'",
     );

@@ -1,3 +1,4 @@
+import { orderProblem } from '@elementwise/math';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type AttentionOrder,
@@ -22,13 +23,9 @@ export interface KernelDims {
 
 export function readOrder(kernelName: string, attrs: NamedAttrMap): AttentionOrder {
   const order = attrs.order as unknown;
-  if (order === 'exact') return order;
-  if (typeof order !== 'number' || !Number.isInteger(order) || order < 0 || order % 2 !== 0) {
-    throw new Error(
-      `${kernelName}: order must be an even integer >= 0 or 'exact', got ${String(order)}`,
-    );
-  }
-  return order;
+  const problem = orderProblem(order, true);
+  if (problem !== undefined) throw new Error(`${kernelName}: order ${problem}`);
+  return order as AttentionOrder;
 }
 
 export function expectShape(

@@ -1,3 +1,4 @@
+import { orderProblem } from '@elementwise/attention';
 import type {
   AttentionConfig,
   BackboneConfig,
@@ -101,12 +102,8 @@ function resolveAttention(where: string, value: unknown): ResolvedAttentionConfi
   if (attention.kind === 'ea') {
     checkFields(where, 'attention.', attention, ['kind', 'order', 'qkNorm', 'qkBound']);
     const { order } = attention;
-    if (order !== 'exact' && !(Number.isInteger(order) && order >= 0 && order % 2 === 0)) {
-      fail(
-        where,
-        `config.attention.order must be an even integer >= 0 or 'exact', got ${describe(order)}`,
-      );
-    }
+    const problem = orderProblem(order);
+    if (problem !== undefined) fail(where, `config.attention.order ${problem}`);
     const qkNorm = oneOf(where, 'attention.qkNorm', attention.qkNorm, ['none', 'rms'], 'none');
     const qkBound = attention.qkBound === undefined ? 0 : attention.qkBound;
     if (typeof qkBound !== 'number' || !(qkBound >= 0 && qkBound <= MAX_QK_BOUND)) {
