@@ -3,6 +3,7 @@ import type { ModelConfig } from '../config/types.js';
 import { resolveConfig } from '../config/validate_config.js';
 import { createModel, type Model } from '../create_model.js';
 import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from './format.js';
+import { checkWeightSpecs } from './weights_manifest.js';
 
 /**
  * A model as tfjs model artifacts: the weights as `weightSpecs` + `weightData` (float32, in
@@ -27,8 +28,6 @@ export function modelToArtifacts(model: Model): tf.io.ModelArtifacts {
     userDefinedMetadata: { elementwise: { formatVersion: FORMAT_VERSION, config: model.config } },
   };
 }
-
-const BYTES_PER_ELEMENT: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
 
 function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
   return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
@@ -62,34 +61,45 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: stri
   } catch (error) {
     return fail((error as Error).message);
   }
-  const specs = artifacts.weightSpecs;
-  if (!Array.isArray(specs)) fail('weightSpecs are missing');
-  if (artifacts.weightData == null) fail('weightData is missing');
-  const data = joinWeightData(artifacts.weightData!);
-  let expectedBytes = 0;
-  for (const spec of specs!) {
+  if (!Array.isArray(artifacts.weightSpecs)) fail('weightSpecs are missing');
+  const { specs, bytes: expectedBytes } = checkWeightSpecs(
+    artifacts.weightSpecs,
+    'weightSpecs',
+    fail,
+  );
+  for (const spec of specs) {
     if (spec.dtype !== 'float32')
       fail(`weight ${spec.name} must have dtype float32, got ${spec.dtype}`);
     if (spec.quantization) fail(`weight ${spec.name} is quantized, which is not supported`);
-    expectedBytes += spec.shape.reduce((a, b) => a * b, 1) * (BYTES_PER_ELEMENT[spec.dtype] ?? 4);
   }
-  if (data.byteLength !== expectedBytes) {
+  if (artifacts.weightData == null) fail('weightData is missing');
+  // Sizes before joining: a list of buffers is only copied into one when it holds what the
+  // specs declare.
+  const pieces = Array.isArray(artifacts.weightData)
+    ? artifacts.weightData
+    : [artifacts.weightData!];
+  if (!pieces.every((piece) => piece instanceof ArrayBuffer)) {
+    fail('weightData must be an ArrayBuffer or an array of ArrayBuffers');
+  }
+  const byteLength = pieces.reduce((sum, piece) => sum + piece.byteLength, 0);
+  if (byteLength !== expectedBytes) {
     fail(
-      `weight data has ${data.byteLength} bytes but the weight specs need ${expectedBytes}${data.byteLength < expectedBytes ? ' (truncated weights file?)' : ''}`,
+      `weight data has ${byteLength} bytes but the weight specs need ${expectedBytes}${byteLength < expectedBytes ? ' (truncated weights file?)' : ''}`,
     );
   }
+  const data = joinWeightData(artifacts.weightData!);
 
   const model = createModel(config, { seed: 0 });
   try {
     const expected = model.getWeights();
-    const names = specs!.map((s) => s.name);
+    const names = specs.map((s) => s.name);
     const duplicate = names.find((name, i) => names.indexOf(name) !== i);
     if (duplicate) fail(`weight ${duplicate} appears twice`);
     const missing = Object.keys(expected).filter((name) => !names.includes(name));
     const extra = names.filter((name) => !(name in expected));
     if (missing.length > 0) fail(`missing weights: ${missing.join(', ')}`);
     if (extra.length > 0) fail(`unexpected weights: ${extra.join(', ')}`);
-    for (const spec of specs!) {
+    for (const spec of specs) {
       const shape = expected[spec.name].shape;
       if (!tf.util.arraysEqual(spec.shape, shape)) {
         fail(
@@ -97,7 +107,7 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: stri
         );
       }
     }
-    const decoded = tf.io.decodeWeights(data, specs!);
+    const decoded = tf.io.decodeWeights(data, specs);
     try {
       for (const [name, tensor] of Object.entries(decoded)) {
         if (!(tensor.dataSync() as Float32Array).every(Number.isFinite)) {

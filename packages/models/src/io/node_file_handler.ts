@@ -1,9 +1,11 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { loadFromDisk } from './disk_loader.js';
 
 /**
  * A tfjs IOHandler for a directory in Node: `model.json` (tfjs model JSON with a weights
  * manifest) and `weights.bin`. Accepts `file://` URLs and plain paths. Imported only in Node
  * (`loadModel('file://…')` loads it on demand), so browser bundles never reach node:fs.
+ * Loading treats `model.json` as untrusted (see `disk_loader.ts`).
  */
 export function nodeFileHandler(location: string): tf.io.IOHandler {
   const directory = location.startsWith('file://') ? fileUrlToPath(location) : location;
@@ -38,60 +40,9 @@ export function nodeFileHandler(location: string): tf.io.IOHandler {
     },
 
     async load(): Promise<tf.io.ModelArtifacts> {
-      const { readFile } = await import('node:fs/promises');
-      const { join, dirname } = await import('node:path');
+      const { join } = await import('node:path');
       const modelPath = directory.endsWith('.json') ? directory : join(directory, MODEL_FILE);
-      let text: string;
-      try {
-        text = await readFile(modelPath, 'utf8');
-      } catch (error) {
-        throw new Error(`nodeFileHandler: cannot read ${modelPath}: ${(error as Error).message}`);
-      }
-      let modelJSON: tf.io.ModelJSON;
-      try {
-        modelJSON = JSON.parse(text);
-      } catch (error) {
-        throw new Error(
-          `nodeFileHandler: ${modelPath} is not valid JSON: ${(error as Error).message}`,
-        );
-      }
-      const manifest = modelJSON.weightsManifest;
-      if (!Array.isArray(manifest)) {
-        throw new Error(`nodeFileHandler: ${modelPath} has no weightsManifest`);
-      }
-      const weightSpecs: tf.io.WeightsManifestEntry[] = [];
-      const buffers: ArrayBuffer[] = [];
-      for (const group of manifest) {
-        weightSpecs.push(...group.weights);
-        for (const path of group.paths) {
-          const file = join(dirname(modelPath), path);
-          let bytes: Buffer;
-          try {
-            bytes = await readFile(file);
-          } catch (error) {
-            throw new Error(
-              `nodeFileHandler: cannot read weights file ${file}: ${(error as Error).message}`,
-            );
-          }
-          buffers.push(
-            bytes.buffer.slice(
-              bytes.byteOffset,
-              bytes.byteOffset + bytes.byteLength,
-            ) as ArrayBuffer,
-          );
-        }
-      }
-      const artifacts: tf.io.ModelArtifacts = {
-        modelTopology: modelJSON.modelTopology,
-        format: modelJSON.format,
-        generatedBy: modelJSON.generatedBy,
-        convertedBy: modelJSON.convertedBy,
-        weightSpecs,
-        weightData: concat(buffers),
-      };
-      if (modelJSON.userDefinedMetadata)
-        artifacts.userDefinedMetadata = modelJSON.userDefinedMetadata;
-      return artifacts;
+      return loadFromDisk(modelPath);
     },
   };
 }

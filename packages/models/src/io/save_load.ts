@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../create_model.js';
 import { modelFromArtifacts, modelToArtifacts } from './artifacts.js';
+import { urlLoadHandler } from './url_loader.js';
 
 async function fileHandler(url: string): Promise<tf.io.IOHandler> {
   const { nodeFileHandler } = await import('./node_file_handler.js');
@@ -25,6 +26,11 @@ async function handlerFor(
     if (!isNode())
       throw new Error(`${purpose}Model: file:// URLs work only in Node, got ${location}`);
     return { handler: await fileHandler(location), label: location };
+  }
+  if (purpose === 'load' && /^https?:\/\//i.test(location)) {
+    // Not tfjs's http handler: that one follows any weights path model.json names and reads
+    // responses of any size (see url_loader.ts).
+    return { handler: urlLoadHandler(location), label: location };
   }
   const handlers =
     purpose === 'save' ? tf.io.getSaveHandlers(location) : tf.io.getLoadHandlers(location);
@@ -54,10 +60,17 @@ export async function saveModel(
  * `http(s)://…/model.json`, `indexeddb://name`, `tf.io.browserFiles([json, bin])`,
  * `tf.io.fromMemory(artifacts)`), validating it strictly: a wrong format or version, an invalid
  * or unknown config field, missing, extra or misshapen weights, or a truncated weights file
- * throw an Error saying what is wrong.
+ * throw an Error saying what is wrong. From `file://` and `http(s)://` the model is untrusted:
+ * weights paths must stay in the model's folder and sizes are checked before reading (README,
+ * "Loading untrusted models").
  */
 export async function loadModel(source: string | tf.io.IOHandler): Promise<Model> {
   const { handler, label } = await handlerFor(source, 'load');
+  return loadThrough(handler, label);
+}
+
+/** Loads artifacts from a handler and builds the model; `label` names the source in errors. */
+export async function loadThrough(handler: tf.io.IOHandler, label: string): Promise<Model> {
   const artifacts = await handler.load!();
   return modelFromArtifacts(artifacts, label);
 }

@@ -1,6 +1,6 @@
-import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../create_model.js';
-import { loadModel } from '../io/save_load.js';
+import { loadModel, loadThrough } from '../io/save_load.js';
+import { urlLoadHandler } from '../io/url_loader.js';
 import { PRETRAINED, type PretrainedEntry } from './registry.js';
 
 /** The shipped models: name, task, description and held-out metrics. */
@@ -32,14 +32,15 @@ export function pretrainedUrl(
 
 /**
  * Loads `model.json` at a URL: a `file:` URL through the Node file handler, anything else
- * (http(s) in browsers) through tfjs's http handler, which fetches the weights beside it.
+ * (http(s), blob: in browsers) by fetch, with the weights beside it. Both keep weights paths
+ * inside the model's folder and check sizes before reading.
  */
 export async function loadFromUrl(url: URL): Promise<Model> {
   if (url.protocol === 'file:') {
     const { fileURLToPath } = await import('node:url');
     return loadModel(`file://${fileURLToPath(url)}`);
   }
-  return loadModel(tf.io.http(url.href));
+  return loadThrough(urlLoadHandler(url.href), url.href);
 }
 
 /** {@link fromPretrained} over a given registry and locator. */
@@ -77,11 +78,25 @@ export async function fromPretrained(
   name: string,
   options: { baseUrl?: string | URL } = {},
 ): Promise<Model> {
-  const base =
-    options.baseUrl === undefined
-      ? undefined
-      : typeof location !== 'undefined' && typeof options.baseUrl === 'string'
-        ? new URL(options.baseUrl, location.href)
-        : options.baseUrl;
+  const base = resolveBaseUrl(options?.baseUrl);
   return loadPretrained(name, PRETRAINED, (n) => pretrainedUrl(n, base));
+}
+
+/** `options.baseUrl` as a URL: absolute, or in a browser relative to the page. */
+function resolveBaseUrl(baseUrl: unknown): URL | undefined {
+  if (baseUrl === undefined || baseUrl instanceof URL) return baseUrl;
+  const inPage = typeof location !== 'undefined';
+  const expected = inPage ? 'a URL (absolute, or relative to the page)' : 'an absolute URL';
+  if (typeof baseUrl !== 'string') {
+    throw new Error(
+      `fromPretrained: options.baseUrl must be ${expected} as a string or URL, got ${baseUrl === null ? 'null' : typeof baseUrl}`,
+    );
+  }
+  try {
+    return inPage ? new URL(baseUrl, location.href) : new URL(baseUrl);
+  } catch {
+    throw new Error(
+      `fromPretrained: options.baseUrl must be ${expected} such as 'https://example.com/pretrained/', got ${JSON.stringify(baseUrl)}`,
+    );
+  }
 }
