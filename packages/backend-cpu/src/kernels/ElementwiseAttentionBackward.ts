@@ -3,11 +3,11 @@ import {
   ElementwiseAttentionBackward,
   type HostBackendName,
   type KernelBody,
-  kernelFuncFor,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactBackward } from '../maths/exact.js';
+import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
 
 /**
  * Fused backward: inputs the six forward inputs plus dy, dFinalS, dFinalZ; outputs
@@ -45,7 +45,12 @@ const backward =
 const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionBackward,
   backendName,
-  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward(backendName)),
+  kernelFunc: heapGuardedKernelFunc(
+    backendName,
+    ElementwiseAttentionBackward,
+    backward(backendName),
+    ['dq', 'dk', 'dv', 'dInitialS', 'dInitialZ'],
+  ),
 });
 
 export const elementwiseAttentionBackwardCpuConfig = config('cpu');

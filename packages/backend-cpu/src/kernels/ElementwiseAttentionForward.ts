@@ -3,11 +3,11 @@ import {
   forwardDims,
   type HostBackendName,
   type KernelBody,
-  kernelFuncFor,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactForward } from '../maths/exact.js';
+import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
 
 /**
  * Fused forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ].
@@ -36,7 +36,12 @@ const forward =
 const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionForward,
   backendName,
-  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward(backendName)),
+  kernelFunc: heapGuardedKernelFunc(
+    backendName,
+    ElementwiseAttentionForward,
+    forward(backendName),
+    ['y', 'finalS', 'finalZ'],
+  ),
 });
 
 export const elementwiseAttentionForwardCpuConfig = config('cpu');

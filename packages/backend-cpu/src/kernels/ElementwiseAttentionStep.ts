@@ -2,11 +2,11 @@ import {
   ElementwiseAttentionStep,
   type HostBackendName,
   type KernelBody,
-  kernelFuncFor,
   stepDims,
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { seriesStep } from '../maths/series.js';
+import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
 
 /**
  * Fused recurrent step: inputs q, k, v [B,D], s, z [B,T,D]; outputs [y, s', z'].
@@ -31,7 +31,7 @@ const step: KernelBody = (inputs, attrs) => {
 const config = (backendName: HostBackendName): KernelConfig => ({
   kernelName: ElementwiseAttentionStep,
   backendName,
-  kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionStep, step),
+  kernelFunc: heapGuardedKernelFunc(backendName, ElementwiseAttentionStep, step, ['y', 's', 'z']),
 });
 
 export const elementwiseAttentionStepCpuConfig = config('cpu');

@@ -132,12 +132,57 @@ export function simdCallCounts(): SimdCallCounts {
   return { ...counts };
 }
 
-/** Bump allocation of 16-byte aligned regions from `start`. */
+/**
+ * Guard bytes ("canaries") around the memory a call may write besides its outputs: before and
+ * after the scratch on the tfjs heap, and before, between and after the regions of the module's
+ * own memory. They hold a signalling-NaN bit pattern, which float arithmetic never produces
+ * (its NaNs are quiet), are planted before every call and compared after it: a few words per
+ * call, so they stay on, and a kernel writing outside its regions fails at once, naming
+ * itself, instead of corrupting tensors or the allocator's data for something else to trip on.
+ */
+const CANARY_BYTES = 16;
+const CANARY_WORD = 0x7fa5_a5a5;
+
+function plantCanaries(buffer: ArrayBufferLike, offsets: readonly number[]): void {
+  const words = new Uint32Array(buffer);
+  for (const at of offsets) words.fill(CANARY_WORD, at >>> 2, (at + CANARY_BYTES) >>> 2);
+}
+
+function checkCanaries(
+  buffer: ArrayBufferLike,
+  offsets: readonly number[],
+  kernel: string,
+  where: string,
+  dims: Dims,
+  terms: number,
+): void {
+  const words = new Uint32Array(buffer);
+  for (const at of offsets) {
+    for (let i = at >>> 2; i < (at + CANARY_BYTES) >>> 2; i++) {
+      if (words[i] !== CANARY_WORD) {
+        const { batch, queries, keys, channels } = dims;
+        throw new Error(
+          `${kernel} (WebAssembly SIMD, ${where}): internal error, the kernel wrote outside ` +
+            `its memory (guard bytes at byte ${at} overwritten) for B=${batch}, Lq=${queries}, ` +
+            `L=${keys}, D=${channels}, order ${terms - 1}. Please report this bug of ` +
+            '@elementwise/backend-cpu with these shapes; setSimdEnabled(false) avoids it.',
+        );
+      }
+    }
+  }
+}
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/** Bump allocation of 16-byte aligned regions from 0, with a canary before and after each. */
 class Regions {
-  constructor(private at: number) {}
+  private at = CANARY_BYTES;
+  readonly canaries: number[] = [0];
   take(bytes: number): number {
     const at = this.at;
-    this.at = Math.ceil((at + bytes) / 16) * 16;
+    const canary = align16(at + bytes);
+    this.canaries.push(canary);
+    this.at = canary + CANARY_BYTES;
     return at;
   }
   get end(): number {
@@ -180,15 +225,19 @@ interface Arrays {
  * Runs `call` with a byte offset for every array and `scratch` bytes of scratch, on the tfjs
  * heap when every array is a view of it (and channels are a multiple of 4), otherwise on the
  * module's own memory with copies. Returns the module's status (0 = done), or null when the
- * call could not run (memory exhausted); then nothing was written.
+ * call could not run (memory exhausted); then nothing was written. Throws, naming `kernel`,
+ * when a canary around the call's memory was overwritten.
  */
 function run(
+  kernel: string,
+  dims: Dims,
+  terms: number,
   arrays: Arrays,
-  channels: number,
   scratchBytes: (exports: Exports, padded: number) => number,
   call: (exports: Exports, at: Record<string, number>, scratch: number, padded: number) => number,
   heap: WasmHeap | null,
 ): { status: number; views: Record<string, Float32Array> } | null {
+  const { channels } = dims;
   const all = { ...arrays.read, ...arrays.written };
   const exports = heap != null && channels % 4 === 0 ? heapInstance(heap) : null;
   if (heap != null && exports != null) {
@@ -198,12 +247,17 @@ function run(
       const at: Record<string, number> = {};
       for (const [name, view] of Object.entries(all)) at[name] = view.byteOffset;
       const bytes = scratchBytes(exports, channels);
-      // malloc may grow the heap, which detaches every earlier view: offsets only from here on.
-      const raw = heap.malloc(bytes + 16);
+      // Room to align the scratch to 16 bytes, with a canary before and after it. malloc may
+      // grow the heap, which detaches every earlier view: offsets only from here on.
+      const raw = heap.malloc(bytes + 2 * CANARY_BYTES + 32);
       if (raw === 0) return null;
       try {
-        const status = call(exports, at, Math.ceil(raw / 16) * 16, channels);
+        const scratch = align16(raw + CANARY_BYTES);
+        const canaries = [scratch - CANARY_BYTES, align16(scratch + bytes)];
+        plantCanaries(heap.memory.buffer, canaries);
+        const status = call(exports, at, scratch, channels);
         counts.onHeap++;
+        checkCanaries(heap.memory.buffer, canaries, kernel, 'on the tfjs wasm heap', dims, terms);
         const views: Record<string, Float32Array> = {};
         for (const [name, view] of Object.entries(all)) {
           views[name] = new Float32Array(heap.memory.buffer, at[name], view.length);
@@ -217,7 +271,7 @@ function run(
   if (own == null) return null;
   const { memory } = own;
   const padded = Math.ceil(channels / 4) * 4;
-  const regions = new Regions(0);
+  const regions = new Regions();
   const at: Record<string, number> = {};
   const lengths: Record<string, number> = {};
   for (const [name, view] of Object.entries(all)) {
@@ -233,6 +287,7 @@ function run(
     return null;
   }
   const buffer = memory.buffer;
+  plantCanaries(buffer, regions.canaries);
   const view = (name: string) => new Float32Array(buffer, at[name], lengths[name]);
   for (const [name, source] of Object.entries(arrays.read)) {
     if (name === 'mask') view(name).set(source);
@@ -240,6 +295,7 @@ function run(
   }
   const status = call(own.exports, at, scratch, padded);
   counts.copied++;
+  checkCanaries(buffer, regions.canaries, kernel, 'on copies', dims, terms);
   if (status === 0) {
     for (const [name, target] of Object.entries(arrays.written)) {
       copyOut(target, view(name), channels, padded);
@@ -256,11 +312,13 @@ function forward(
   out: SeriesOutputs,
   heap: WasmHeap | null,
 ): boolean {
-  const { batch, queries, keys, channels } = dims;
+  const { batch, queries, keys } = dims;
   const terms = order + 1;
   const result = run(
+    'ElementwiseAttentionForward',
+    dims,
+    terms,
     { read: { ...inputs }, written: { ...out } },
-    channels,
     (exports, padded) => exports.forwardScratchBytes(padded, terms),
     (exports, at, scratch, padded) =>
       exports.forward(
@@ -307,11 +365,13 @@ function backward(
   out: SeriesGradients,
   heap: WasmHeap | null,
 ): boolean {
-  const { batch, queries, keys, channels } = dims;
+  const { batch, queries, keys } = dims;
   const terms = order + 1;
   const result = run(
+    'ElementwiseAttentionBackward',
+    dims,
+    terms,
     { read: { ...inputs, ...upstream }, written: { ...out } },
-    channels,
     (exports, padded) => exports.backwardScratchBytes(keys, padded, terms, causal ? 1 : 0),
     (exports, at, scratch, padded) =>
       exports.backward(

@@ -5,6 +5,8 @@ import { type ForwardContext, INFERENCE } from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
 import { matMulUnflagged } from '../layers/matmul.js';
 import { randomSeed, SeededRandom } from '../random.js';
+import { cleanUp } from '../training/cleanup.js';
+import { explainWasmFailure } from '../training/wasm_failure.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
 import { GenerationSession } from './generation_session.js';
@@ -149,6 +151,7 @@ export class CharLM extends BaseModel<CharLMConfig> {
     }
     const session = this.createSession();
     const random = new SeededRandom(seed);
+    let failed = false;
     try {
       let logits = await session.prefill(this.encode(prompt));
       for (let produced = 0; produced < maxTokens; produced++) {
@@ -156,8 +159,16 @@ export class CharLM extends BaseModel<CharLMConfig> {
         yield this.characters[id - 1];
         if (produced + 1 < maxTokens) logits = await session.step(id);
       }
+    } catch (error) {
+      failed = true;
+      throw explainWasmFailure(error, {
+        where,
+        during: `generation (prompt of ${prompt.length} characters, maxLength ${this.maxLength})`,
+        config: this.config,
+        reduce: 'maxLength (the context) or dModel',
+      });
     } finally {
-      session.dispose();
+      cleanUp(() => session.dispose(), failed);
     }
   }
 

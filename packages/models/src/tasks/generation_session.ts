@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionCache } from '../attention/self_attention.js';
+import { cleanUp } from '../training/cleanup.js';
 import type { CharLM } from './char_lm.js';
 
 /**
@@ -72,6 +73,7 @@ export class GenerationSession {
     const length = this.context.length;
     const lastRow = (x: tf.Tensor3D) =>
       tf.reshape(tf.slice(x, [0, length - 1, 0], [1, 1, -1]), [1, -1]);
+    let failed = false;
     try {
       if (!this.model.backbone.recurrent) {
         return await readAndDispose(tf.tidy(() => lastRow(this.model.logits(ids))));
@@ -83,8 +85,11 @@ export class GenerationSession {
       });
       this.caches = caches;
       return await readAndDispose(logits);
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      ids.dispose();
+      cleanUp(() => ids.dispose(), failed);
     }
   }
 

@@ -1,7 +1,9 @@
 import type { Model } from '../create_model.js';
 import { addSums, type MetricSums, type Metrics } from '../tasks/batch.js';
+import { cleanUp } from './cleanup.js';
 import type { Dataset } from './datasets.js';
 import { createSampler, disposeBatch, type Sampler } from './samplers.js';
+import { explainWasmFailure } from './wasm_failure.js';
 
 /** Turns summed metrics into means: loss, bits per char, accuracy, MAE and RMSE as the task has. */
 export function metricsFromSums(task: Model['task'], sums: MetricSums): Metrics {
@@ -24,10 +26,14 @@ export async function evaluateIndices(
   let sums: MetricSums = { count: 0, loss: 0 };
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = sampler.batchOf(indices.slice(start, start + batchSize));
+    let failed = false;
     try {
       sums = addSums(sums, await model.metricSums(batch));
+    } catch (error) {
+      failed = true;
+      throw error;
     } finally {
-      disposeBatch(batch);
+      cleanUp(() => disposeBatch(batch), failed);
     }
   }
   return metricsFromSums(model.task, sums);
@@ -51,10 +57,19 @@ export async function evaluate(
     );
   }
   const sampler = createSampler(model, data, 'evaluate');
-  return evaluateIndices(
-    model,
-    sampler,
-    Array.from({ length: sampler.size }, (_, i) => i),
-    batchSize,
-  );
+  try {
+    return await evaluateIndices(
+      model,
+      sampler,
+      Array.from({ length: sampler.size }, (_, i) => i),
+      batchSize,
+    );
+  } catch (error) {
+    throw explainWasmFailure(error, {
+      where: 'evaluate',
+      during: `evaluation (batches of ${batchSize} × context ${sampler.positions})`,
+      config: model.config,
+      reduce: 'options.batchSize, maxLength (the context) or dModel',
+    });
+  }
 }

@@ -3,11 +3,13 @@ import type { Model } from '../create_model.js';
 import { randomSeed, SeededRandom } from '../random.js';
 import type { Metrics } from '../tasks/batch.js';
 import { AdamW } from './adamw.js';
+import { cleanUp } from './cleanup.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { Dataset } from './datasets.js';
 import { evaluateIndices } from './evaluate.js';
 import { learningRateAt } from './learning_rate.js';
 import { createSampler, disposeBatch, type Sampler } from './samplers.js';
+import { explainWasmFailure } from './wasm_failure.js';
 
 export interface TrainProgress {
   /** 1-based step just completed. */
@@ -170,6 +172,14 @@ export async function train(
   let evaluationsSinceBest = 0;
   let stopped: TrainResult['stopped'];
   const started = performance.now();
+  const explain = (error: unknown, during: string) =>
+    explainWasmFailure(error, {
+      where: 'train',
+      during,
+      config: model.config,
+      reduce: 'batchSize, maxLength (the context) or dModel',
+    });
+  let failed = false;
 
   try {
     for (let step = 1; step <= steps; step++) {
@@ -185,9 +195,10 @@ export async function train(
         minimum: minLearningRate,
       });
       const batch = trainSampler.randomBatch(batchSize, batchRandom);
-      let lossTensor: tf.Scalar;
+      let loss: number;
+      let stepFailed = false;
       try {
-        lossTensor = tf.tidy(() => {
+        const lossTensor = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(
             () => model.loss(batch, { training: true, random: dropoutRandom }),
             variables,
@@ -199,11 +210,17 @@ export async function train(
           optimizer.apply(gradients, learningRate);
           return value;
         });
+        loss = (await lossTensor.data())[0];
+        lossTensor.dispose();
+      } catch (error) {
+        stepFailed = true;
+        throw explain(
+          error,
+          `training step ${step} (batch ${batchSize} × context ${trainSampler.positions})`,
+        );
       } finally {
-        disposeBatch(batch);
+        cleanUp(() => disposeBatch(batch), stepFailed);
       }
-      const loss = (await lossTensor.data())[0];
-      lossTensor.dispose();
       if (!Number.isFinite(loss)) {
         throw new Error(
           `train: the loss is ${loss} at step ${step}; lower the learningRate or set clipNorm`,
@@ -219,12 +236,17 @@ export async function train(
         tokensPerSecond: (batchSize * trainSampler.positions * 1000) / Math.max(stepMs, 1e-3),
       };
       if (validationSampler && (step % evalEvery === 0 || step === steps)) {
-        event.validation = await evaluateIndices(
-          model,
-          validationSampler,
-          validationSet,
-          batchSize,
-        );
+        try {
+          event.validation = await evaluateIndices(
+            model,
+            validationSampler,
+            validationSet,
+            batchSize,
+          );
+        } catch (error) {
+          const positions = validationSampler.positions;
+          throw explain(error, `validation (batches of ${batchSize} × context ${positions})`);
+        }
         if (!best || event.validation.loss < best.loss) {
           best = event.validation;
           evaluationsSinceBest = 0;
@@ -251,9 +273,14 @@ export async function train(
         variable.assign(weights[i]);
       });
     }
+  } catch (error) {
+    failed = true;
+    throw error;
   } finally {
-    optimizer.dispose();
-    if (bestWeights) tf.dispose(bestWeights);
+    cleanUp(() => optimizer.dispose(), failed);
+    cleanUp(() => {
+      if (bestWeights) tf.dispose(bestWeights);
+    }, failed);
   }
   const result: TrainResult = { history };
   if (best) result.best = best;
