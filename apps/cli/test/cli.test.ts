@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -96,6 +96,26 @@ describe('elementwise command line', () => {
       expect(horizon.status).toBe(1);
       expect(horizon.stderr).toContain('--horizon applies to forecasting tasks only');
     });
+  });
+
+  it('checks --out before loading data or training', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'elementwise-cli-out-'));
+    try {
+      const file = join(dir, 'taken');
+      writeFileSync(file, 'not a directory');
+      const onFile = run('train', '--task', 'moby-dick', '--backend', 'cpu', '--out', file);
+      expect(onFile.status).toBe(1);
+      expect(onFile.stderr).toContain(`error: --out: ${file} is a file, not a directory`);
+      expect(onFile.stderr).not.toContain('training ');
+      const below = run('train', '--task', 'moby-dick', '--out', join(file, 'model', 'v1'));
+      expect(below.status).toBe(1);
+      expect(below.stderr).toContain(
+        `error: --out: cannot create ${join(file, 'model', 'v1')}: ${file} is a file, not a directory`,
+      );
+      expect(below.stderr).not.toContain('training ');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('train → eval → generate round trip (tiny char LM on cpu)', () => {

@@ -1,6 +1,10 @@
 import { orderProblem } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import { fail } from './errors.js';
 import type { AttentionOrder } from './kernel_names.js';
+import { checkNestedArray } from './nested_array.js';
+
+export { fail };
 
 /**
  * Argument checks shared by the ops and the layer. Every message names the argument, what was
@@ -11,10 +15,6 @@ export type TensorInput = tf.Tensor | tf.TensorLike;
 
 export function formatShape(shape: readonly (number | string)[]): string {
   return `[${shape.join(', ')}]`;
-}
-
-export function fail(op: string, message: string): never {
-  throw new Error(`${op}: ${message}`);
 }
 
 /**
@@ -35,19 +35,20 @@ export function checkFloatTensor(op: string, name: string, x: unknown): tf.Tenso
     if (x.dtype !== 'float32') fail(op, `${name} must have dtype float32, got ${x.dtype}`);
     return x;
   }
-  try {
-    return tf.tensor(x as tf.TensorLike, undefined, 'float32');
-  } catch (error) {
-    fail(
-      op,
-      `${name} must be a float32 tensor or nested numeric array (${(error as Error).message})`,
-    );
-  }
+  checkNestedArray(op, name, x, 'numbers');
+  return tf.tensor(x as tf.TensorLike, undefined, 'float32');
 }
 
 /** A mask of any numeric or boolean dtype; nonzero marks a visible key. Returns float32 0/1. */
 export function checkMask(op: string, mask: unknown, expected: readonly number[]): tf.Tensor {
-  const m = mask instanceof tf.Tensor ? mask : tf.tensor(mask as tf.TensorLike);
+  let m: tf.Tensor;
+  if (mask instanceof tf.Tensor) {
+    if (mask.isDisposed) fail(op, 'mask has been disposed');
+    m = mask;
+  } else {
+    checkNestedArray(op, 'mask', mask, 'numbers or booleans');
+    m = tf.tensor(mask as tf.TensorLike);
+  }
   if (m.dtype === 'string' || m.dtype === 'complex64') {
     fail(op, `mask must be boolean or numeric, got dtype ${m.dtype}`);
   }
@@ -68,15 +69,6 @@ export function checkShape(
       op,
       `${name} must have shape ${symbolic} = ${formatShape(expected)}, got ${formatShape(got)}`,
     );
-  }
-}
-
-/** Rejects option names the function does not know (a typo like `casual` would go unnoticed). */
-export function checkOptionNames(op: string, options: object, known: readonly string[]): void {
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key)) {
-      fail(op, `unknown option '${key}'; expected one of ${known.join(', ')}`);
-    }
   }
 }
 

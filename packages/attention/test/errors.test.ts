@@ -183,4 +183,202 @@ describe('clear errors for bad input', () => {
       "ElementwiseAttention 'errors_layer': has been disposed",
     );
   });
+  const OP_OPTIONS = 'order, causal, mask, initialState, returnFinalState';
+
+  it.each([
+    [true, 'got true'],
+    [4, 'got 4'],
+    [null, 'got null'],
+    ['causal', "got 'causal'"],
+    [[], 'got an array of length 0'],
+  ])('options passed positionally (%s) are refused, not read as defaults', (options, got) => {
+    expect(call(() => elementwiseAttention(q(), q(), q(), options as never))).toThrow(
+      `elementwiseAttention: options must be an object with any of ${OP_OPTIONS}, ${got}`,
+    );
+  });
+
+  it('option values of the wrong type', () => {
+    expect(call(() => elementwiseAttention(q(), q(), q(), { causal: 'yes' as never }))).toThrow(
+      "elementwiseAttention: options.causal must be a boolean, got 'yes'",
+    );
+    expect(call(() => elementwiseAttention(q(), q(), q(), { causal: 1 as never }))).toThrow(
+      'elementwiseAttention: options.causal must be a boolean, got 1',
+    );
+    expect(
+      call(() => elementwiseAttention(q(), q(), q(), { returnFinalState: 'no' as never })),
+    ).toThrow("elementwiseAttention: options.returnFinalState must be a boolean, got 'no'");
+  });
+
+  it('step options: not an object, unknown names', () => {
+    const x = () => tf.zeros([2, 4]);
+    const state = zeroState(6, 2, 4);
+    expect(call(() => elementwiseAttentionStep(x(), x(), x(), state, 4 as never))).toThrow(
+      'elementwiseAttentionStep: options must be an object with any of order, got 4',
+    );
+    expect(
+      call(() => elementwiseAttentionStep(x(), x(), x(), state, { causal: true } as never)),
+    ).toThrow("elementwiseAttentionStep: unknown option 'causal'; expected one of order");
+    tf.dispose([state.s, state.z]);
+  });
+
+  it('masks that are not a tensor or an array, disposed or ragged', () => {
+    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: {} as never }))).toThrow(
+      'elementwiseAttention: mask must be a tf.Tensor or a nested array of numbers or booleans, got an object',
+    );
+    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: 'all' as never }))).toThrow(
+      "mask must be a tf.Tensor or a nested array of numbers or booleans, got 'all'",
+    );
+    const disposed = tf.ones([2, 5]);
+    disposed.dispose();
+    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: disposed }))).toThrow(
+      'elementwiseAttention: mask has been disposed',
+    );
+    const ragged = [
+      [1, 1, 1, 1, 1],
+      [1, 0],
+    ];
+    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: ragged }))).toThrow(
+      'elementwiseAttention: mask is a ragged nested array: mask[1] has shape [2] where mask[0] has shape [5]',
+    );
+    expect(
+      call(() => elementwiseAttention(q(), q(), q(), { mask: [[1, 1, 1, 1, {}]] as never })),
+    ).toThrow('mask[0][4] must be a number or a boolean, got an object');
+  });
+
+  it('ragged nested arrays are refused, even where the number of values fits a shape', () => {
+    expect(call(() => elementwiseAttention([[1, 2], [3]], [[1, 2]], [[1, 2]]))).toThrow(
+      'elementwiseAttention: q is a ragged nested array: q[1] has shape [1] where q[0] has shape [2]',
+    );
+    // 3 values, read by tf.tensor as [[1], [2], [3]] after its first-element shape [3, 1].
+    expect(call(() => elementwiseAttention([[1]], [[1], [2, 3], []], [[1], [2], [3]]))).toThrow(
+      'k is a ragged nested array: k[1] has shape [2] where k[0] has shape [1]',
+    );
+    expect(
+      call(() => elementwiseAttention([[[1], [2]], [[3]]], [[[1], [2]]], [[[1], [2]]])),
+    ).toThrow('q is a ragged nested array: q[1] has shape [1, 1] where q[0] has shape [2, 1]');
+    expect(call(() => elementwiseAttention([[1, 'a']] as never, [[1, 2]], [[1, 2]]))).toThrow(
+      "elementwiseAttention: q[0][1] must be a number, got 'a'",
+    );
+    expect(call(() => elementwiseAttention(q(), { shape: [2, 5, 4] } as never, q()))).toThrow(
+      'elementwiseAttention: k must be a tf.Tensor or a nested array of numbers, got an object',
+    );
+  });
+
+  it('rectangular nested arrays and typed-array rows still give the tensor answer', () => {
+    const rows = [
+      [0.1, -0.2],
+      [0.3, 0.4],
+      [-0.5, 0.6],
+    ];
+    const typed = rows.map((row) => Float32Array.from(row));
+    const fromTensors = tf.tidy(() => {
+      const x = tf.tensor2d(rows);
+      return elementwiseAttention(x, x, x, { causal: true, mask: [1, 0, 1] }).arraySync();
+    });
+    const fromArrays = tf.tidy(() =>
+      elementwiseAttention(rows, typed, rows, {
+        causal: true,
+        mask: [true, false, true],
+      }).arraySync(),
+    );
+    expect(fromArrays).toEqual(fromTensors);
+  });
+
+  it('layer config values of the wrong type, and a config that is not an object', () => {
+    const make = (config: object) => () => new ElementwiseAttention(config as never);
+    const configNames = 'dModel, order, causal, useBias, name, seed, trainable';
+    expect(make({ dModel: 4, causal: 'yes' })).toThrow(
+      "ElementwiseAttention: config.causal must be a boolean, got 'yes'",
+    );
+    expect(make({ dModel: 4, useBias: 'false' })).toThrow(
+      "ElementwiseAttention: config.useBias must be a boolean, got 'false'",
+    );
+    expect(make({ dModel: 4, trainable: 'no' })).toThrow(
+      "ElementwiseAttention: config.trainable must be a boolean, got 'no'",
+    );
+    expect(make({ dModel: 4, seed: '1' })).toThrow(
+      "ElementwiseAttention: config.seed must be a finite number, got '1'",
+    );
+    expect(make({ dModel: 4, seed: Number.NaN })).toThrow(
+      'config.seed must be a finite number, got NaN',
+    );
+    expect(make({ dModel: 4, name: 7 })).toThrow(
+      'ElementwiseAttention: config.name must be a non-empty string, got 7',
+    );
+    expect(make({ dModel: '4' })).toThrow(
+      "ElementwiseAttention: config.dModel must be a positive integer, got '4'",
+    );
+    expect(() => new ElementwiseAttention(4 as never)).toThrow(
+      `ElementwiseAttention: config must be an object with any of ${configNames}, got 4`,
+    );
+    expect(() => new (ElementwiseAttention as new () => unknown)()).toThrow(
+      'ElementwiseAttention: config is required, e.g. {dModel: 64, causal: true}',
+    );
+  });
+
+  it('a layer too wide to hold is refused before anything is allocated', () => {
+    expect(() => new ElementwiseAttention({ dModel: 1e5 })).toThrow(
+      'ElementwiseAttention: config.dModel must be at most 8192 (four dModel × dModel float32 matrices), got 100000',
+    );
+  });
+
+  it('layer method options: not an object, unknown names', () => {
+    const layer = new ElementwiseAttention({ dModel: 4, causal: true, name: 'options_layer' });
+    const x = () => tf.zeros([1, 3, 4]);
+    expect(call(() => layer.apply(x(), true as never))).toThrow(
+      'ElementwiseAttention.apply: options must be an object with any of mask, got true',
+    );
+    expect(call(() => layer.apply(x(), { casual: true } as never))).toThrow(
+      "ElementwiseAttention.apply: unknown option 'casual'; expected one of mask",
+    );
+    expect(call(() => layer.prefill(x(), { stat: null } as never))).toThrow(
+      "ElementwiseAttention.prefill: unknown option 'stat'; expected one of mask, state",
+    );
+    expect(() => layer.setWeights(null as never)).toThrow(
+      'ElementwiseAttention.setWeights: weights must be an object of tensors by name, got null',
+    );
+    const weights = layer.getWeights();
+    const asArrays = Object.fromEntries(
+      Object.entries(weights).map(([name, w]) => [name, w.arraySync()]),
+    );
+    expect(() => layer.setWeights(asArrays as never)).toThrow(
+      'ElementwiseAttention.setWeights: options_layer/query/kernel must be a tf.Tensor, got an array of length 4',
+    );
+    const copies = Object.fromEntries(
+      Object.entries(weights).map(([name, w]) => [name, tf.clone(w)]),
+    );
+    copies['options_layer/value/bias'].dispose();
+    expect(() => layer.setWeights(copies)).toThrow(
+      'ElementwiseAttention.setWeights: options_layer/value/bias has been disposed',
+    );
+    tf.dispose(Object.values(copies));
+    layer.dispose();
+  });
+
+  it('a second layer with a name in use is refused without leaking, and the name frees on dispose', () => {
+    const first = new ElementwiseAttention({ dModel: 4, name: 'taken' });
+    const tensors = tf.memory().numTensors;
+    const variables = Object.keys(tf.engine().registeredVariables).length;
+    expect(() => new ElementwiseAttention({ dModel: 4, name: 'taken' })).toThrow(
+      "ElementwiseAttention: config.name 'taken' is taken: a tfjs variable named taken/query/kernel exists (tfjs variable names are global); dispose the layer that holds it or pass another name",
+    );
+    expect(tf.memory().numTensors).toBe(tensors);
+    expect(Object.keys(tf.engine().registeredVariables)).toHaveLength(variables);
+    first.dispose();
+    const second = new ElementwiseAttention({ dModel: 4, name: 'taken' });
+    expect(second.trainableWeights).toHaveLength(8);
+    second.dispose();
+  });
+
+  it('unnamed layers skip default names that a named layer holds', () => {
+    const unnamed = new ElementwiseAttention({ dModel: 2 });
+    const index = Number(/_(\d+)$/.exec(unnamed.name)?.[1] ?? 0);
+    const squatter = new ElementwiseAttention({
+      dModel: 2,
+      name: `elementwise_attention_${index + 1}`,
+    });
+    const next = new ElementwiseAttention({ dModel: 2 });
+    expect(next.name).toBe(`elementwise_attention_${index + 2}`);
+    for (const layer of [unnamed, squatter, next]) layer.dispose();
+  });
 });

@@ -5,6 +5,7 @@ import type {
   SequenceClassifierConfig,
 } from './config/types.js';
 import { resolveConfig } from './config/validate_config.js';
+import { checkNumber, checkOptions } from './options.js';
 import { randomSeed } from './random.js';
 import { CharLM } from './tasks/char_lm.js';
 import { Forecaster } from './tasks/forecaster.js';
@@ -23,12 +24,10 @@ export function createModel(
 ): SequenceClassifier;
 export function createModel(config: ForecasterConfig, options?: { seed?: number }): Forecaster;
 export function createModel(config: ModelConfig, options?: { seed?: number }): Model;
-export function createModel(config: ModelConfig, options: { seed?: number } = {}): Model {
+export function createModel(config: ModelConfig, options?: { seed?: number }): Model {
   const resolved = resolveConfig(config);
-  const seed = options.seed ?? randomSeed();
-  if (!Number.isFinite(seed)) {
-    throw new Error(`createModel: options.seed must be a finite number, got ${String(seed)}`);
-  }
+  const { seed = randomSeed() } = checkOptions<{ seed: number }>('createModel', options, ['seed']);
+  checkNumber('createModel', 'options.seed', seed, Number.isFinite, 'a finite number');
   switch (resolved.task) {
     case 'char-lm':
       return new CharLM(resolved, seed);

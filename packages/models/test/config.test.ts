@@ -1,6 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, createModel, type ModelConfig } from '../src/index.js';
+import { configParameterCount } from '../src/config/parameter_count.js';
+import { MAX_LENGTH, MAX_PARAMETERS } from '../src/config/validate_config.js';
+import { ConfigError, createModel, loadModel, type ModelConfig } from '../src/index.js';
+import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from '../src/io/format.js';
 import { tinyCharLM, useBackend } from './helpers.js';
 
 beforeAll(() => useBackend('cpu'));
@@ -151,5 +154,113 @@ describe('createModel config validation', () => {
     const layers = a.config.numLayers;
     expect(gated.parameterCount() - a.parameterCount()).toBe(layers * (3 * 5 * d + d * d + d));
     for (const m of [a, b, c, twin, gated, gatedTwin]) m.dispose();
+  });
+
+  it('computes the parameter count from the config alone, as the built model has it', () => {
+    const configs: ModelConfig[] = [
+      tinyCharLM(),
+      tinyCharLM({ positional: 'learned', norm: 'pre', ffMultiplier: 1.5 }),
+      tinyCharLM({
+        shortConv: 3,
+        outputGate: true,
+        attention: { kind: 'ea', order: 2, qkNorm: 'rms' },
+      }),
+      {
+        task: 'sequence-classifier',
+        inputChannels: 3,
+        numClasses: 5,
+        dModel: 8,
+        numHeads: 2,
+        numLayers: 2,
+        maxLength: 6,
+        attention: { kind: 'softmax' },
+      },
+      {
+        task: 'forecaster',
+        inputChannels: 2,
+        horizon: 4,
+        dModel: 8,
+        numHeads: 1,
+        numLayers: 1,
+        maxLength: 6,
+        positional: 'time',
+        attention: { kind: 'ea', order: 'exact' },
+      },
+    ];
+    for (const config of configs) {
+      const model = createModel(config, { seed: 1 });
+      expect(configParameterCount(model.config), JSON.stringify(config)).toBe(
+        model.parameterCount(),
+      );
+      model.dispose();
+    }
+  });
+
+  it('refuses a config too large to hold before allocating anything', () => {
+    const memory = tf.memory();
+    const limit = `more than MAX_PARAMETERS = ${MAX_PARAMETERS.toLocaleString('en-US')} (1 GiB of float32 weights)`;
+    expect(bad(tinyCharLM({ dModel: 1e5, numHeads: 1 }))).toThrow(
+      `createModel: the config describes a model of 240,008,600,030 parameters, ${limit}; reduce dModel, numLayers, ffMultiplier, the vocabulary (dModel 100000, numLayers 2, maxLength 16)`,
+    );
+    expect(bad(tinyCharLM({ dModel: 32, positional: 'learned', maxLength: 1e7 }))).toThrow(
+      'reduce dModel, numLayers, ffMultiplier, maxLength (learned positions), the vocabulary (dModel 32, numLayers 2, maxLength 10000000)',
+    );
+    expect(bad(tinyCharLM({ numLayers: 1e9 }))).toThrow(limit);
+    expect(bad(tinyCharLM({ ffMultiplier: 1e8 }))).toThrow(limit);
+    expect(bad(tinyCharLM({ maxLength: 1e10 }))).toThrow(
+      'createModel: config.maxLength must be at most MAX_LENGTH = 16777216 (longer positions are not exact in float32), got 10000000000',
+    );
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
+  });
+
+  it('frees the variables already created when building a model fails part way', () => {
+    // The next model's variables get the next instance prefix; a variable squatting on the name
+    // of its last weight makes the build fail after every other weight exists.
+    const probe = createModel(tinyCharLM(), { seed: 1 });
+    const instance = Number(
+      /^elementwise_model_(\d+)\//.exec((probe.getWeights()['head/bias'] as tf.Variable).name)?.[1],
+    );
+    probe.dispose();
+    const squatter = tf.variable(
+      tf.zeros([1]),
+      false,
+      `elementwise_model_${instance + 1}/head/bias`,
+    );
+    const memory = tf.memory();
+    expect(bad(tinyCharLM())).toThrow(`elementwise_model_${instance + 1}/head/bias`);
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
+    squatter.dispose();
+  });
+
+  it('accepts maxLength = MAX_LENGTH, whose sinusoidal positions hold no parameters', () => {
+    const model = createModel(tinyCharLM({ maxLength: MAX_LENGTH }), { seed: 1 });
+    expect(model.maxLength).toBe(2 ** 24);
+    model.dispose();
+  });
+
+  it('refuses a small model.json that claims a huge config before reading weights', async () => {
+    const memory = tf.memory();
+    const claim = (config: ModelConfig) =>
+      loadModel(
+        tf.io.fromMemory({
+          format: MODEL_FORMAT,
+          generatedBy: GENERATED_BY,
+          weightSpecs: [],
+          weightData: new ArrayBuffer(0),
+          userDefinedMetadata: { elementwise: { formatVersion: FORMAT_VERSION, config } },
+        }),
+      );
+    await expect(claim(tinyCharLM({ dModel: 1e5, numHeads: 1 }))).rejects.toThrow(
+      'loadModel(IOHandler): config: the config describes a model of 240,008,600,030 parameters',
+    );
+    await expect(claim(tinyCharLM({ positional: 'learned', maxLength: 1e10 }))).rejects.toThrow(
+      'config.maxLength must be at most MAX_LENGTH = 16777216',
+    );
+    const learned = tinyCharLM({ dModel: 32, positional: 'learned', maxLength: 1e7 });
+    await expect(claim(learned)).rejects.toThrow('maxLength (learned positions)');
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
   });
 });

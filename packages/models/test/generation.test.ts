@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type CharLM, createModel } from '../src/index.js';
-import { maxAbsDiff, TEXT, tinyCharLM, useBackend } from './helpers.js';
+import { EA6, maxAbsDiff, SOFTMAX, TEXT, tinyCharLM, useBackend } from './helpers.js';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -186,5 +186,79 @@ describe('CharLM.generate', () => {
       /ids must have shape \[B, L\] with 1 <= L <= maxLength = 16, got \[1, 17\]/,
     );
     model.dispose();
+  });
+
+  it('refuses token ids outside [0, vocabularySize) where they enter, keeping the context', async () => {
+    const model = createModel(tinyCharLM(), { seed: 5 });
+    const session = model.createSession();
+    await session.prefill(model.encode('it was'));
+    const memory = tf.memory();
+    const ids = (values: number[][]) => tf.tensor2d(values, undefined, 'int32');
+    for (const [bad, got] of [
+      [999, '999 at flat index 1'],
+      [-1, '-1 at flat index 1'],
+      [30, '30 at flat index 1'],
+    ] as const) {
+      const input = ids([[1, bad, 2]]);
+      expect(() => model.logits(input)).toThrow(
+        `CharLM.logits: ids must be in [0, vocabularySize = 30), got ${got}`,
+      );
+      input.dispose();
+    }
+    expect(() => model.logits([[1, 2]] as never)).toThrow(
+      'CharLM.logits: ids must be an int32 tf.Tensor2D [B, L], got an array of length 1',
+    );
+    await expect(session.step(999)).rejects.toThrow(
+      'GenerationSession.step: id must be an integer in [0, vocabularySize = 30), got 999',
+    );
+    await expect(session.step(2.5)).rejects.toThrow('got 2.5');
+    await expect(session.step('3' as never)).rejects.toThrow("got '3'");
+    await expect(session.prefill([-1, 2.5, 1e9])).rejects.toThrow(
+      'GenerationSession.prefill: ids must be integers in [0, vocabularySize = 30), got -1 at index 0',
+    );
+    await expect(session.prefill([1, 2.5, 1e9])).rejects.toThrow('got 2.5 at index 1');
+    await expect(session.prefill([1, 2, 1e9])).rejects.toThrow('got 1000000000 at index 2');
+    await expect(session.prefill('it was' as never)).rejects.toThrow(
+      "GenerationSession.prefill: ids must be an array of token ids (model.encode(text) gives them), got 'it was'",
+    );
+    expect(() => model.encode(42 as never)).toThrow('CharLM.encode: text must be a string, got 42');
+    expect(tf.memory().numTensors).toBe(memory.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
+    // The refused calls left the context alone: the next step continues 'it was'.
+    const next = await session.step(model.encode(' ')[0]);
+    const reference = parallelLogits(model, model.encode('it was '));
+    const v = model.vocabularySize;
+    expect(maxAbsDiff(next, reference.subarray(reference.length - v))).toBeLessThan(1e-4);
+    session.dispose();
+    model.dispose();
+  });
+
+  it('generate, logits, prefill and step after dispose() give a clear error and leak nothing', async () => {
+    for (const attention of [EA6, SOFTMAX]) {
+      const memory = tf.memory();
+      const model = createModel(tinyCharLM({ attention }), { seed: 6 });
+      const stream = model.generate('it was', { maxTokens: 5 });
+      await stream.next();
+      const session = model.createSession();
+      const ids = tf.tensor2d([[1, 2]], undefined, 'int32');
+      model.dispose();
+      // Disposed in the middle of a generation: the next step must not touch the variables.
+      await expect(stream.next()).rejects.toThrow(
+        'GenerationSession.step: the model has been disposed',
+      );
+      await expect(model.generate('it', { maxTokens: 1 }).next()).rejects.toThrow(
+        'CharLM: the model has been disposed',
+      );
+      expect(() => model.logits(ids)).toThrow('CharLM: the model has been disposed');
+      await expect(session.prefill([1, 2])).rejects.toThrow(
+        'GenerationSession.prefill: the model has been disposed',
+      );
+      await expect(session.step(1)).rejects.toThrow(
+        'GenerationSession.step: the model has been disposed',
+      );
+      ids.dispose();
+      expect(tf.memory().numTensors).toBe(memory.numTensors);
+      expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createModel,
   evaluate,
@@ -161,7 +161,7 @@ describe('train', () => {
     const model = createModel(tinyCharLM(), { seed: 6 });
     const base = { steps: 2, batchSize: 2, learningRate: 1e-3 };
     await expect(train(model, textData, { ...base, stepz: 3 } as never)).rejects.toThrow(
-      /unknown option stepz/,
+      "unknown option 'stepz'",
     );
     await expect(train(model, textData, { ...base, steps: 0 })).rejects.toThrow(
       'train: options.steps must be a positive integer, got 0',
@@ -360,6 +360,155 @@ describe('other tasks train and evaluate', () => {
       );
       expect(() => model.predict(tf.zeros([2, 16]) as never)).toThrow(/rank 3/);
     });
+    model.dispose();
+  });
+});
+
+describe('data is checked where it enters, before any work starts', () => {
+  let memory: tf.MemoryInfo;
+  beforeEach(() => {
+    memory = tf.memory();
+  });
+  afterEach(() => {
+    expect(tf.memory().numTensors, 'a refused call must not leak tensors').toBe(memory.numTensors);
+    expect(tf.memory().numDataBuffers).toBe(memory.numDataBuffers);
+  });
+  const options = { steps: 2, batchSize: 2, learningRate: 1e-3, seed: 1 };
+
+  function forecaster(): Forecaster {
+    return createModel(
+      {
+        task: 'forecaster',
+        inputChannels: 2,
+        horizon: 2,
+        dModel: 8,
+        numHeads: 1,
+        numLayers: 1,
+        maxLength: 4,
+        positional: 'time',
+        attention: { kind: 'ea', order: 2 },
+      },
+      { seed: 1 },
+    ) as Forecaster;
+  }
+
+  function classifier(): SequenceClassifier {
+    return createModel(
+      {
+        task: 'sequence-classifier',
+        inputChannels: 2,
+        numClasses: 3,
+        dModel: 8,
+        numHeads: 1,
+        numLayers: 1,
+        maxLength: 4,
+        attention: { kind: 'ea', order: 2 },
+      },
+      { seed: 1 },
+    ) as SequenceClassifier;
+  }
+
+  it('a NaN or infinite value in a series names the field, step and channel (not the optimiser)', async () => {
+    const model = forecaster();
+    const values = Float32Array.from({ length: 40 }, (_, i) => Math.sin(i));
+    values[7] = Number.NaN;
+    const series = { kind: 'series' as const, values, channels: 2, inputLength: 4, horizon: 2 };
+    await expect(train(model, { train: series }, options)).rejects.toThrow(
+      'train (data.train): dataset.values must hold finite numbers, got NaN at index 7 (step 3, channel 1)',
+    );
+    await expect(evaluate(model, series)).rejects.toThrow(
+      'evaluate: dataset.values must hold finite numbers, got NaN at index 7 (step 3, channel 1)',
+    );
+    values[7] = 0;
+    const times = Float32Array.from({ length: 20 }, (_, i) => i);
+    times[12] = Number.POSITIVE_INFINITY;
+    await expect(
+      train(model, { train: series, validation: { ...series, times } }, options),
+    ).rejects.toThrow(
+      'train (data.validation): dataset.times must hold finite numbers, got Infinity at index 12',
+    );
+    await expect(
+      evaluate(model, { ...series, values: Array.from(values) } as never),
+    ).rejects.toThrow(
+      'evaluate: dataset.values must be a Float32Array, got an array of length 40 (Float32Array.from(values) converts an array)',
+    );
+    await expect(evaluate(model, { ...series, inputLenght: 4 } as never)).rejects.toThrow(
+      "evaluate: unknown field 'inputLenght' in dataset; expected one of kind, values, channels, times, inputLength, horizon",
+    );
+    await expect(evaluate(model, { ...series, inputLength: '4' } as never)).rejects.toThrow(
+      "evaluate: dataset.inputLength must be an integer in [1, maxLength = 4], got '4'",
+    );
+    expect(Number.isFinite((await evaluate(model, series)).loss)).toBe(true);
+    model.dispose();
+  });
+
+  it('NaN in sequence inputs and labels outside the classes name the example', async () => {
+    const model = classifier();
+    const inputs = new Float32Array(3 * 4 * 2);
+    const labels = new Int32Array([0, 2, 1]);
+    const sequences = { kind: 'sequences' as const, inputs, length: 4, channels: 2, labels };
+    inputs[13] = Number.NaN;
+    await expect(train(model, { train: sequences }, options)).rejects.toThrow(
+      'train (data.train): dataset.inputs must hold finite numbers, got NaN at index 13 (example 1, position 2, channel 1)',
+    );
+    await expect(evaluate(model, sequences)).rejects.toThrow(
+      'evaluate: dataset.inputs must hold finite numbers, got NaN at index 13',
+    );
+    inputs[13] = 0;
+    for (const [bad, got] of [
+      [[0, 0.5, 1], '0.5 at index 1'],
+      [[0, 1, 3], '3 at index 2'],
+      [[-1, 1, 2], '-1 at index 0'],
+      [[0, '1', 2], "'1' at index 1"],
+    ] as const) {
+      await expect(
+        train(model, { train: { ...sequences, labels: bad as never } }, options),
+      ).rejects.toThrow(
+        `train (data.train): dataset.labels must be integers in [0, numClasses = 3), got ${got}`,
+      );
+    }
+    await expect(
+      evaluate(model, { ...sequences, labels: Float32Array.from([0, 0.5, 1]) } as never),
+    ).rejects.toThrow(
+      'evaluate: dataset.labels must be an Int32Array of class indices, got a Float32Array',
+    );
+    // A plain array of integer labels is as good as an Int32Array.
+    const metrics = await evaluate(model, { ...sequences, labels: [0, 2, 1] } as never);
+    expect(metrics.accuracy).toBeGreaterThanOrEqual(0);
+    model.dispose();
+  });
+
+  it('a text with no character of the vocabulary is refused, in training and validation data', async () => {
+    const model = createModel(tinyCharLM(), { seed: 1 });
+    const foreign = { kind: 'text' as const, text: 'ДОБРЫЙДЕНЬ!'.repeat(4) };
+    const message =
+      "dataset.text has none of the 29 characters of the model's vocabulary, so every token would be the unknown id 0";
+    await expect(train(model, { train: foreign }, options)).rejects.toThrow(
+      `train (data.train): ${message}`,
+    );
+    await expect(
+      train(model, { train: { kind: 'text', text: TEXT }, validation: foreign }, options),
+    ).rejects.toThrow(`train (data.validation): ${message}`);
+    await expect(evaluate(model, foreign)).rejects.toThrow(`evaluate: ${message}`);
+    await expect(evaluate(model, { kind: 'text', text: 42 } as never)).rejects.toThrow(
+      'evaluate: dataset.text must be a string, got 42',
+    );
+    await expect(evaluate(model, 'some text' as never)).rejects.toThrow(
+      "evaluate: a char-lm model needs a dataset {kind: 'text', …}, got 'some text'",
+    );
+    // One known character is enough: unknown characters are part of real text.
+    const mixed = await evaluate(model, { kind: 'text', text: 'ДОБРЫЙ a ДЕНЬ!' });
+    expect(Number.isFinite(mixed.loss)).toBe(true);
+    model.dispose();
+  });
+
+  it('evaluate refuses to return a NaN loss, naming the model rather than the data', async () => {
+    const model = createModel(tinyCharLM(), { seed: 1 });
+    const bias = model.getWeights()['head/bias'] as tf.Variable;
+    tf.tidy(() => bias.assign(tf.fill(bias.shape, Number.NaN)));
+    await expect(evaluate(model, { kind: 'text', text: TEXT })).rejects.toThrow(
+      "evaluate: the loss is NaN although the data holds only finite values: the model's weights hold NaN or infinite values, or its activations overflow float32",
+    );
     model.dispose();
   });
 });

@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { constants } from 'node:fs';
+import { access, mkdir, stat, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import {
   type AttentionConfig,
   type BackboneConfig,
@@ -75,6 +76,41 @@ export interface TrainingRecord {
   }>;
 }
 
+/**
+ * Checks that `--out` can receive the model before any data is loaded or any step runs, so a
+ * wrong path fails at once instead of after the whole training: an existing path must be a
+ * writable directory, otherwise its nearest existing ancestor must be (mkdir creates the rest).
+ */
+async function checkOutputDirectory(out: string): Promise<void> {
+  const target = resolve(out);
+  let probe = target;
+  let info: Awaited<ReturnType<typeof stat>> | undefined;
+  while (info === undefined) {
+    try {
+      info = await stat(probe);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== 'ENOENT' && code !== 'ENOTDIR') || dirname(probe) === probe) {
+        throw new Error(`--out: cannot use ${target}: ${(error as Error).message}`);
+      }
+      probe = dirname(probe);
+    }
+  }
+  if (!info.isDirectory()) {
+    throw new Error(
+      probe === target
+        ? `--out: ${target} is a file, not a directory`
+        : `--out: cannot create ${target}: ${probe} is a file, not a directory`,
+    );
+  }
+  try {
+    await access(probe, constants.W_OK);
+  } catch {
+    const creating = probe === target ? '' : ` (to create ${target} in it)`;
+    throw new Error(`--out: ${probe} is not writable${creating}`);
+  }
+}
+
 export async function trainCommand(options: TrainCommandOptions): Promise<void> {
   const task = taskByName(options.task);
   if (options.attention.length !== 1) {
@@ -92,6 +128,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<void> 
     if (attention.kind !== 'ea') throw new Error('--qk-bound applies to EA attention only');
     attention = { ...attention, qkBound: options.qkBound };
   }
+  await checkOutputDirectory(options.out);
   const backend = await useBackend(options.backend);
   const taskOptions = { horizon: options.horizon };
   const splits = task.load(taskOptions);

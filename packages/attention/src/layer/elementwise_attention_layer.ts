@@ -1,11 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../errors.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { elementwiseAttention } from '../ops/elementwise_attention.js';
 import { elementwiseAttentionStep } from '../ops/elementwise_attention_step.js';
+import { booleanOption, checkOptions } from '../options.js';
 import { type AttentionState, zeroState } from '../state.js';
 import {
   checkFloatTensor,
-  checkOptionNames,
   checkOrder,
   fail,
   formatShape,
@@ -32,12 +33,36 @@ export interface ElementwiseAttentionConfig {
 const CONFIG_NAMES = ['dModel', 'order', 'causal', 'useBias', 'name', 'seed', 'trainable'] as const;
 const PROJECTIONS = ['query', 'key', 'value', 'output'] as const;
 
+/**
+ * Widest layer: four dModel × dModel float32 matrices of 8192² values hold 1 GiB, about what a
+ * browser tab or the tfjs wasm heap (4 GiB, shared with activations and gradients) can spare.
+ * A larger dModel is refused before anything is allocated.
+ */
+const MAX_LAYER_D_MODEL = 8192;
+
 let unnamedLayers = 0;
 
-/** tfjs variable names are global, so unnamed layers get distinct prefixes. */
+/**
+ * tfjs variable names are global, so unnamed layers get distinct prefixes, skipping any that a
+ * layer named by the user already holds.
+ */
 function uniqueDefaultName(): string {
-  const index = unnamedLayers++;
-  return index === 0 ? 'elementwise_attention' : `elementwise_attention_${index}`;
+  for (;;) {
+    const index = unnamedLayers++;
+    const name = index === 0 ? 'elementwise_attention' : `elementwise_attention_${index}`;
+    if (!variableNames(name, true).some(isRegistered)) return name;
+  }
+}
+
+function variableNames(prefix: string, useBias: boolean): string[] {
+  return PROJECTIONS.flatMap((projection) => [
+    `${prefix}/${projection}/kernel`,
+    ...(useBias ? [`${prefix}/${projection}/bias`] : []),
+  ]);
+}
+
+function isRegistered(name: string): boolean {
+  return tf.engine().registeredVariables[name] !== undefined;
 }
 
 /**
@@ -55,32 +80,56 @@ export class ElementwiseAttention {
   private readonly variables: Map<string, tf.Variable>;
   private disposed = false;
 
-  constructor(config: ElementwiseAttentionConfig) {
+  constructor(configIn: ElementwiseAttentionConfig) {
     const op = 'ElementwiseAttention';
-    if (config == null || typeof config !== 'object')
-      fail(op, `config must be an object, got ${String(config)}`);
-    checkOptionNames(op, config, CONFIG_NAMES);
-    const { dModel } = config;
-    if (!Number.isInteger(dModel) || dModel < 1)
-      fail(op, `dModel must be a positive integer, got ${String(dModel)}`);
+    if (configIn === undefined) fail(op, 'config is required, e.g. {dModel: 64, causal: true}');
+    const config = checkOptions<ElementwiseAttentionConfig>(op, configIn, CONFIG_NAMES, 'config');
+    const { dModel, seed } = config;
+    if (typeof dModel !== 'number' || !Number.isInteger(dModel) || dModel < 1) {
+      fail(op, `config.dModel must be a positive integer, got ${describeValue(dModel)}`);
+    }
+    if (dModel > MAX_LAYER_D_MODEL) {
+      fail(
+        op,
+        `config.dModel must be at most ${MAX_LAYER_D_MODEL} (four dModel × dModel float32 matrices), got ${dModel}`,
+      );
+    }
     this.dModel = dModel;
     this.order = checkOrder(op, config.order ?? 6);
-    this.causal = config.causal ?? false;
-    this.useBias = config.useBias ?? true;
+    this.causal = booleanOption(op, 'config.causal', config.causal, false);
+    this.useBias = booleanOption(op, 'config.useBias', config.useBias, true);
+    const trainable = booleanOption(op, 'config.trainable', config.trainable, true);
+    if (seed !== undefined && (typeof seed !== 'number' || !Number.isFinite(seed))) {
+      fail(op, `config.seed must be a finite number, got ${describeValue(seed)}`);
+    }
+    if (config.name !== undefined && (typeof config.name !== 'string' || config.name === '')) {
+      fail(op, `config.name must be a non-empty string, got ${describeValue(config.name)}`);
+    }
     this.name = config.name ?? uniqueDefaultName();
-    const trainable = config.trainable ?? true;
+    const taken = variableNames(this.name, this.useBias).find(isRegistered);
+    if (taken !== undefined) {
+      fail(
+        op,
+        `config.name '${this.name}' is taken: a tfjs variable named ${taken} exists (tfjs variable names are global); dispose the layer that holds it or pass another name`,
+      );
+    }
     const limit = Math.sqrt(6 / (dModel + dModel));
     this.variables = new Map();
-    PROJECTIONS.forEach((projection, i) => {
-      const seed = config.seed == null ? undefined : config.seed + i;
-      const kernelName = `${this.name}/${projection}/kernel`;
-      this.addVariable(kernelName, trainable, () =>
-        tf.randomUniform([dModel, dModel], -limit, limit, 'float32', seed),
-      );
-      if (this.useBias) {
-        this.addVariable(`${this.name}/${projection}/bias`, trainable, () => tf.zeros([dModel]));
-      }
-    });
+    try {
+      PROJECTIONS.forEach((projection, i) => {
+        const projectionSeed = seed === undefined ? undefined : seed + i;
+        this.addVariable(`${this.name}/${projection}/kernel`, trainable, () =>
+          tf.randomUniform([dModel, dModel], -limit, limit, 'float32', projectionSeed),
+        );
+        if (this.useBias) {
+          this.addVariable(`${this.name}/${projection}/bias`, trainable, () => tf.zeros([dModel]));
+        }
+      });
+    } catch (error) {
+      // A failed allocation (out of memory) must not leave half a layer's variables behind.
+      this.dispose();
+      throw error;
+    }
   }
 
   /** The layer's variables, in a fixed order (kernel then bias, for query, key, value, output). */
@@ -90,8 +139,10 @@ export class ElementwiseAttention {
   }
 
   /** x [B, L, dModel] (or [L, dModel]) -> [B, L, dModel]. `mask` [B, L] marks visible keys. */
-  apply(x: TensorInput, options: { mask?: TensorInput } = {}): tf.Tensor {
-    checkOptionNames('ElementwiseAttention.apply', options, ['mask']);
+  apply(x: TensorInput, optionsIn?: { mask?: TensorInput }): tf.Tensor {
+    const options = checkOptions<{ mask?: TensorInput }>('ElementwiseAttention.apply', optionsIn, [
+      'mask',
+    ]);
     return tf.tidy(() => {
       const input = this.checkInput('apply', x, [3, 2]);
       const [q, k, v] = (['query', 'key', 'value'] as const).map((p) => this.project(p, input));
@@ -110,9 +161,13 @@ export class ElementwiseAttention {
    */
   prefill(
     x: TensorInput,
-    options: { mask?: TensorInput; state?: AttentionState } = {},
+    optionsIn?: { mask?: TensorInput; state?: AttentionState },
   ): { y: tf.Tensor; state: AttentionState } {
-    checkOptionNames('ElementwiseAttention.prefill', options, ['mask', 'state']);
+    const options = checkOptions<{ mask?: TensorInput; state?: AttentionState }>(
+      'ElementwiseAttention.prefill',
+      optionsIn,
+      ['mask', 'state'],
+    );
     this.assertRecurrent('prefill');
     const result = tf.tidy(() => {
       const input = this.checkInput('prefill', x, [3, 2]);
@@ -165,6 +220,9 @@ export class ElementwiseAttention {
   setWeights(weights: tf.NamedTensorMap): void {
     this.assertAlive();
     const op = 'ElementwiseAttention.setWeights';
+    if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) {
+      fail(op, `weights must be an object of tensors by name, got ${describeValue(weights)}`);
+    }
     const expected = [...this.variables.keys()];
     const missing = expected.filter((name) => !(name in weights));
     const unexpected = Object.keys(weights).filter((name) => !this.variables.has(name));
@@ -176,6 +234,10 @@ export class ElementwiseAttention {
     }
     for (const [name, variable] of this.variables) {
       const value = weights[name];
+      if (!(value instanceof tf.Tensor)) {
+        fail(op, `${name} must be a tf.Tensor, got ${describeValue(value)}`);
+      }
+      if (value.isDisposed) fail(op, `${name} has been disposed`);
       if (value.dtype !== 'float32')
         fail(op, `${name} must have dtype float32, got ${value.dtype}`);
       if (!tf.util.arraysEqual(value.shape, variable.shape)) {
@@ -196,8 +258,11 @@ export class ElementwiseAttention {
 
   private addVariable(name: string, trainable: boolean, initial: () => tf.Tensor): void {
     const value = initial();
-    this.variables.set(name, tf.variable(value, trainable, name));
-    value.dispose();
+    try {
+      this.variables.set(name, tf.variable(value, trainable, name));
+    } finally {
+      value.dispose();
+    }
   }
 
   private project(projection: (typeof PROJECTIONS)[number], x: tf.Tensor): tf.Tensor {

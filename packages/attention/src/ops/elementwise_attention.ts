@@ -8,11 +8,11 @@ import {
   ElementwiseAttentionForward,
   stateSize,
 } from '../kernel_names.js';
+import { booleanOption, checkOptions } from '../options.js';
 import type { AttentionState } from '../state.js';
 import {
   checkFloatTensor,
   checkMask,
-  checkOptionNames,
   checkOrder,
   checkShape,
   checkState,
@@ -68,12 +68,17 @@ export function elementwiseAttention(
   q: TensorInput,
   k: TensorInput,
   v: TensorInput,
-  options: ElementwiseAttentionOptions = {},
+  optionsIn?: ElementwiseAttentionOptions,
 ): tf.Tensor | ElementwiseAttentionResult {
-  checkOptionNames(OP, options, OPTION_NAMES);
+  const options = checkOptions<ElementwiseAttentionOptions>(OP, optionsIn, OPTION_NAMES);
   const order = checkOrder(OP, options.order ?? 6);
-  const causal = options.causal ?? false;
-  if (typeof causal !== 'boolean') fail(OP, `causal must be a boolean, got ${String(causal)}`);
+  const causal = booleanOption(OP, 'options.causal', options.causal, false);
+  const returnFinalState = booleanOption(
+    OP,
+    'options.returnFinalState',
+    options.returnFinalState,
+    false,
+  );
 
   const result = tf.tidy(() => {
     const { inputs, batched } = prepareInputs(q, k, v, options, order, causal);
@@ -81,7 +86,7 @@ export function elementwiseAttention(
     const unbatch = (x: tf.Tensor) => (batched ? x : tf.squeeze(x, [0]));
     return { y: unbatch(y), s: unbatch(finalS), z: unbatch(finalZ) };
   });
-  if (options.returnFinalState) return { y: result.y, finalState: { s: result.s, z: result.z } };
+  if (returnFinalState) return { y: result.y, finalState: { s: result.s, z: result.z } };
   result.s.dispose();
   result.z.dispose();
   return result.y;

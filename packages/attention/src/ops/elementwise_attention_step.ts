@@ -6,11 +6,11 @@ import {
   ElementwiseAttentionStep,
   type ElementwiseAttentionStepInputs,
 } from '../kernel_names.js';
+import { checkOptions } from '../options.js';
 import type { AttentionState } from '../state.js';
 import { stepGradientMap } from '../step_backward.js';
 import {
   checkFloatTensor,
-  checkOptionNames,
   checkOrder,
   checkShape,
   checkState,
@@ -44,9 +44,9 @@ export function elementwiseAttentionStep(
   k: TensorInput,
   v: TensorInput,
   state: AttentionState,
-  options: ElementwiseAttentionStepOptions = {},
+  optionsIn?: ElementwiseAttentionStepOptions,
 ): ElementwiseAttentionStepResult {
-  checkOptionNames(OP, options, ['order']);
+  const options = checkOptions<ElementwiseAttentionStepOptions>(OP, optionsIn, ['order']);
   if ((options.order as unknown) === 'exact') {
     fail(OP, "order 'exact' has no recurrent form; use elementwiseAttention with causal: true");
   }

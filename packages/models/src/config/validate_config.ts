@@ -1,4 +1,5 @@
 import { orderProblem } from '@elementwise/attention';
+import { configParameterCount } from './parameter_count.js';
 import type {
   AttentionConfig,
   BackboneConfig,
@@ -30,6 +31,22 @@ const MAX_SHORT_CONV = 16;
 
 /** Largest q/k bound: past it, |2qk| < 2b² is no bound the Taylor series can follow anyway. */
 const MAX_QK_BOUND = 8;
+
+/**
+ * Most parameters a model may hold: 2^28 (268 M), 1 GiB of float32 weights. Training holds
+ * three times that (AdamW's two moments) plus activations, which is already past what a
+ * browser tab or the tfjs wasm backend's 4 GiB heap can spare; checked from the config before
+ * anything is allocated, so a config (or a model.json) claiming more fails with a ConfigError
+ * instead of a RangeError or an out-of-memory abort.
+ */
+export const MAX_PARAMETERS = 2 ** 28;
+
+/**
+ * Longest maxLength: 2^24 positions. Past it positions are no longer exact in float32 (the
+ * `'time'` embedding computes them as float32), and EA's linear cost is the reason to go long,
+ * not past this.
+ */
+export const MAX_LENGTH = 2 ** 24;
 
 const TASK_FIELDS: Record<ModelConfig['task'], readonly string[]> = {
   'char-lm': ['task', 'vocabulary'],
@@ -178,9 +195,20 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
     ),
     shortConv,
     outputGate,
-    maxLength: positiveInteger(where, 'maxLength', config.maxLength),
+    maxLength: boundedLength(where, config.maxLength),
     attention: resolveAttention(where, config.attention),
   };
+}
+
+function boundedLength(where: string, value: unknown): number {
+  const maxLength = positiveInteger(where, 'maxLength', value);
+  if (maxLength > MAX_LENGTH) {
+    fail(
+      where,
+      `config.maxLength must be at most MAX_LENGTH = ${MAX_LENGTH} (longer positions are not exact in float32), got ${maxLength}`,
+    );
+  }
+  return maxLength;
 }
 
 function largestDivisorUpTo(n: number, limit: number): number {
@@ -289,6 +317,12 @@ export function resolveConfig(config: ModelConfig, where = 'createModel'): Model
     );
   }
   checkFields(where, '', config, [...BACKBONE_FIELDS, ...TASK_FIELDS[task]]);
+  const resolved = resolveTask(where, config);
+  checkSize(where, resolved);
+  return resolved;
+}
+
+function resolveTask(where: string, config: ModelConfig): ModelConfig {
   switch (config.task) {
     case 'char-lm':
       return resolveCharLM(where, config);
@@ -297,4 +331,18 @@ export function resolveConfig(config: ModelConfig, where = 'createModel'): Model
     case 'forecaster':
       return resolveForecaster(where, config);
   }
+}
+
+/** Refuses a config whose model would hold more than {@link MAX_PARAMETERS} parameters. */
+function checkSize(where: string, config: ModelConfig): void {
+  const count = configParameterCount(config);
+  if (count <= MAX_PARAMETERS) return;
+  const sizes = ['dModel', 'numLayers', 'ffMultiplier'];
+  if (config.positional === 'learned') sizes.push('maxLength (learned positions)');
+  if (config.task === 'char-lm') sizes.push('the vocabulary');
+  else sizes.push('inputChannels', config.task === 'forecaster' ? 'horizon' : 'numClasses');
+  fail(
+    where,
+    `the config describes a model of ${count.toLocaleString('en-US')} parameters, more than MAX_PARAMETERS = ${MAX_PARAMETERS.toLocaleString('en-US')} (1 GiB of float32 weights); reduce ${sizes.join(', ')} (dModel ${config.dModel}, numLayers ${config.numLayers}, maxLength ${config.maxLength})`,
+  );
 }

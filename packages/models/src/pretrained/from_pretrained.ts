@@ -1,6 +1,7 @@
 import type { Model } from '../create_model.js';
 import { loadModel, loadThrough } from '../io/save_load.js';
 import { urlLoadHandler } from '../io/url_loader.js';
+import { checkOptions } from '../options.js';
 import { PRETRAINED, type PretrainedEntry } from './registry.js';
 
 /** The shipped models: name, task, description and held-out metrics. */
@@ -76,9 +77,12 @@ export async function loadPretrained(
  */
 export async function fromPretrained(
   name: string,
-  options: { baseUrl?: string | URL } = {},
+  options?: { baseUrl?: string | URL },
 ): Promise<Model> {
-  const base = resolveBaseUrl(options?.baseUrl);
+  const { baseUrl } = checkOptions<{ baseUrl: string | URL }>('fromPretrained', options, [
+    'baseUrl',
+  ]);
+  const base = resolveBaseUrl(baseUrl);
   return loadPretrained(name, PRETRAINED, (n) => pretrainedUrl(n, base));
 }
 

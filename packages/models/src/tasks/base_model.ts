@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ModelConfig } from '../config/types.js';
 import type { ForwardContext } from '../layers/context.js';
+import { describeValue } from '../options.js';
 import { ParameterStore } from '../parameters.js';
 import { SeededRandom } from '../random.js';
 import type { Batch, MetricSums } from './batch.js';
@@ -41,6 +42,11 @@ export abstract class BaseModel<C extends ModelConfig = ModelConfig> {
   setWeights(weights: tf.NamedTensorMap): void {
     this.assertAlive();
     const where = `${this.constructor.name}.setWeights`;
+    if (weights === null || typeof weights !== 'object' || Array.isArray(weights)) {
+      throw new Error(
+        `${where}: weights must be an object of tensors by name, got ${describeValue(weights)}`,
+      );
+    }
     const expected = this.store.names();
     const missing = expected.filter((name) => !(name in weights));
     const unexpected = Object.keys(weights).filter((name) => !expected.includes(name));
@@ -50,12 +56,27 @@ export abstract class BaseModel<C extends ModelConfig = ModelConfig> {
     }
     for (const [name, variable] of this.store.entries()) {
       const value = weights[name];
+      if (!(value instanceof tf.Tensor) || value.isDisposed) {
+        const got = value instanceof tf.Tensor ? 'a disposed tensor' : describeValue(value);
+        throw new Error(`${where}: weight ${name} must be a tf.Tensor, got ${got}`);
+      }
       if (value.dtype !== 'float32') {
         throw new Error(`${where}: weight ${name} must have dtype float32, got ${value.dtype}`);
       }
       if (!tf.util.arraysEqual(value.shape, variable.shape)) {
         throw new Error(
           `${where}: weight ${name} must have shape [${variable.shape.join(', ')}], got [${value.shape.join(', ')}]`,
+        );
+      }
+    }
+    // A NaN or infinite weight makes every output NaN; refused here with its name, once all
+    // shapes are known to fit (reading the values back costs a copy, setWeights is rare).
+    for (const name of expected) {
+      const values = weights[name].dataSync();
+      const bad = values.findIndex((x) => !Number.isFinite(x));
+      if (bad >= 0) {
+        throw new Error(
+          `${where}: weight ${name} must be finite, got ${values[bad]} at flat index ${bad}`,
         );
       }
     }
@@ -87,7 +108,29 @@ export abstract class BaseModel<C extends ModelConfig = ModelConfig> {
     return this.disposed;
   }
 
+  /**
+   * For a task's constructor whose layers failed to build (out of memory, say): frees the
+   * variables created so far, which nothing could reach once the constructor throws.
+   */
+  protected abandon(error: unknown): never {
+    this.dispose();
+    throw error;
+  }
+
   protected assertAlive(): void {
     if (this.disposed) throw new Error(`${this.constructor.name}: the model has been disposed`);
   }
+}
+
+/**
+ * Refuses what is not a live model of this package before `train` or `evaluate` does any work
+ * with it (a plain object or a disposed model would fail later with a TypeError).
+ */
+export function assertModel(where: string, model: unknown): void {
+  if (!(model instanceof BaseModel)) {
+    throw new Error(
+      `${where}: model must be a model from createModel, loadModel or fromPretrained, got ${describeValue(model)}`,
+    );
+  }
+  if (model.isDisposed) throw new Error(`${where}: the model has been disposed`);
 }

@@ -4,6 +4,7 @@ import { Backbone } from '../layers/backbone.js';
 import { type ForwardContext, INFERENCE } from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
 import { matMulUnflagged } from '../layers/matmul.js';
+import { checkNumber, checkOptions, describeValue, isPositiveInteger } from '../options.js';
 import { randomSeed, SeededRandom } from '../random.js';
 import { cleanUp } from '../training/cleanup.js';
 import { explainWasmFailure } from '../training/wasm_failure.js';
@@ -12,6 +13,8 @@ import type { Batch, MetricSums } from './batch.js';
 import { GenerationSession } from './generation_session.js';
 import { correctCount, crossEntropy } from './losses.js';
 import { type GenerateOptions, sampleToken } from './sampling.js';
+
+const GENERATE_OPTIONS = ['maxTokens', 'temperature', 'topK', 'seed'];
 
 /** The id of characters outside the vocabulary; character i of the vocabulary has id i + 1. */
 export const UNKNOWN_ID = 0;
@@ -36,13 +39,17 @@ export class CharLM extends BaseModel<CharLMConfig> {
     this.ids = new Map(this.characters.map((c, i) => [c, i + 1]));
     this.vocabularySize = this.characters.length + 1;
     const { dModel } = config;
-    this.embedding = this.store.create('token_embedding', {
-      shape: [this.vocabularySize, dModel],
-      init: { normal: 1 },
-      decay: false,
-    });
-    this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
-    this.head = new Linear(this.store, 'head', dModel, this.vocabularySize);
+    try {
+      this.embedding = this.store.create('token_embedding', {
+        shape: [this.vocabularySize, dModel],
+        init: { normal: 1 },
+        decay: false,
+      });
+      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
+      this.head = new Linear(this.store, 'head', dModel, this.vocabularySize);
+    } catch (error) {
+      this.abandon(error);
+    }
   }
 
   get maxLength(): number {
@@ -51,6 +58,9 @@ export class CharLM extends BaseModel<CharLMConfig> {
 
   /** Characters → ids; characters outside the vocabulary become {@link UNKNOWN_ID}. */
   encode(text: string): Int32Array {
+    if (typeof text !== 'string') {
+      throw new Error(`CharLM.encode: text must be a string, got ${describeValue(text)}`);
+    }
     return Int32Array.from(Array.from(text), (c) => this.ids.get(c) ?? UNKNOWN_ID);
   }
 
@@ -69,10 +79,27 @@ export class CharLM extends BaseModel<CharLMConfig> {
     return text;
   }
 
-  /** Next-character logits for every position of ids [B, L] (int32): [B, L, vocabularySize]. */
+  /**
+   * Next-character logits for every position of ids [B, L] (int32 in [0, vocabularySize)):
+   * [B, L, vocabularySize]. The ids are read back to check their range: an id outside it would
+   * embed as a zero vector and give logits that look like an answer.
+   */
   logits(ids: tf.Tensor2D, context: ForwardContext = INFERENCE): tf.Tensor3D {
     this.assertAlive();
     this.checkIds('CharLM.logits', ids);
+    const values = ids.dataSync();
+    const bad = values.findIndex((id) => !(id >= 0 && id < this.vocabularySize));
+    if (bad >= 0) {
+      throw new Error(
+        `CharLM.logits: ids must be in [0, vocabularySize = ${this.vocabularySize}), got ${values[bad]} at flat index ${bad}`,
+      );
+    }
+    return this.forward(ids, context);
+  }
+
+  /** {@link logits} of ids that are known to be in range (the samplers' and sessions'). */
+  private forward(ids: tf.Tensor2D, context: ForwardContext): tf.Tensor3D {
+    this.checkIds('CharLM', ids);
     return tf.tidy(() => {
       const hidden = this.backbone.apply(this.embed(ids) as tf.Tensor3D, context);
       return this.head.apply(hidden) as tf.Tensor3D;
@@ -102,13 +129,13 @@ export class CharLM extends BaseModel<CharLMConfig> {
 
   loss(batch: Batch, context: ForwardContext): tf.Scalar {
     return tf.tidy(() =>
-      tf.mean(crossEntropy(this.logits(batch.inputs as tf.Tensor2D, context), batch.targets)),
+      tf.mean(crossEntropy(this.forward(batch.inputs as tf.Tensor2D, context), batch.targets)),
     ) as tf.Scalar;
   }
 
   async metricSums(batch: Batch): Promise<MetricSums> {
     const [loss, correct] = tf.tidy(() => {
-      const logits = this.logits(batch.inputs as tf.Tensor2D);
+      const logits = this.forward(batch.inputs as tf.Tensor2D, INFERENCE);
       return [tf.sum(crossEntropy(logits, batch.targets)), correctCount(logits, batch.targets)];
     });
     const [lossSum, correctSum] = [(await loss.data())[0], (await correct.data())[0]];
@@ -134,21 +161,32 @@ export class CharLM extends BaseModel<CharLMConfig> {
     if (typeof prompt !== 'string' || prompt.length === 0) {
       throw new Error(`${where}: prompt must be a non-empty string, got ${JSON.stringify(prompt)}`);
     }
-    const {
-      maxTokens,
-      temperature = 1,
-      topK,
-      seed = randomSeed(),
-    } = options ?? ({} as GenerateOptions);
-    if (!Number.isInteger(maxTokens) || maxTokens < 0) {
-      throw new Error(`${where}: maxTokens must be an integer >= 0, got ${String(maxTokens)}`);
-    }
-    if (typeof temperature !== 'number' || !(temperature >= 0)) {
-      throw new Error(`${where}: temperature must be a number >= 0, got ${String(temperature)}`);
-    }
-    if (topK !== undefined && (!Number.isInteger(topK) || topK < 1)) {
-      throw new Error(`${where}: topK must be a positive integer, got ${String(topK)}`);
-    }
+    const given = checkOptions<GenerateOptions>(where, options, GENERATE_OPTIONS);
+    const maxTokens = checkNumber(
+      where,
+      'options.maxTokens',
+      given.maxTokens,
+      (n) => Number.isInteger(n) && n >= 0,
+      'an integer >= 0',
+    );
+    const temperature = checkNumber(
+      where,
+      'options.temperature',
+      given.temperature === undefined ? 1 : given.temperature,
+      (t) => t >= 0,
+      'a number >= 0',
+    );
+    const topK =
+      given.topK === undefined
+        ? undefined
+        : checkNumber(where, 'options.topK', given.topK, isPositiveInteger, 'a positive integer');
+    const seed = checkNumber(
+      where,
+      'options.seed',
+      given.seed === undefined ? randomSeed() : given.seed,
+      Number.isFinite,
+      'a finite number',
+    );
     const session = this.createSession();
     const random = new SeededRandom(seed);
     let failed = false;
@@ -173,6 +211,12 @@ export class CharLM extends BaseModel<CharLMConfig> {
   }
 
   private checkIds(where: string, ids: tf.Tensor): void {
+    if (!(ids instanceof tf.Tensor)) {
+      throw new Error(
+        `${where}: ids must be an int32 tf.Tensor2D [B, L], got ${describeValue(ids)}`,
+      );
+    }
+    if (ids.isDisposed) throw new Error(`${where}: ids has been disposed`);
     const length = ids.shape[1] ?? 0;
     if (ids.rank !== 2 || length < 1 || length > this.config.maxLength) {
       throw new Error(

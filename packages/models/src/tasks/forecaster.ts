@@ -3,6 +3,7 @@ import type { ForecasterConfig, ResolvedBackboneConfig } from '../config/types.j
 import { Backbone } from '../layers/backbone.js';
 import { type ForwardContext, INFERENCE } from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
+import { describeValue } from '../options.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
 import { checkSequenceInput } from './input_checks.js';
@@ -23,9 +24,13 @@ export class Forecaster extends BaseModel<ForecasterConfig> {
   constructor(config: ForecasterConfig, seed: number) {
     super(config, seed);
     const channels = config.inputChannels;
-    this.inputEmbedding = new Linear(this.store, 'input_embedding', channels, config.dModel);
-    this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
-    this.head = new Linear(this.store, 'head', config.dModel, config.horizon);
+    try {
+      this.inputEmbedding = new Linear(this.store, 'input_embedding', channels, config.dModel);
+      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
+      this.head = new Linear(this.store, 'head', config.dModel, config.horizon);
+    } catch (error) {
+      this.abandon(error);
+    }
     this.mean = Float32Array.from(config.normalization?.mean ?? new Array(channels).fill(0));
     this.std = Float32Array.from(config.normalization?.std ?? new Array(channels).fill(1));
   }
@@ -41,6 +46,11 @@ export class Forecaster extends BaseModel<ForecasterConfig> {
     checkSequenceInput('Forecaster', inputs, inputChannels, maxLength);
     if (times !== undefined) {
       const [batch, length] = inputs.shape;
+      if (!(times instanceof tf.Tensor) || times.isDisposed) {
+        throw new Error(
+          `Forecaster: times must be a float32 tf.Tensor2D [B, L] = [${batch}, ${length}], got ${times instanceof tf.Tensor ? 'a disposed tensor' : describeValue(times)}`,
+        );
+      }
       if (times.rank !== 2 || times.shape[0] !== batch || times.shape[1] !== length) {
         throw new Error(
           `Forecaster: times must have shape [B, L] = [${batch}, ${length}], got [${times.shape.join(', ')}]`,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionCache } from '../attention/self_attention.js';
+import { describeValue } from '../options.js';
 import { cleanUp } from '../training/cleanup.js';
 import type { CharLM } from './char_lm.js';
 
@@ -27,18 +28,41 @@ export class GenerationSession {
     return this.context.length;
   }
 
-  /** Replaces the context with `ids` and returns the logits after its last token. */
+  /**
+   * Replaces the context with `ids` (integers in [0, vocabularySize), e.g. from
+   * `model.encode(text)`) and returns the logits after its last token.
+   */
   async prefill(ids: ArrayLike<number>): Promise<Float32Array> {
-    if (ids.length === 0) throw new Error('GenerationSession.prefill: ids must not be empty');
-    const maxLength = this.model.maxLength;
+    const where = 'GenerationSession.prefill';
+    this.assertModelAlive(where);
+    if (ids === null || typeof ids !== 'object' || typeof ids.length !== 'number') {
+      throw new Error(
+        `${where}: ids must be an array of token ids (model.encode(text) gives them), got ${describeValue(ids)}`,
+      );
+    }
+    if (ids.length === 0) throw new Error(`${where}: ids must not be empty`);
     const all = Array.from(ids);
+    const bad = all.findIndex((id) => !this.isId(id));
+    if (bad >= 0) {
+      throw new Error(
+        `${where}: ids must be integers in [0, vocabularySize = ${this.model.vocabularySize}), got ${describeValue(all[bad])} at index ${bad}`,
+      );
+    }
+    const maxLength = this.model.maxLength;
     this.context = all.slice(Math.max(0, all.length - maxLength));
     return this.encodeWindow();
   }
 
   /** Appends one token and returns the logits after it. */
   async step(id: number): Promise<Float32Array> {
-    if (this.context.length === 0) throw new Error('GenerationSession.step: call prefill first');
+    const where = 'GenerationSession.step';
+    this.assertModelAlive(where);
+    if (!this.isId(id)) {
+      throw new Error(
+        `${where}: id must be an integer in [0, vocabularySize = ${this.model.vocabularySize}), got ${describeValue(id)}`,
+      );
+    }
+    if (this.context.length === 0) throw new Error(`${where}: call prefill first`);
     const maxLength = this.model.maxLength;
     if (this.context.length >= maxLength) {
       const keep = Math.max(1, Math.floor(maxLength / 2));
@@ -65,6 +89,17 @@ export class GenerationSession {
   dispose(): void {
     this.disposeCaches();
     this.context = [];
+  }
+
+  /** An id outside the vocabulary would embed as a zero vector and give plausible logits. */
+  private isId(id: unknown): boolean {
+    return (
+      Number.isInteger(id) && (id as number) >= 0 && (id as number) < this.model.vocabularySize
+    );
+  }
+
+  private assertModelAlive(where: string): void {
+    if (this.model.isDisposed) throw new Error(`${where}: the model has been disposed`);
   }
 
   private async encodeWindow(): Promise<Float32Array> {

@@ -1,4 +1,5 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../options.js';
 
 /** Checks a [B, L, channels] float input against the model's channels and maxLength. */
 export function checkSequenceInput(
@@ -7,6 +8,12 @@ export function checkSequenceInput(
   channels: number,
   maxLength: number,
 ): asserts inputs is tf.Tensor3D {
+  if (!(inputs instanceof tf.Tensor)) {
+    throw new Error(
+      `${where}: inputs must be a float32 tf.Tensor3D [B, L, ${channels}], got ${describeValue(inputs)}`,
+    );
+  }
+  if (inputs.isDisposed) throw new Error(`${where}: inputs has been disposed`);
   const shape = `[${inputs.shape.join(', ')}]`;
   if (inputs.rank !== 3) {
     throw new Error(`${where}: inputs must have shape [B, L, ${channels}] (rank 3), got ${shape}`);

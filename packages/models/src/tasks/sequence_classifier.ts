@@ -19,14 +19,18 @@ export class SequenceClassifier extends BaseModel<SequenceClassifierConfig> {
 
   constructor(config: SequenceClassifierConfig, seed: number) {
     super(config, seed);
-    this.inputEmbedding = new Linear(
-      this.store,
-      'input_embedding',
-      config.inputChannels,
-      config.dModel,
-    );
-    this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, false);
-    this.head = new Linear(this.store, 'head', config.dModel, config.numClasses);
+    try {
+      this.inputEmbedding = new Linear(
+        this.store,
+        'input_embedding',
+        config.inputChannels,
+        config.dModel,
+      );
+      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, false);
+      this.head = new Linear(this.store, 'head', config.dModel, config.numClasses);
+    } catch (error) {
+      this.abandon(error);
+    }
   }
 
   /** Class logits [B, numClasses] of inputs [B, L, inputChannels]. */

@@ -1,4 +1,6 @@
 import type { Model } from '../create_model.js';
+import { checkNumber, checkOptions, isPositiveInteger } from '../options.js';
+import { assertModel } from '../tasks/base_model.js';
 import { addSums, type MetricSums, type Metrics } from '../tasks/batch.js';
 import { cleanUp } from './cleanup.js';
 import type { Dataset } from './datasets.js';
@@ -48,17 +50,22 @@ export async function evaluateIndices(
 export async function evaluate(
   model: Model,
   data: Dataset,
-  options: { batchSize?: number } = {},
+  options?: { batchSize?: number },
 ): Promise<Metrics> {
-  const batchSize = options.batchSize ?? 32;
-  if (!Number.isInteger(batchSize) || batchSize < 1) {
-    throw new Error(
-      `evaluate: options.batchSize must be a positive integer, got ${String(batchSize)}`,
-    );
-  }
-  const sampler = createSampler(model, data, 'evaluate');
+  const where = 'evaluate';
+  assertModel(where, model);
+  const given = checkOptions<{ batchSize: number }>(where, options, ['batchSize']);
+  const batchSize = checkNumber(
+    where,
+    'options.batchSize',
+    given.batchSize ?? 32,
+    isPositiveInteger,
+    'a positive integer',
+  );
+  const sampler = createSampler(model, data, where);
+  let metrics: Metrics;
   try {
-    return await evaluateIndices(
+    metrics = await evaluateIndices(
       model,
       sampler,
       Array.from({ length: sampler.size }, (_, i) => i),
@@ -72,4 +79,11 @@ export async function evaluate(
       reduce: 'options.batchSize, maxLength (the context) or dModel',
     });
   }
+  if (!Number.isFinite(metrics.loss)) {
+    // The data was checked to be finite where it entered, so the NaN comes from the model.
+    throw new Error(
+      `evaluate: the loss is ${metrics.loss} although the data holds only finite values: the model's weights hold NaN or infinite values, or its activations overflow float32`,
+    );
+  }
+  return metrics;
 }

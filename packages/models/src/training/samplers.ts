@@ -1,10 +1,17 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../create_model.js';
+import { describeValue } from '../options.js';
 import type { SeededRandom } from '../random.js';
 import type { Batch } from '../tasks/batch.js';
-import { CharLM } from '../tasks/char_lm.js';
+import { CharLM, UNKNOWN_ID } from '../tasks/char_lm.js';
 import { Forecaster } from '../tasks/forecaster.js';
-import type { Dataset, SequenceDataset, SeriesDataset } from './datasets.js';
+import {
+  checkDatasetFields,
+  checkFiniteValues,
+  checkIntegerField,
+  checkLabels,
+} from './dataset_checks.js';
+import type { Dataset, SequenceDataset, SeriesDataset, TextDataset } from './datasets.js';
 
 /**
  * Turns a dataset into batches for one model: random batches for training, and a fixed,
@@ -32,13 +39,17 @@ const EXPECTED_KIND = {
 
 export function createSampler(model: Model, dataset: Dataset, where: string): Sampler {
   const expected = EXPECTED_KIND[model.task];
-  if (dataset == null || dataset.kind !== expected) {
+  if (dataset === null || typeof dataset !== 'object' || Array.isArray(dataset)) {
     throw new Error(
-      `${where}: a ${model.task} model needs a dataset of kind '${expected}', got ${dataset == null ? String(dataset) : `'${(dataset as Dataset).kind}'`}`,
+      `${where}: a ${model.task} model needs a dataset {kind: '${expected}', …}, got ${describeValue(dataset)}`,
     );
   }
-  if (model instanceof CharLM)
-    return new TextSampler(model, dataset.kind === 'text' ? dataset.text : '', where);
+  if (dataset.kind !== expected) {
+    throw new Error(
+      `${where}: a ${model.task} model needs a dataset of kind '${expected}', got ${describeValue((dataset as { kind: unknown }).kind)}`,
+    );
+  }
+  if (model instanceof CharLM) return new TextSampler(model, dataset as TextDataset, where);
   if (model instanceof Forecaster) return new SeriesSampler(model, dataset as SeriesDataset, where);
   return new SequenceSampler(
     model.config.inputChannels,
@@ -55,11 +66,21 @@ class TextSampler implements Sampler {
   readonly positions: number;
   private readonly ids: Int32Array;
 
-  constructor(model: CharLM, text: string, where: string) {
-    this.ids = model.encode(typeof text === 'string' ? text : '');
+  constructor(model: CharLM, dataset: TextDataset, where: string) {
+    checkDatasetFields(where, dataset, ['kind', 'text']);
+    const { text } = dataset;
+    if (typeof text !== 'string') {
+      throw new Error(`${where}: dataset.text must be a string, got ${describeValue(text)}`);
+    }
+    this.ids = model.encode(text);
     if (this.ids.length < 2) {
       throw new Error(
         `${where}: dataset.text must have at least 2 characters, got ${this.ids.length}`,
+      );
+    }
+    if (this.ids.every((id) => id === UNKNOWN_ID)) {
+      throw new Error(
+        `${where}: dataset.text has none of the ${model.characters.length} characters of the model's vocabulary, so every token would be the unknown id ${UNKNOWN_ID}`,
       );
     }
     this.positions = Math.min(model.maxLength, this.ids.length - 1);
@@ -105,26 +126,23 @@ class SequenceSampler implements Sampler {
     private readonly dataset: SequenceDataset,
     where: string,
   ) {
+    checkDatasetFields(where, dataset, ['kind', 'inputs', 'length', 'channels', 'labels']);
     const { inputs, length, labels } = dataset;
     if (dataset.channels !== channels) {
       throw new Error(
-        `${where}: dataset.channels must equal the model's inputChannels = ${channels}, got ${dataset.channels}`,
+        `${where}: dataset.channels must equal the model's inputChannels = ${channels}, got ${describeValue(dataset.channels)}`,
       );
     }
-    if (!Number.isInteger(length) || length < 1 || length > maxLength) {
-      throw new Error(
-        `${where}: dataset.length must be in [1, maxLength = ${maxLength}], got ${length}`,
-      );
-    }
-    if (labels.length < 1 || inputs.length !== labels.length * length * channels) {
+    checkIntegerField(where, 'length', length, 1, maxLength, `[1, maxLength = ${maxLength}]`);
+    checkLabels(where, labels, numClasses);
+    const exampleSize = length * channels;
+    checkFiniteValues(where, 'inputs', inputs, (i) => {
+      const position = Math.floor((i % exampleSize) / channels);
+      return ` (example ${Math.floor(i / exampleSize)}, position ${position}, channel ${i % channels})`;
+    });
+    if (labels.length < 1 || inputs.length !== labels.length * exampleSize) {
       throw new Error(
         `${where}: dataset.inputs must hold labels.length × length × channels = ${labels.length} × ${length} × ${channels} values, got ${inputs.length}`,
-      );
-    }
-    const bad = labels.findIndex((label) => !(label >= 0 && label < numClasses));
-    if (bad >= 0) {
-      throw new Error(
-        `${where}: dataset.labels must be in [0, numClasses = ${numClasses}), got ${labels[bad]} at index ${bad}`,
       );
     }
     this.size = labels.length;
@@ -169,28 +187,46 @@ class SeriesSampler implements Sampler {
     private readonly dataset: SeriesDataset,
     where: string,
   ) {
+    checkDatasetFields(where, dataset, [
+      'kind',
+      'values',
+      'channels',
+      'times',
+      'inputLength',
+      'horizon',
+    ]);
     const { inputChannels, maxLength, horizon, positional } = model.config;
     const { values, channels, times, inputLength } = dataset;
     if (channels !== inputChannels) {
       throw new Error(
-        `${where}: dataset.channels must equal the model's inputChannels = ${inputChannels}, got ${channels}`,
+        `${where}: dataset.channels must equal the model's inputChannels = ${inputChannels}, got ${describeValue(channels)}`,
       );
     }
     if (dataset.horizon !== horizon) {
       throw new Error(
-        `${where}: dataset.horizon must equal the model's horizon = ${horizon}, got ${dataset.horizon}`,
+        `${where}: dataset.horizon must equal the model's horizon = ${horizon}, got ${describeValue(dataset.horizon)}`,
       );
     }
-    if (!Number.isInteger(inputLength) || inputLength < 1 || inputLength > maxLength) {
-      throw new Error(
-        `${where}: dataset.inputLength must be in [1, maxLength = ${maxLength}], got ${inputLength}`,
-      );
-    }
+    checkIntegerField(
+      where,
+      'inputLength',
+      inputLength,
+      1,
+      maxLength,
+      `[1, maxLength = ${maxLength}]`,
+    );
+    checkFiniteValues(
+      where,
+      'values',
+      values,
+      (i) => ` (step ${Math.floor(i / channels)}, channel ${i % channels})`,
+    );
     if (values.length % channels !== 0) {
       throw new Error(
         `${where}: dataset.values length ${values.length} is not a multiple of channels = ${channels}`,
       );
     }
+    if (times !== undefined) checkFiniteValues(where, 'times', times);
     this.steps = values.length / channels;
     if (times && times.length !== this.steps) {
       throw new Error(

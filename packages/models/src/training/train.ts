@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { Model } from '../create_model.js';
+import { checkNumber, checkOptions, describeValue, isPositiveInteger } from '../options.js';
 import { randomSeed, SeededRandom } from '../random.js';
+import { assertModel } from '../tasks/base_model.js';
 import type { Metrics } from '../tasks/batch.js';
 import { AdamW } from './adamw.js';
 import { cleanUp } from './cleanup.js';
@@ -77,52 +79,83 @@ const OPTION_NAMES = [
   'signal',
 ];
 
-function checkOptions(
-  options: TrainOptions,
-): Required<Pick<TrainOptions, 'warmupSteps' | 'minLearningRate' | 'weightDecay' | 'seed'>> {
-  const fail = (message: string): never => {
-    throw new Error(`train: ${message}`);
-  };
-  if (options == null || typeof options !== 'object') fail('options must be an object');
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key))
-      fail(`unknown option ${key}; expected only ${OPTION_NAMES.join(', ')}`);
+const WHERE = 'train';
+const isPositiveFinite = (x: number) => x > 0 && Number.isFinite(x);
+
+/** The options with their defaults, each checked for type and range. */
+function checkTrainOptions(given: unknown) {
+  const options = checkOptions<TrainOptions>(WHERE, given, OPTION_NAMES);
+  const integer = (name: keyof TrainOptions) =>
+    checkNumber(WHERE, `options.${name}`, options[name], isPositiveInteger, 'a positive integer');
+  const steps = integer('steps');
+  const batchSize = integer('batchSize');
+  const learningRate = checkNumber(
+    WHERE,
+    'options.learningRate',
+    options.learningRate,
+    isPositiveFinite,
+    'a finite number > 0',
+  );
+  const warmupSteps = checkNumber(
+    WHERE,
+    'options.warmupSteps',
+    options.warmupSteps ?? 0,
+    (x) => Number.isInteger(x) && x >= 0 && x <= steps,
+    `an integer in [0, steps = ${steps}]`,
+  );
+  const minLearningRate = checkNumber(
+    WHERE,
+    'options.minLearningRate',
+    options.minLearningRate ?? 0,
+    (x) => x >= 0 && x <= learningRate,
+    `a number in [0, learningRate = ${learningRate}]`,
+  );
+  const weightDecay = checkNumber(
+    WHERE,
+    'options.weightDecay',
+    options.weightDecay ?? 0,
+    (x) => x >= 0 && Number.isFinite(x),
+    'a finite number >= 0',
+  );
+  if (options.clipNorm !== undefined) {
+    checkNumber(WHERE, 'options.clipNorm', options.clipNorm, isPositiveFinite, 'a number > 0');
   }
-  const positiveInteger = (name: keyof TrainOptions, value: unknown) => {
-    if (!Number.isInteger(value) || (value as number) < 1) {
-      fail(`options.${name} must be a positive integer, got ${String(value)}`);
-    }
-  };
-  positiveInteger('steps', options.steps);
-  positiveInteger('batchSize', options.batchSize);
-  if (!(options.learningRate > 0))
-    fail(`options.learningRate must be > 0, got ${String(options.learningRate)}`);
-  const warmupSteps = options.warmupSteps ?? 0;
-  if (!Number.isInteger(warmupSteps) || warmupSteps < 0 || warmupSteps > options.steps) {
-    fail(
-      `options.warmupSteps must be an integer in [0, steps = ${options.steps}], got ${String(warmupSteps)}`,
+  if (options.evalEvery !== undefined) integer('evalEvery');
+  if (options.evalBatches !== undefined) integer('evalBatches');
+  if (options.earlyStopping !== undefined) {
+    const { patience } = checkOptions<{ patience: number }>(
+      WHERE,
+      options.earlyStopping,
+      ['patience'],
+      'options.earlyStopping',
+    );
+    checkNumber(
+      WHERE,
+      'options.earlyStopping.patience',
+      patience,
+      isPositiveInteger,
+      'a positive integer',
     );
   }
-  const minLearningRate = options.minLearningRate ?? 0;
-  if (!(minLearningRate >= 0 && minLearningRate <= options.learningRate)) {
-    fail(`options.minLearningRate must be in [0, learningRate], got ${String(minLearningRate)}`);
+  const seed = checkNumber(
+    WHERE,
+    'options.seed',
+    options.seed ?? randomSeed(),
+    Number.isFinite,
+    'a finite number',
+  );
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    throw new Error(
+      `${WHERE}: options.onProgress must be a function, got ${describeValue(options.onProgress)}`,
+    );
   }
-  const weightDecay = options.weightDecay ?? 0;
-  if (!(weightDecay >= 0)) fail(`options.weightDecay must be >= 0, got ${String(weightDecay)}`);
-  if (options.clipNorm !== undefined && !(options.clipNorm > 0)) {
-    fail(`options.clipNorm must be > 0, got ${String(options.clipNorm)}`);
+  const { signal } = options;
+  if (signal !== undefined && typeof (signal as { aborted?: unknown })?.aborted !== 'boolean') {
+    throw new Error(
+      `${WHERE}: options.signal must be an AbortSignal, got ${describeValue(signal)}`,
+    );
   }
-  if (options.evalEvery !== undefined) positiveInteger('evalEvery', options.evalEvery);
-  if (options.evalBatches !== undefined) positiveInteger('evalBatches', options.evalBatches);
-  if (options.earlyStopping !== undefined) {
-    const { patience } = options.earlyStopping ?? {};
-    if (!Number.isInteger(patience) || (patience as number) < 1) {
-      fail(`options.earlyStopping.patience must be a positive integer, got ${String(patience)}`);
-    }
-  }
-  const seed = options.seed ?? randomSeed();
-  if (!Number.isFinite(seed)) fail(`options.seed must be a finite number, got ${String(seed)}`);
-  return { warmupSteps, minLearningRate, weightDecay, seed };
+  return { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed };
 }
 
 /** Validation indices: `batches` × batchSize examples spread evenly over the evaluation cover. */
@@ -144,14 +177,18 @@ export async function train(
   data: { train: Dataset; validation?: Dataset },
   options: TrainOptions,
 ): Promise<TrainResult> {
-  const { warmupSteps, minLearningRate, weightDecay, seed } = checkOptions(options);
-  if (data == null || typeof data !== 'object')
-    throw new Error('train: data must be {train, validation?}');
-  const { steps, batchSize } = options;
+  assertModel(WHERE, model);
+  const { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed } =
+    checkTrainOptions(options);
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) {
+    throw new Error(`train: data must be {train, validation?}, got ${describeValue(data)}`);
+  }
+  checkOptions(WHERE, data, ['train', 'validation'], 'data', 'field');
   const trainSampler = createSampler(model, data.train, 'train (data.train)');
-  const validationSampler = data.validation
-    ? createSampler(model, data.validation, 'train (data.validation)')
-    : null;
+  const validationSampler =
+    data.validation == null
+      ? null
+      : createSampler(model, data.validation, 'train (data.validation)');
   if (options.earlyStopping && !validationSampler) {
     throw new Error('train: options.earlyStopping needs data.validation');
   }
@@ -222,8 +259,9 @@ export async function train(
         cleanUp(() => disposeBatch(batch), stepFailed);
       }
       if (!Number.isFinite(loss)) {
+        // The data was checked to be finite where it entered, so this is the training diverging.
         throw new Error(
-          `train: the loss is ${loss} at step ${step}; lower the learningRate or set clipNorm`,
+          `train: the loss is ${loss} at step ${step} although the data holds only finite values, so training diverged; lower the learningRate or set clipNorm`,
         );
       }
       const stepMs = performance.now() - stepStarted;
