@@ -4,10 +4,16 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, fromPretrained, listPretrained, saveModel } from '../src/index.js';
+import {
+  type CharLM,
+  createModel,
+  fromPretrained,
+  listPretrained,
+  saveModel,
+} from '../src/index.js';
 import { loadPretrained, pretrainedUrl } from '../src/pretrained/from_pretrained.js';
 import { PRETRAINED, type PretrainedEntry } from '../src/pretrained/registry.js';
-import { tinyCharLM, useBackend } from './helpers.js';
+import { maxAbsDiff, tinyCharLM, useBackend } from './helpers.js';
 
 let directory: string;
 beforeAll(async () => {
@@ -97,6 +103,31 @@ describe('fromPretrained', () => {
     for (const entry of list) {
       expect(typeof entry.description).toBe('string');
       expect(['char-lm', 'sequence-classifier', 'forecaster']).toContain(entry.task);
+    }
+  });
+
+  it('every shipped char LM generates step by step exactly as its parallel forward', async () => {
+    const text = 'Call me Ishmael. Some years ago, never mind how long precisely, having';
+    for (const entry of PRETRAINED.filter((e) => e.task === 'char-lm')) {
+      const model = (await fromPretrained(entry.name)) as CharLM;
+      const ids = model.encode(text);
+      const vocabulary = model.vocabularySize;
+      const reference = tf.tidy(() =>
+        model.logits(tf.tensor2d(ids, [1, ids.length], 'int32')).dataSync(),
+      );
+      const session = model.createSession();
+      const rows = [await session.prefill(ids.subarray(0, 8))];
+      for (let i = 8; i < ids.length; i++) rows.push(await session.step(ids[i]));
+      session.dispose();
+      rows.forEach((row, j) => {
+        const position = 7 + j;
+        const expected = reference.subarray(position * vocabulary, (position + 1) * vocabulary);
+        const scale = Math.max(1, ...Array.from(expected, Math.abs));
+        expect(maxAbsDiff(expected, row) / scale, `${entry.name} at ${position}`).toBeLessThan(
+          1e-5,
+        );
+      });
+      model.dispose();
     }
   });
 
