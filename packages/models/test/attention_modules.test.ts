@@ -23,6 +23,22 @@ const random = (size: number, seed: number, scale = 0.8) => {
   return Float32Array.from({ length: size }, () => r.nextNormal() * scale);
 };
 
+/** x [rows, n] · W [n, m] + b in float64. */
+const affine = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, n: number) => {
+  const m = b.length;
+  const rows = x.length / n;
+  const y = new Float64Array(rows * m);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < m; j++) {
+      let sum = b[j];
+      for (let i = 0; i < n; i++) sum += x[r * n + i] * w[i * m + j];
+      y[r * m + j] = sum;
+    }
+  }
+  return y;
+};
+const silu = (x: number) => x / (1 + Math.exp(-x));
+
 /** Float64 softmax attention per slice n of [N, L, d] (causal or not). */
 function softmaxReference(
   q: Float32Array,
@@ -166,34 +182,16 @@ describe('the attention modules of a block', () => {
     );
     // Large inputs, so the bound is far from the identity.
     const x = random(batch * length * dModel, 7, 4);
-    const project = (name: string, squash: boolean) => {
-      const p = tf.tidy(() =>
-        tf.add(
-          tf.matMul(tf.tensor2d(x, [batch * length, dModel]), store.get(`a/${name}/kernel`)),
-          store.get(`a/${name}/bias`),
-        ),
-      );
-      const values = p.dataSync();
-      p.dispose();
-      return Float64Array.from(values, (value) =>
+    const read = (name: string) => store.get(`a/${name}`).dataSync();
+    const project = (name: string, squash: boolean) =>
+      affine(x, read(`${name}/kernel`), read(`${name}/bias`), dModel).map((value) =>
         squash ? bound * Math.tanh(value / bound) : value,
       );
-    };
     const [q, k] = [project('query', true), project('key', true)];
     expect(Math.max(...q.map(Math.abs), ...k.map(Math.abs))).toBeLessThan(bound);
     const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
     const ea = eaForward({ q, k, v: project('value', false), dims }, { order: 6, causal: true }).y;
-    const expected = tf.tidy(() =>
-      tf
-        .add(
-          tf.matMul(
-            tf.tensor2d(Float32Array.from(ea), [length, dModel]),
-            store.get('a/output/kernel'),
-          ),
-          store.get('a/output/bias'),
-        )
-        .dataSync(),
-    );
+    const expected = affine(ea, read('output/kernel'), read('output/bias'), dModel);
     const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();
@@ -243,22 +241,6 @@ describe('the attention modules of a block', () => {
 });
 
 describe('short convolution and output gate around EA', () => {
-  /** x [rows, n] · W [n, m] + b in float64. */
-  const affine = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, n: number) => {
-    const m = b.length;
-    const rows = x.length / n;
-    const y = new Float64Array(rows * m);
-    for (let r = 0; r < rows; r++) {
-      for (let j = 0; j < m; j++) {
-        let sum = b[j];
-        for (let i = 0; i < n; i++) sum += x[r * n + i] * w[i * m + j];
-        y[r * m + j] = sum;
-      }
-    }
-    return y;
-  };
-  const silu = (x: number) => x / (1 + Math.exp(-x));
-
   it('equals the float64 reference: causal silu(conv(x W + b)) into EA, gated by silu(x Wg + bg)', () => {
     const [batch, length, dModel, size] = [2, 7, 4, 3];
     const store = new ParameterStore(new SeededRandom(11));
