@@ -13,7 +13,8 @@
  * Both passes return 0 when done, or 1 when the inputs leave the float32 range this design
  * covers — a visible key with k² > {@link KEY_SQUARE_LIMIT} (e^{-k²} then nears the float32
  * underflow, where the oracle's float64 still has digits), a nonzero denominator too small for
- * float32 adjoints, or NaN in a state. The caller then recomputes in float64; outputs written
+ * float32 adjoints, a numerator or denominator that is not finite (a large |q| or |v|, or a
+ * non-finite input), or NaN in a state. The caller then recomputes in float64; outputs written
  * so far are garbage.
  */
 
@@ -119,6 +120,7 @@ export function forward(
   const count = terms * (channels >> 2);
   const stateBytes = (<usize>(terms * channels)) << 2;
   let largest = f32x4.splat(0);
+  let overflow = f32x4.splat(0);
   let nan = false;
   for (let b = 0; b < batch; b++) {
     const state = <usize>b * stateBytes;
@@ -138,11 +140,17 @@ export function forward(
           Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
         }
         for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
+          overflow = f32x4.add(
+            overflow,
+            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
+          );
         }
       } else if (causal) {
         for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
+          overflow = f32x4.add(
+            overflow,
+            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
+          );
         }
       } else if (visible) {
         for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
@@ -159,13 +167,18 @@ export function forward(
       for (let i = 0; i < queries; i++) {
         const at = queryAt + <usize>i * row;
         for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          v128.store(y + at + c, Moments.readQuery(cell, v128.load(q + at + c), halves, terms));
+          overflow = f32x4.add(
+            overflow,
+            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
+          );
         }
       }
     }
     nan = finish(wide, cells, finalS + state, finalZ + state, terms, channels) || nan;
   }
-  return outOfRange(largest) || nan ? 1 : 0;
+  // overflow - overflow is NaN exactly where the sum is not finite.
+  const overflowed = f32x4.sub(overflow, overflow);
+  return outOfRange(largest) || v128.any_true(f32x4.ne(overflowed, overflowed)) || nan ? 1 : 0;
 }
 
 /**

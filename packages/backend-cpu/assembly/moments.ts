@@ -26,6 +26,17 @@ export class Moments {
     return v128.and(f32x4.div(numerator, denominator), f32x4.ne(denominator, f32x4.splat(0)));
   }
 
+  /**
+   * N + M: callers add these up over the queries and test once that the sum is finite. It is
+   * not where N or M overflowed (a large |q| or |v|) or came from a non-finite input, and the
+   * float64 path then recomputes the call, reading large queries with every term divided by q^t
+   * and letting non-finite inputs propagate. (A sum that overflows from large finite values only
+   * sends a correct call to float64 too.) One add per query costs less than testing N and M.
+   */
+  @inline static finiteness(numerator: v128, denominator: v128): v128 {
+    return f32x4.add(numerator, denominator);
+  }
+
   /** Adds a key (`squared` = k²): S_n += f_n(k) v, Z_n += f_n(k). */
   @inline static addKey(
     cell: usize,
@@ -61,10 +72,11 @@ export class Moments {
   }
 
   /**
-   * y = N / M for queries `qq`, 0 where M is 0. Horner with the coefficients folded in:
+   * Stores y = N / M for queries `qq` at `yAt`, 0 where M is 0, and returns its
+   * {@link Moments.finiteness}. Horner with the coefficients folded in:
    * N = S_0 + w_1 (S_1 + w_2 (S_2 + … + w_t S_t)) with w_n = q · 2/n.
    */
-  @inline static readQuery(cell: usize, qq: v128, halves: usize, terms: i32): v128 {
+  @inline static readQuery(cell: usize, qq: v128, halves: usize, terms: i32, yAt: usize): v128 {
     cell += <usize>(terms - 1) * CELL;
     let numerator = f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S));
     let denominator = f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z));
@@ -104,14 +116,15 @@ export class Moments {
         f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z)),
       );
     }
-    return Moments.ratio(numerator, denominator);
+    v128.store(yAt, Moments.ratio(numerator, denominator));
+    return Moments.finiteness(numerator, denominator);
   }
 
   /**
    * The per-query backward for queries `qq` with upstream `g`: stores ∂q = α N' + β M' at `dqAt`
    * and α = g/M, β = -α y (0 where M is 0) at `alphaAt`, `betaAt`. Returns the lanes whose
-   * nonzero M is so small that float32 adjoints could overflow (then the call is recomputed in
-   * float64).
+   * nonzero M is so small that float32 adjoints could overflow, or where N or M is not finite
+   * (then the call is recomputed in float64).
    */
   @inline static queryGradient(
     cell: usize,
@@ -148,7 +161,12 @@ export class Moments {
     );
     v128.store(alphaAt, alpha);
     v128.store(betaAt, beta);
-    return v128.and(ok, f32x4.lt(f32x4.abs(denominator), f32x4.splat(TINY_DENOMINATOR)));
+    const finiteness = Moments.finiteness(numerator, denominator);
+    const difference = f32x4.sub(finiteness, finiteness);
+    return v128.or(
+      v128.and(ok, f32x4.lt(f32x4.abs(denominator), f32x4.splat(TINY_DENOMINATOR))),
+      f32x4.ne(difference, difference),
+    );
   }
 
   /** Adds a query to the adjoints: A_n += α a_n q^n, B_n += β a_n q^n. */

@@ -4,8 +4,10 @@ import { type ConformanceOptions, resolveOptions } from './options.js';
 import { backwardSuite } from './suites/backward.js';
 import { errorsSuite } from './suites/errors.js';
 import { forwardSuite } from './suites/forward.js';
+import { largeValuesSuite } from './suites/large_values.js';
 import { longSequenceSuite } from './suites/long_sequence.js';
 import { memorySuite } from './suites/memory.js';
+import { nonFiniteSuite } from './suites/non_finite.js';
 import { numericsSuite } from './suites/numerics.js';
 import { propertiesSuite } from './suites/properties.js';
 import { setupSuite } from './suites/setup.js';
@@ -17,7 +19,7 @@ import { stepSuite } from './suites/step.js';
  *
  * Every form (forward, gradients, recurrent step, long sequences) is compared with the float64
  * oracle of `@elementwise/math` over the contract's shapes and orders; properties are checked
- * with fast-check; the zero-denominator rule, error messages, tensor and data-id leaks and
+ * with fast-check; the zero-denominator rule, the propagation of non-finite inputs, large finite queries, error messages, tensor and data-id leaks and
  * unwritten outputs (NaN-poisoned buffers) are checked too. Before the tests run, the kit prints
  * which kernels are fused on the backend and which run the composite fallback.
  */
@@ -33,6 +35,8 @@ export function describeBackendConformance(options: ConformanceOptions): void {
     longSequenceSuite(kit);
     propertiesSuite(kit);
     numericsSuite(kit);
+    nonFiniteSuite(kit);
+    largeValuesSuite(kit);
     errorsSuite(kit);
     memorySuite(kit);
   });

@@ -73,6 +73,8 @@ async function runFixtures(): Promise<{ results: Results; stdout: string }> {
 
 const FORWARD = 'forward matches the float64 oracle';
 const GRADS = 'gradients through tf.grads match the oracle';
+const NON_FINITE = 'non-finite inputs propagate to exactly the outputs that depend on them';
+const LARGE = 'large finite queries give the oracle answer, never NaN';
 const DIRECT_BACKWARD = 'the fused ElementwiseAttentionBackward called directly matches the oracle';
 const DIRECT_FORWARD = `${FORWARD} > the fused ElementwiseAttentionForward called directly returns [y, finalS, finalZ] for every case`;
 const SMALL_CASES = conformanceCases(151);
@@ -130,6 +132,18 @@ describe('the kit catches broken kernels', () => {
       'zero denominators and numerics > queries that see no unmasked key output 0 with zero gradients (order 6, causal: true)',
       'zero denominators and numerics > queries that see no unmasked key output 0 with zero gradients (order exact, causal: true)',
       'zero denominators and numerics > where e^{-k²} underflows for some keys only, each output is 0 or the oracle value, never NaN',
+      "zero denominators and numerics > keys spread over |k| ≈ 0–30 give finite gradients, and y is 0 or the oracle's (causal: true)",
+      ...['+∞ key', '+∞ query', '-∞ value', 'NaN key', 'NaN query', 'NaN value'].map(
+        (name) => `${NON_FINITE} > ${name} (order 6, causal: true)`,
+      ),
+      `${NON_FINITE} > masked keys holding NaN or ±∞ never reach an output or a gradient`,
+      ...[
+        '10000000 at order 6',
+        '100000 at order 8',
+        '100 at order 20',
+        '1e+37 at order 6',
+        '1e+37 at order 8',
+      ].map((name) => `${LARGE} > q·${name} (causal: true)`),
     ];
     expect(withStatus(tests, 'failed').sort()).toEqual(expected.sort());
     expect(stdout).toContain(

@@ -37,3 +37,21 @@ export function queryTerms(q: number, order: number): Float64Array {
   for (let n = 1; n <= order; n++) c[n] = (c[n - 1] * 2 * q) / n;
   return c;
 }
+
+/**
+ * `a_n q^n / q^t = a_n (1/q)^{t-n}` for `n = 0..order`: the query terms divided by `q^t`.
+ *
+ * `y = Σ c_n S_n / Σ c_n Z_n` and every gradient formula are homogeneous in `c` (α = g/M scales
+ * inversely, and `∂q = Σ 2 c_{n-1} (α S_n + β Z_n)`), so a common factor leaves them unchanged.
+ * For a large |q| the plain terms overflow (q·1e7 at order 6 in float32, near 1e38 at order 8 in
+ * float64) while these stay at most `a_n`. Built downwards from `a_t` as a running product.
+ */
+export function scaledQueryTerms(q: number, order: number): Float64Array {
+  const c = new Float64Array(order + 1);
+  let a = 1;
+  for (let n = 1; n <= order; n++) a = (a * 2) / n;
+  c[order] = a;
+  // a_{n-1} r^{t-n+1} = a_n r^{t-n} · r · n / 2
+  for (let n = order; n >= 1; n--) c[n - 1] = (c[n] * n) / (2 * q);
+  return c;
+}

@@ -10,7 +10,7 @@
  */
 import type { ChannelSequence } from './channel.js';
 import { isZeroDenominator } from './denominator.js';
-import { keyFeatures, queryTerms } from './features.js';
+import { keyFeatures, queryTerms, scaledQueryTerms } from './features.js';
 
 export interface SeriesMoments {
   /** `S_n(i)` at `[i * (t+1) + n]`: the numerator moments query `i` sees. */
@@ -79,7 +79,10 @@ export interface SeriesRatio {
   readonly y: number;
 }
 
-/** Evaluates query `i` against the moments it sees; `c` holds `a_n q_i^n`. */
+/**
+ * Evaluates query `i` against the moments it sees; `c` holds `a_n q_i^n`, or those terms times
+ * any common factor (the ratio does not change).
+ */
 export function seriesRatio(moments: SeriesMoments, i: number, c: Float64Array): SeriesRatio {
   const terms = c.length;
   let numerator = 0;
@@ -90,6 +93,33 @@ export function seriesRatio(moments: SeriesMoments, i: number, c: Float64Array):
   }
   const y = isZeroDenominator(denominator) ? 0 : numerator / denominator;
   return { numerator, denominator, y };
+}
+
+export interface QueryReading {
+  /** The query terms used: `a_n q^n`, or `a_n q^{n-t}` where those overflowed. */
+  readonly c: Float64Array;
+  /** Whether `c` holds the terms divided by `q^t`. */
+  readonly scaled: boolean;
+  readonly ratio: SeriesRatio;
+}
+
+/**
+ * Query `i` read with `a_n q^n`, or, where the numerator or denominator overflowed (large |q|),
+ * with the same terms divided by `q^t` (features.ts, `scaledQueryTerms`). A non-finite q keeps the
+ * plain reading, so it propagates as the README's non-finite rule asks.
+ */
+export function readQuery(
+  moments: SeriesMoments,
+  i: number,
+  q: number,
+  order: number,
+): QueryReading {
+  const c = queryTerms(q, order);
+  const ratio = seriesRatio(moments, i, c);
+  const finite = Number.isFinite(ratio.numerator) && Number.isFinite(ratio.denominator);
+  if (finite || !Number.isFinite(q)) return { c, scaled: false, ratio };
+  const scaled = scaledQueryTerms(q, order);
+  return { c: scaled, scaled: true, ratio: seriesRatio(moments, i, scaled) };
 }
 
 export interface SeriesChannelOutput {
@@ -112,7 +142,7 @@ export function seriesChannelForward(
   const moments = seriesMoments(sequence, order, causal, s0, z0);
   const y = new Float64Array(sequence.q.length);
   for (let i = 0; i < y.length; i++) {
-    y[i] = seriesRatio(moments, i, queryTerms(sequence.q[i], order)).y;
+    y[i] = readQuery(moments, i, sequence.q[i], order).ratio.y;
   }
   return { y, sFinal: moments.sFinal, zFinal: moments.zFinal };
 }

@@ -16,8 +16,8 @@
  */
 import type { ChannelSequence } from './channel.js';
 import { isZeroDenominator } from './denominator.js';
-import { keyFeatureDerivatives, keyFeatures, queryTerms } from './features.js';
-import { seriesMoments, seriesRatio } from './series.js';
+import { keyFeatureDerivatives, keyFeatures } from './features.js';
+import { readQuery, seriesMoments } from './series.js';
 
 export interface SeriesChannelGradients {
   readonly dq: Float64Array;
@@ -48,17 +48,25 @@ export function seriesChannelBackward(
   const alphaTerms = new Float64Array(q.length * terms);
   const betaTerms = new Float64Array(q.length * terms);
   for (let i = 0; i < q.length; i++) {
-    const c = queryTerms(q[i], order);
-    const { denominator, y } = seriesRatio(moments, i, c);
+    // c may carry a common factor 1/q^t (large |q|); α, β then carry q^t, and every product
+    // below (α c_n, β c_n, and ∂q, homogeneous of degree 0) is unchanged.
+    const {
+      c,
+      scaled,
+      ratio: { denominator, y },
+    } = readQuery(moments, i, q[i], order);
     // Zero-denominator rule: no gradient flows through this query.
     if (isZeroDenominator(denominator)) continue;
     const alpha = g[i] / denominator;
     const beta = (-g[i] * y) / denominator;
-    // n a_n q^{n-1} = 2 a_{n-1} q^{n-1}, i.e. twice the previous query term.
-    for (let n = 1; n < terms; n++) {
+    for (let n = 0; n < terms; n++) {
       const sn = moments.s[i * terms + n];
       const zn = moments.z[i * terms + n];
-      dq[i] += 2 * c[n - 1] * (alpha * sn + beta * zn);
+      // Plain: n a_n q^{n-1} = 2 a_{n-1} q^{n-1}, twice the previous query term. Scaled
+      // (c_n = a_n r^{t-n}, r = 1/q): ∂q = -r² ∂y/∂r, i.e. -r (t-n) c_n. This form has no
+      // n = t term: the plain one's leading terms cancel against y M' and lose |q| ulps.
+      const slope = scaled ? (-(order - n) * c[n]) / q[i] : n > 0 ? 2 * c[n - 1] : 0;
+      dq[i] += slope * (alpha * sn + beta * zn);
     }
     for (let n = 0; n < terms; n++) {
       alphaTerms[i * terms + n] = alpha * c[n];

@@ -1,7 +1,9 @@
 import { taylorCoefficients } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import { featureExponent, scaleAdjointUp, scaleDown, scaleStateUp } from './feature_scale.js';
 import { foldTerms } from './loop.js';
-import { safeDivide } from './safe_divide.js';
+import { scaledTerm, scaledTermsOf, slopeFactor, useScaled } from './query_terms.js';
+import { isZeroDenominator, safeDivide } from './safe_divide.js';
 import { scanLastAxis } from './scan.js';
 
 /**
@@ -44,24 +46,37 @@ interface ChannelMajor {
   k: tf.Tensor3D;
   /** [B, D, L] */
   v: tf.Tensor3D;
-  /** f_0(k) = m e^{-k²}, [B, D, L] */
+  /** f_0(k) = m e^{-k²} 2^E, [B, D, L] */
   f0: tf.Tensor3D;
-  /** initial moments, [B, D, t+1] */
+  /** initial moments times 2^E, [B, D, t+1] */
   s0: tf.Tensor3D;
   z0: tf.Tensor3D;
+  /** E of ./feature_scale.ts, [B, D, 1]: every moment here is 2^E times the true one. */
+  exponent: tf.Tensor3D;
 }
 
 function toChannelMajor(inputs: SeriesInputs): ChannelMajor {
   const [batch, keys] = inputs.mask.shape;
-  const k = tf.transpose(inputs.k, [0, 2, 1]) as tf.Tensor3D;
-  const visible = tf.reshape(inputs.mask, [batch, 1, keys]);
+  const visible = tf.notEqual(tf.reshape(inputs.mask, [batch, 1, keys]), 0);
+  // Masked keys are absent whatever they hold: zeroed before f_n = f_{n-1} k can turn a NaN
+  // or ±∞ there into NaN moments.
+  const hide = (x: tf.Tensor3D) => {
+    const cm = tf.transpose(x, [0, 2, 1]) as tf.Tensor3D;
+    return tf.where(tf.broadcastTo(visible, cm.shape), cm, tf.zerosLike(cm)) as tf.Tensor3D;
+  };
+  const k = hide(inputs.k);
+  const s0 = tf.transpose(inputs.initialS, [0, 2, 1]) as tf.Tensor3D;
+  const z0 = tf.transpose(inputs.initialZ, [0, 2, 1]) as tf.Tensor3D;
+  const exponent = featureExponent(k, visible, s0, z0);
+  const f0 = tf.exp(tf.sub(tf.mul(exponent, Math.LN2), tf.square(k)));
   return {
     q: tf.transpose(inputs.q, [0, 2, 1]),
     k,
-    v: tf.transpose(inputs.v, [0, 2, 1]),
-    f0: tf.mul(tf.exp(tf.neg(tf.square(k))), visible),
-    s0: tf.transpose(inputs.initialS, [0, 2, 1]),
-    z0: tf.transpose(inputs.initialZ, [0, 2, 1]),
+    v: hide(inputs.v),
+    f0: tf.where(tf.broadcastTo(visible, f0.shape), f0, tf.zerosLike(f0)) as tf.Tensor3D,
+    s0: scaleStateUp(s0, exponent) as tf.Tensor3D,
+    z0: scaleStateUp(z0, exponent) as tf.Tensor3D,
+    exponent,
   };
 }
 
@@ -90,38 +105,77 @@ function lastMoment(m: tf.Tensor, causal: boolean): tf.Tensor {
   return tf.slice(m, [0, 0, length - 1], [batch, channels, 1]);
 }
 
-/** N = Σ a_n q^n S_n and M = Σ a_n q^n Z_n ([B, D, Lq]), plus the final moments. */
+/**
+ * N = Σ c_n S_n and M = Σ c_n Z_n ([B, D, Lq]), plus the final moments, with the query terms c
+ * of ./query_terms.ts: plain, or divided by q^t where the plain N or M overflowed (`scaled`).
+ */
 function numeratorDenominator(
   cm: ChannelMajor,
   order: number,
   causal: boolean,
-): { N: tf.Tensor; M: tf.Tensor; finalS: tf.Tensor; finalZ: tf.Tensor } {
+): { N: tf.Tensor; M: tf.Tensor; scaled: tf.Tensor; finalS: tf.Tensor; finalZ: tf.Tensor } {
   const a = taylorCoefficients(order);
   const finalS: tf.Tensor[] = [];
   const finalZ: tf.Tensor[] = [];
-  const { N, M } = foldTerms(
+  const scaledTerms = scaledTermsOf(cm.q);
+  const sums = foldTerms(
     order + 1,
     {
       N: tf.zerosLike(cm.q),
       M: tf.zerosLike(cm.q),
-      qPower: tf.onesLike(cm.q),
+      scaledN: tf.zerosLike(cm.q),
+      scaledM: tf.zerosLike(cm.q),
+      c: tf.onesLike(cm.q),
       f: tf.clone(cm.f0),
     },
-    ({ N, M, qPower, f }, n) => {
+    ({ N, M, scaledN, scaledM, c, f }, n) => {
       const S = moment(tf.mul(f, cm.v), term(cm.s0, n), causal);
       const Z = moment(f, term(cm.z0, n), causal);
       finalS.push(tf.keep(lastMoment(S, causal)));
       finalZ.push(tf.keep(lastMoment(Z, causal)));
-      const weight = tf.mul(qPower, a[n]);
+      // Non-causal moments are [B, D, 1]: the scaled sums come cheaper by Horner after the loop.
+      const scaledC = causal ? scaledTerm(scaledTerms, a, n, order) : null;
       return {
-        N: tf.add(N, tf.mul(weight, S)),
-        M: tf.add(M, tf.mul(weight, Z)),
-        qPower: tf.mul(qPower, cm.q),
+        N: tf.add(N, tf.mul(c, S)),
+        M: tf.add(M, tf.mul(c, Z)),
+        scaledN: scaledC ? tf.add(scaledN, tf.mul(scaledC, S)) : scaledN,
+        scaledM: scaledC ? tf.add(scaledM, tf.mul(scaledC, Z)) : scaledM,
+        c: tf.mul(c, tf.mul(cm.q, 2 / (n + 1))),
         f: tf.mul(f, cm.k),
       };
     },
   );
-  return { N, M, finalS: concatKept(finalS), finalZ: concatKept(finalZ) };
+  if (!causal) {
+    // Σ a_n r^{t-n} S_n by Horner in r = 1/q over the kept per-term moments.
+    const horner = (moments: tf.Tensor[]) =>
+      tf.tidy(() => {
+        const r = tf.reciprocal(cm.q);
+        let sum: tf.Tensor = tf.mul(moments[0], a[0]);
+        for (let n = 1; n <= order; n++) sum = tf.add(tf.mul(sum, r), tf.mul(moments[n], a[n]));
+        return tf.add(sum, tf.zerosLike(cm.q));
+      });
+    tf.dispose([sums.scaledN, sums.scaledM]);
+    sums.scaledN = horner(finalS);
+    sums.scaledM = horner(finalZ);
+  }
+  const scaled = useScaled(sums.M, sums.scaledM, cm.q);
+  const result = {
+    N: tf.where(scaled, sums.scaledN, sums.N),
+    M: tf.where(scaled, sums.scaledM, sums.M),
+    scaled,
+    finalS: scaleDown(concatKept(finalS), cm.exponent),
+    finalZ: scaleDown(concatKept(finalZ), cm.exponent),
+  };
+  tf.dispose([
+    sums.N,
+    sums.M,
+    sums.scaledN,
+    sums.scaledM,
+    sums.c,
+    sums.f,
+    ...Object.values(scaledTerms),
+  ]);
+  return result;
 }
 
 /** Forward: [y [B,Lq,D], finalS [B,t+1,D], finalZ [B,t+1,D]]. */
@@ -142,12 +196,15 @@ export function seriesForward(
 }
 
 /**
- * Analytic backward, O(t·L·D) time and O(L·D) scratch. With g = dL/dy, α = g/M, β = -g·y/M:
+ * Analytic backward, O(t·L·D) time and O(L·D) scratch. With g = dL/dy, α = g/M, β = -g·y/M
+ * (c_n = a_n q^n, or a_n q^{n-t} for the queries the forward read scaled):
  *   dq_i = Σ_n n a_n q_i^{n-1} (α_i S_n(i) + β_i Z_n(i))
  *   A_n(j) = Σ_{i sees j} α_i a_n q_i^n + dFinalS_n,   B_n(j) likewise with β and dFinalZ
  *   dv_j = Σ_n f_n(k_j) A_n(j),   dk_j = Σ_n f_n'(k_j) (v_j A_n(j) + B_n(j))
  *   dInitialS_n = A_n(first key),  dInitialZ_n = B_n(first key)
- * with f_n' = n f_{n-1} - 2 f_{n+1}. Queries with M = 0 get α = β = 0.
+ * with f_n' = n f_{n-1} - 2 f_{n+1}. Queries whose M counts as zero get α = β = 0.
+ * Features and moments carry the factor 2^E of ./feature_scale.ts and α, β the factor 2^-E, so
+ * every product above is unscaled except the state adjoints, which are scaled back at the end.
  */
 export function seriesBackward(
   inputs: SeriesInputs,
@@ -160,14 +217,15 @@ export function seriesBackward(
   return tf.tidy(() => {
     const cm = toChannelMajor(inputs);
     const a = taylorCoefficients(order);
-    const { N, M } = numeratorDenominator(cm, order, causal);
-    const visible = tf.notEqual(M, 0);
-    const safeM = tf.where(visible, M, tf.onesLike(M));
-    const g = tf.where(visible, tf.transpose(dy, [0, 2, 1]), tf.zerosLike(M));
+    const { N, M, scaled } = numeratorDenominator(cm, order, causal);
+    const scaledTerms = scaledTermsOf(cm.q);
+    const zero = isZeroDenominator(M);
+    const safeM = tf.where(zero, tf.onesLike(M), M);
+    const g = tf.where(zero, tf.zerosLike(M), tf.transpose(dy, [0, 2, 1]));
     const alpha = tf.div(g, safeM);
     const beta = tf.neg(tf.mul(alpha, tf.div(N, safeM)));
-    const dS = tf.transpose(dFinalS, [0, 2, 1]) as tf.Tensor3D;
-    const dZ = tf.transpose(dFinalZ, [0, 2, 1]) as tf.Tensor3D;
+    const dS = scaleDown(tf.transpose(dFinalS, [0, 2, 1]), cm.exponent) as tf.Tensor3D;
+    const dZ = scaleDown(tf.transpose(dFinalZ, [0, 2, 1]), cm.exponent) as tf.Tensor3D;
     // Sum over the queries that see key j: all of them, or (causal) those at i >= j.
     const adjoint = (x: tf.Tensor, upstream: tf.Tensor) =>
       tf.add(causal ? scanLastAxis(x, true) : tf.sum(x, 2, true), upstream);
@@ -181,30 +239,30 @@ export function seriesBackward(
         dq: tf.zerosLike(cm.q),
         dk: tf.zerosLike(cm.k),
         dv: tf.zerosLike(cm.k),
-        qPowerBelow: tf.zerosLike(cm.q),
-        qPower: tf.onesLike(cm.q),
+        plainBelow: tf.zerosLike(cm.q),
+        plainC: tf.onesLike(cm.q),
         fBelow: tf.zerosLike(cm.k),
         f: tf.clone(cm.f0),
         fAbove: tf.mul(cm.f0, cm.k),
       },
-      ({ dq, dk, dv, qPowerBelow, qPower, fBelow, f, fAbove }, n) => {
+      ({ dq, dk, dv, plainBelow, plainC, fBelow, f, fAbove }, n) => {
         const S = moment(tf.mul(f, cm.v), term(cm.s0, n), causal);
         const Z = moment(f, term(cm.z0, n), causal);
-        const A = adjoint(tf.mul(alpha, tf.mul(qPower, a[n])), term(dS, n));
-        const B = adjoint(tf.mul(beta, tf.mul(qPower, a[n])), term(dZ, n));
+        // The query terms the forward read each query with; α, β carry the inverse factor.
+        const c = tf.where(scaled, scaledTerm(scaledTerms, a, n, order), plainC);
+        const A = adjoint(tf.mul(alpha, c), term(dS, n));
+        const B = adjoint(tf.mul(beta, c), term(dZ, n));
         dInitialS.push(tf.keep(firstKey(A)));
         dInitialZ.push(tf.keep(firstKey(B)));
         const fPrime = tf.sub(tf.mul(fBelow, n), tf.mul(fAbove, 2));
-        const dqTerm = tf.mul(
-          tf.mul(qPowerBelow, n * a[n]),
-          tf.add(tf.mul(alpha, S), tf.mul(beta, Z)),
-        );
+        const slope = slopeFactor(scaled, plainBelow, c, cm.q, n, order);
+        const dqTerm = tf.mul(slope, tf.add(tf.mul(alpha, S), tf.mul(beta, Z)));
         return {
           dq: tf.add(dq, dqTerm),
           dk: tf.add(dk, tf.mul(fPrime, tf.add(tf.mul(cm.v, A), B))),
           dv: tf.add(dv, tf.mul(f, A)),
-          qPowerBelow: qPower,
-          qPower: tf.mul(qPower, cm.q),
+          plainBelow: plainC,
+          plainC: tf.mul(plainC, tf.mul(cm.q, 2 / (n + 1))),
           fBelow: f,
           f: fAbove,
           fAbove: tf.mul(fAbove, cm.k),
@@ -216,8 +274,8 @@ export function seriesBackward(
       dq: toSequenceMajor(result.dq),
       dk: toSequenceMajor(result.dk),
       dv: toSequenceMajor(result.dv),
-      dInitialS: toSequenceMajor(concatKept(dInitialS)),
-      dInitialZ: toSequenceMajor(concatKept(dInitialZ)),
+      dInitialS: toSequenceMajor(scaleAdjointUp(concatKept(dInitialS), cm.exponent)),
+      dInitialZ: toSequenceMajor(scaleAdjointUp(concatKept(dInitialZ), cm.exponent)),
     };
   });
 }

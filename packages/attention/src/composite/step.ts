@@ -1,5 +1,6 @@
 import { taylorCoefficients } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import { scaledTerm, scaledTermsOf, useScaled } from './query_terms.js';
 import { safeDivide } from './safe_divide.js';
 
 /**
@@ -24,10 +25,16 @@ export function stepForward(
       weights.push(tf.mul(weights[n - 1], tf.mul(q, a[n] / a[n - 1])));
     }
     const f = tf.stack(features, 1);
-    const w = tf.stack(weights, 1);
     const sNext = tf.add(s, tf.mul(f, tf.expandDims(v, 1))) as tf.Tensor3D;
     const zNext = tf.add(z, f) as tf.Tensor3D;
-    const y = safeDivide(tf.sum(tf.mul(w, sNext), 1), tf.sum(tf.mul(w, zNext), 1)) as tf.Tensor2D;
+    // Plain query terms, or, where they overflow, the same divided by q^t (./query_terms.ts).
+    const read = (w: tf.Tensor) => [tf.sum(tf.mul(w, sNext), 1), tf.sum(tf.mul(w, zNext), 1)];
+    const [N, M] = read(tf.stack(weights, 1));
+    const terms = scaledTermsOf(q);
+    const scaledWeights = Array.from(a, (_, n) => scaledTerm(terms, a, n, order));
+    const [scaledN, scaledM] = read(tf.stack(scaledWeights, 1));
+    const scaled = useScaled(M, scaledM, q);
+    const y = safeDivide(tf.where(scaled, scaledN, N), tf.where(scaled, scaledM, M)) as tf.Tensor2D;
     return [y, sNext, zNext];
   });
 }

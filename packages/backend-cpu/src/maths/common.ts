@@ -17,13 +17,15 @@ export interface Dims {
   readonly channels: number;
 }
 
-/** 2^-1022: denominators below this (or NaN) count as zero, as in `@elementwise/math`. */
+/** 2^-1022: denominators below this count as zero, as in `@elementwise/math`. */
 const MIN_NORMAL_FLOAT64 = 2 ** -1022;
 
 /**
  * The contract's zero-denominator rule: a query whose denominator is zero (it sees no visible
- * key, or every `e^{-k²}` it sees underflowed) outputs 0 and passes no gradient.
+ * key, or every `e^{-k²}` it sees underflowed) outputs 0 and passes no gradient. A NaN
+ * denominator is not zero: it comes from a non-finite input, which must propagate (README,
+ * "Non-finite inputs").
  */
 export function isZeroDenominator(denominator: number): boolean {
-  return !(Math.abs(denominator) >= MIN_NORMAL_FLOAT64);
+  return Math.abs(denominator) < MIN_NORMAL_FLOAT64;
 }

@@ -79,7 +79,27 @@ function readQuery(
     numerator = numerator * qc + a[n] * S[at];
     denominator = denominator * qc + a[n] * Z[at];
   }
+  if (overflowed(numerator, denominator, qc)) {
+    // Both divided by q^t: Horner in 1/q (README, "Large values").
+    const r = 1 / qc;
+    numerator = 0;
+    denominator = 0;
+    for (let n = 0, at = c; n < terms; n++, at += channels) {
+      numerator = numerator * r + a[n] * S[at];
+      denominator = denominator * r + a[n] * Z[at];
+    }
+  }
   return isZeroDenominator(denominator) ? 0 : numerator / denominator;
+}
+
+/**
+ * Whether a query's N or M overflowed with a finite q, so that it must be read with every term
+ * divided by q^t: the ratio and every gradient are homogeneous in the query terms, so the common
+ * factor changes nothing, and the divided terms a_n q^{n-t} never exceed a_n when |q| > 1.
+ * A non-finite q is left to propagate.
+ */
+function overflowed(numerator: number, denominator: number, qc: number): boolean {
+  return !(Number.isFinite(numerator) && Number.isFinite(denominator)) && Number.isFinite(qc);
 }
 
 function loadState(target: Float64Array, source: Float32Array, offset: number): void {
@@ -141,7 +161,9 @@ export function seriesForward(
 /**
  * The per-query part of the backward pass for query qc of channel c, with g = ∂ℓ/∂y:
  * α = g/M, β = -g y/M (0 when M = 0) and ∂q = Σ_n n a_n q^{n-1} (α S_n + β Z_n) = α N' + β M'.
- * Writes [dq, α, β] into `result`.
+ * Writes [dq, α, β, scaled] into `result`; where N or M overflowed, N, M, N', M' are all divided
+ * by q^t (so α, β are multiplied by it) and `scaled` is 1: {@link addQuery} must then use the
+ * query terms divided by q^t too.
  */
 function queryGradient(
   S: Float64Array,
@@ -164,6 +186,27 @@ function queryGradient(
     numerator = numerator * qc + a[n] * S[at];
     denominator = denominator * qc + a[n] * Z[at];
   }
+  result[3] = 0;
+  if (overflowed(numerator, denominator, qc)) {
+    // Horner in r = 1/q: N/q^t = Σ a_n r^{t-n} S_n, and N'/q^t = -r Σ (t-n) a_n r^{t-n} S_n
+    // (from ∂q = -r² ∂/∂r), which has no n = t term: the form n a_n q^{n-1} would cancel its
+    // leading term against y M' and lose |q| ulps.
+    const r = 1 / qc;
+    const order = terms - 1;
+    numerator = 0;
+    denominator = 0;
+    numeratorSlope = 0;
+    denominatorSlope = 0;
+    for (let n = 0, at = c; n < terms; n++, at += channels) {
+      numeratorSlope = numeratorSlope * r + (order - n) * a[n] * S[at];
+      denominatorSlope = denominatorSlope * r + (order - n) * a[n] * Z[at];
+      numerator = numerator * r + a[n] * S[at];
+      denominator = denominator * r + a[n] * Z[at];
+    }
+    numeratorSlope *= -r;
+    denominatorSlope *= -r;
+    result[3] = 1;
+  }
   if (isZeroDenominator(denominator)) {
     result[0] = 0;
     result[1] = 0;
@@ -177,7 +220,10 @@ function queryGradient(
   result[2] = beta;
 }
 
-/** Adds query (qc, α, β) of channel c to the adjoints: A_n += α a_n q^n, B_n += β a_n q^n. */
+/**
+ * Adds query (qc, α, β) of channel c to the adjoints: A_n += α a_n q^n, B_n += β a_n q^n, or
+ * with a_n q^{n-t} when `scaled` (α, β then came from N/q^t and M/q^t: the products are the same).
+ */
 function addQuery(
   A: Float64Array,
   B: Float64Array,
@@ -186,15 +232,30 @@ function addQuery(
   qc: number,
   alpha: number,
   beta: number,
+  scaled: boolean,
   terms: number,
   channels: number,
 ): void {
-  let power = 1;
+  if (scaled) {
+    const r = 1 / qc;
+    // a_{n-1} r^{t-n+1} = a_n r^{t-n} · r · n/2, from a_t down.
+    let weight = a[terms - 1];
+    for (let n = terms - 1, at = c + n * channels; n >= 0; n--, at -= channels) {
+      A[at] += alpha * weight;
+      B[at] += beta * weight;
+      weight *= (r * n) / 2;
+    }
+    return;
+  }
+  // α a_n q^n and β a_n q^n as running products: a_n q^n alone can overflow where they do not.
+  let weightedAlpha = alpha;
+  let weightedBeta = beta;
   for (let n = 0, at = c; n < terms; n++, at += channels) {
-    const weight = a[n] * power;
-    A[at] += alpha * weight;
-    B[at] += beta * weight;
-    power *= qc;
+    A[at] += weightedAlpha;
+    B[at] += weightedBeta;
+    const w = (2 * qc) / (n + 1);
+    weightedAlpha *= w;
+    weightedBeta *= w;
   }
 }
 
@@ -263,11 +324,12 @@ export function seriesBackward(
   const Z = new Float64Array(terms * channels);
   const A = new Float64Array(terms * channels);
   const B = new Float64Array(terms * channels);
-  const result = new Float64Array(3);
+  const result = new Float64Array(4);
   const blocks = causal ? Math.ceil(keys / BLOCK) : 0;
   const checkpoints = new Float64Array(blocks * 2 * terms * channels);
   const alphas = new Float64Array(causal ? Math.min(keys, BLOCK) * channels : 0);
   const betas = new Float64Array(alphas.length);
+  const scales = new Uint8Array(alphas.length);
   for (let b = 0; b < batch; b++) {
     const stateAt = b * terms * channels;
     loadState(S, inputs.initialS, stateAt);
@@ -304,6 +366,7 @@ export function seriesBackward(
             dq[row + c] = result[0];
             alphas[local + c] = result[1];
             betas[local + c] = result[2];
+            scales[local + c] = result[3];
           }
         }
         for (let j = end - 1; j >= start; j--) {
@@ -311,7 +374,9 @@ export function seriesBackward(
           const row = keyAt + j * channels;
           const local = (j - start) * channels;
           for (let c = 0; c < channels; c++) {
-            addQuery(A, B, a, c, q[row + c], alphas[local + c], betas[local + c], terms, channels);
+            const alpha = alphas[local + c];
+            const scaled = scales[local + c] === 1;
+            addQuery(A, B, a, c, q[row + c], alpha, betas[local + c], scaled, terms, channels);
             if (visible) {
               keyGradient(A, B, c, k[row + c], v[row + c], terms, channels, result);
               dk[row + c] = result[0];
@@ -335,7 +400,7 @@ export function seriesBackward(
           const qc = q[row + c];
           queryGradient(S, Z, a, c, qc, dy[row + c], terms, channels, result);
           dq[row + c] = result[0];
-          addQuery(A, B, a, c, qc, result[1], result[2], terms, channels);
+          addQuery(A, B, a, c, qc, result[1], result[2], result[3] === 1, terms, channels);
         }
       }
       for (let j = 0; j < keys; j++) {

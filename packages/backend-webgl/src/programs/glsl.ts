@@ -32,12 +32,28 @@ export function taylorDeclaration(terms: number): string {
 }
 
 /**
- * The zero-denominator rule in float32: a denominator below the smallest normal float32 (or NaN)
- * counts as 0, as `@elementwise/math` does in float64. Such a query outputs 0 and passes no
- * gradient. GPUs may flush subnormals to zero anyway, so this makes every device agree.
+ * The zero-denominator rule in float32: a denominator below the smallest normal float32 counts
+ * as 0, as `@elementwise/math` does in float64. Such a query outputs 0 and passes no gradient.
+ * GPUs may flush subnormals to zero anyway, so this makes every device agree. A NaN denominator
+ * is not zero: it comes from a non-finite input and propagates (README, "Non-finite inputs").
  */
 export const ZERO_DENOMINATOR = `
   bool isZeroDenominator(float denominator) {
-    return !(abs(denominator) >= 1.17549435e-38);
+    return abs(denominator) < 1.17549435e-38;
+  }
+`;
+
+/**
+ * Whether query q is read with every term divided by q^t (Horner in 1/q) instead of the plain
+ * terms a_n q^n: where |q| > 1 and finite, unless the divided denominator is below 2^-100
+ * (moderate |q| at high orders, where dividing by q^t underflows) and the plain one is finite.
+ * So neither M nor α = g/M overflows or turns subnormal (GPUs may flush those to zero); y and
+ * every gradient are homogeneous in the query terms, so the common factor cancels. A non-finite
+ * q keeps the plain reading and propagates. Values above 3.4028e38 count as not finite.
+ */
+export const USE_SCALED = `
+  bool useScaled(float query, float denominator, float scaledDenominator) {
+    return abs(query) > 1.0 && abs(query) <= 3.4028e38 &&
+      (!(abs(denominator) <= 3.4028e38) || abs(scaledDenominator) >= 7.8886091e-31);
   }
 `;

@@ -37,6 +37,11 @@ export class KeyGradientProgram implements GPGPUProgram {
         int j = coords.y;
         int d = coords.z;
         int row = ${causal ? 'j' : '0'};
+        // A masked key gets no gradient, whatever it holds (0 · NaN would be NaN).
+        if (getMask(b, j) == 0.0) {
+          setOutput(0.0);
+          return;
+        }
         float key = getK(b, j, d);
         float value = getV(b, j, d);
         float previous = 0.0;           // k^{n-1} e^{-k²}
@@ -49,7 +54,7 @@ export class KeyGradientProgram implements GPGPUProgram {
           previous = power;
           power *= key;
         }
-        setOutput(getMask(b, j) * sum);
+        setOutput(sum);
       }
     `;
   }

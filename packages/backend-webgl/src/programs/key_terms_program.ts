@@ -23,8 +23,13 @@ export class KeyTermsProgram implements GPGPUProgram {
         int row = coords.z;
         int d = coords.w;
         int n = row < ${terms} ? row : row - ${terms};
+        // A masked key is absent: never read, so a NaN or ±∞ it holds reaches no moment.
+        if (getMask(b, j) == 0.0) {
+          setOutput(0.0);
+          return;
+        }
         float key = getK(b, j, d);
-        float feature = getMask(b, j) * exp(-key * key);
+        float feature = exp(-key * key);
         for (int m = 0; m < ${terms}; m++) {
           if (m >= n) break;
           feature *= key;

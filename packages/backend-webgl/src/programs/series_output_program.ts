@@ -1,5 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { taylorDeclaration, ZERO_DENOMINATOR } from './glsl.js';
+import { taylorDeclaration, USE_SCALED, ZERO_DENOMINATOR } from './glsl.js';
 import { readNumeratorAndDenominator } from './series_read.js';
 
 /**
@@ -16,6 +16,7 @@ export class SeriesOutputProgram implements GPGPUProgram {
     this.userCode = `
       ${taylorDeclaration(terms)}
       ${ZERO_DENOMINATOR}
+      ${USE_SCALED}
       void main() {
         ivec3 coords = getOutputCoords();
         int b = coords.x;

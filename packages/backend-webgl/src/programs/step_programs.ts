@@ -1,5 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { taylorDeclaration, ZERO_DENOMINATOR } from './glsl.js';
+import { taylorDeclaration, USE_SCALED, ZERO_DENOMINATOR } from './glsl.js';
 
 /**
  * One recurrent step's state update, `[B, T, D]`: `s'_n = s_n + f_n(k) v` (`valueWeighted`) or
@@ -41,6 +41,7 @@ export class StepOutputProgram implements GPGPUProgram {
     this.userCode = `
       ${taylorDeclaration(terms)}
       ${ZERO_DENOMINATOR}
+      ${USE_SCALED}
       void main() {
         ivec2 coords = getOutputCoords();
         int b = coords.x;
@@ -51,6 +52,18 @@ export class StepOutputProgram implements GPGPUProgram {
         for (int n = ${terms - 1}; n >= 0; n--) {
           numerator = numerator * query + taylor[n] * getS(b, n, d);
           denominator = denominator * query + taylor[n] * getZ(b, n, d);
+        }
+        // Large |q|: both divided by q^t, Horner in 1/q (glsl.ts, USE_SCALED).
+        float inverse = 1.0 / query;
+        float scaledNumerator = 0.0;
+        float scaledDenominator = 0.0;
+        for (int n = 0; n < ${terms}; n++) {
+          scaledNumerator = scaledNumerator * inverse + taylor[n] * getS(b, n, d);
+          scaledDenominator = scaledDenominator * inverse + taylor[n] * getZ(b, n, d);
+        }
+        if (useScaled(query, denominator, scaledDenominator)) {
+          numerator = scaledNumerator;
+          denominator = scaledDenominator;
         }
         setOutput(isZeroDenominator(denominator) ? 0.0 : numerator / denominator);
       }

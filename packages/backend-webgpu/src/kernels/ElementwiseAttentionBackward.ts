@@ -19,7 +19,8 @@ import { emptyOutput, release, run, type WebGPUBackend } from '../webgpu_backend
  * Series orders, O(t·L·D):
  * 1. the forward scan of the key moments (carries from the initial state);
  * 2. per query, from S(i), Z(i) (causal: the block rescanned from its carry; non-causal: the
- *    final state): ∂q_i, α_i = g_i/M_i, β_i = -g_i y_i/M_i, packed [B, Lq, 3, D];
+ *    final state): ∂q_i, α_i = g_i/M_i, β_i = -g_i y_i/M_i and whether q_i was read divided
+ *    by q^t, packed [B, Lq, 4, D];
  * 3. the reverse scan of the query adjoints α_i a_n q_i^n, β_i a_n q_i^n from dFinalS, dFinalZ:
  *    its first row is dInitialS, dInitialZ;
  * 4. per key, from A(j), B(j) (causal: suffix sums, the block rescanned backwards from its

@@ -151,21 +151,22 @@ const EMIT: Record<
       result[at] = readQuery(state, f32(qIn[at]));
     }`,
   },
-  // (∂q_i, α_i, β_i) from S(i), Z(i), packed [B, L, 3, D].
+  // (∂q_i, α_i, β_i, scaled_i) from S(i), Z(i), packed [B, L, 4, D].
   queryGradients: {
     source: 'keys',
     reverse: false,
     inputs: ['qIn', 'kIn', 'vIn', 'maskIn', 'dyIn', 'carries'],
-    slots: 3,
+    slots: 4,
     code: `
     fn emit(state : ptr<function, array<f32, TT>>, b : i32, i : i32, c : i32) {
       let channels = uniforms.qInShape.z;
       let at = (b * uniforms.qInShape.y + i) * channels + c;
       let gradient = queryGradient(state, f32(qIn[at]), f32(dyIn[at]));
-      let packed = ((b * uniforms.qInShape.y + i) * 3) * channels + c;
+      let packed = ((b * uniforms.qInShape.y + i) * 4) * channels + c;
       result[packed] = gradient.x;
       result[packed + channels] = gradient.y;
       result[packed + 2 * channels] = gradient.z;
+      result[packed + 3 * channels] = gradient.w;
     }`,
   },
   // (∂k_j, ∂v_j) from the suffix sums A(j), B(j), packed [B, L, 2, D].

@@ -79,7 +79,7 @@ export function readQueriesProgram(
   });
 }
 
-/** Non-causal (∂q, α, β) packed [B, Lq, 3, D] from the full moments S, Z. */
+/** Non-causal (∂q, α, β, scaled) packed [B, Lq, 4, D] from the full moments S, Z. */
 export function queryGradientsProgram(
   geometry: ScanGeometry,
   queryShape: number[],
@@ -90,15 +90,16 @@ export function queryGradientsProgram(
     variableNames: ['qIn', 'dyIn', 'sIn', 'zIn'],
     over: 'qIn',
     overShape: queryShape,
-    outputShape: [batch, queries, 3, channels],
+    outputShape: [batch, queries, 4, channels],
     body: `
     var state : array<f32, TT>;
     loadState(&state, at.x, at.z);
     let gradient = queryGradient(&state, f32(qIn[index]), f32(dyIn[index]));
-    let packed = ((at.x * shape.y + at.y) * 3) * shape.z + at.z;
+    let packed = ((at.x * shape.y + at.y) * 4) * shape.z + at.z;
     result[packed] = gradient.x;
     result[packed + shape.z] = gradient.y;
-    result[packed + 2 * shape.z] = gradient.z;`,
+    result[packed + 2 * shape.z] = gradient.z;
+    result[packed + 3 * shape.z] = gradient.w;`,
   });
 }
 

@@ -7,15 +7,28 @@ import type { ScanGeometry } from './geometry.js';
  *     key terms    (S_n, Z_n) += m (f_n(k) v, f_n(k))
  *     query terms  (A_n, B_n) += (α a_n q^n, β a_n q^n)
  *
+ * A query whose M would overflow float32 or leave α = g/M subnormal (large |q|) is read with every
+ * term divided by q^t, by Horner in 1/q: y and every gradient are homogeneous in the query terms,
+ * so the common factor cancels (α, β then carry q^t, and the adjoint terms use a_n q^{n-t}). A
+ * non-finite q keeps the plain reading and propagates.
+ *
  * A running state is one `array<f32, 2T>`: entries 0..T-1 hold S (or A), T..2T-1 hold Z (or B).
  * Tensor inputs are bound by name: `kIn, vIn, maskIn` for keys, `qIn` for queries, `dyIn` for
- * upstream gradients, `queryInfo` for the packed per-query (∂q, α, β) of the backward pass.
+ * upstream gradients, `queryInfo` for the packed per-query (∂q, α, β, scaled) of the backward
+ * pass (scaled is 1 where the query was read divided by q^t).
  */
 
-/** Float32 denominators below the smallest normal number (or NaN) count as zero. */
+/**
+ * Float32 denominators below the smallest normal number count as zero. NaN does not: it comes from
+ * a non-finite input and propagates (attention README, "Non-finite inputs").
+ */
 export const ZERO_DENOMINATOR_WGSL = `
   fn isZeroDenominator(x : f32) -> bool {
-    return !(abs(x) >= 1.17549435e-38);
+    return abs(x) < 1.17549435e-38;
+  }
+  const SCALED_FLOOR : f32 = 0x1p-100f;
+  fn isFiniteValue(x : f32) -> bool {
+    return abs(x) <= 0x1.fffffep+127f;
   }
 `;
 
@@ -45,21 +58,14 @@ export function seriesPrelude(geometry: ScanGeometry): string {
   var<private> COEF : array<f32, ${terms}> = array<f32, ${terms}>(${a});
   ${ZERO_DENOMINATOR_WGSL}
 
-  // N / M of query q, or 0 when M is zero: Horner in q.
-  fn readQuery(state : ptr<function, array<f32, ${2 * terms}>>, q : f32) -> f32 {
-    var numerator = 0.0;
-    var denominator = 0.0;
-    for (var n = T - 1; n >= 0; n--) {
-      numerator = numerator * q + COEF[n] * (*state)[n];
-      denominator = denominator * q + COEF[n] * (*state)[T + n];
-    }
-    if (isZeroDenominator(denominator)) { return 0.0; }
-    return numerator / denominator;
-  }
-
-  // (∂q, α, β) of query q with upstream gradient g: α = g/M, β = -g y/M, ∂q = α N' + β M'.
-  // All zero when M is zero.
-  fn queryGradient(state : ptr<function, array<f32, ${2 * terms}>>, q : f32, g : f32) -> vec3<f32> {
+  // N, M and (for ∂q) N', M' of query q. Plain: Horner in q. Scaled: everything divided by q^t,
+  // Horner in r = 1/q, with N'/q^t written as -r² Σ (t-n) a_n r^{t-n-1} S_n, whose leading term
+  // does not cancel against y M'. Where |q| > 1 the scaled reading is used unless its M is below
+  // SCALED_FLOOR (moderate |q| at high orders, where dividing by q^t underflows) and the plain M
+  // is finite: so neither M nor α = g/M overflows or turns subnormal (GPUs may flush those to
+  // zero), and ∂q keeps its digits. A non-finite q keeps the plain reading and propagates. The
+  // second vector is all 1 when scaled.
+  fn readMoments(state : ptr<function, array<f32, ${2 * terms}>>, q : f32) -> array<vec4<f32>, 2> {
     var numerator = 0.0;
     var denominator = 0.0;
     var numeratorSlope = 0.0;
@@ -70,10 +76,50 @@ export function seriesPrelude(geometry: ScanGeometry): string {
       numerator = numerator * q + COEF[n] * (*state)[n];
       denominator = denominator * q + COEF[n] * (*state)[T + n];
     }
-    if (isZeroDenominator(denominator)) { return vec3<f32>(0.0); }
-    let alpha = g / denominator;
-    let beta = -alpha * (numerator / denominator);
-    return vec3<f32>(alpha * numeratorSlope + beta * denominatorSlope, alpha, beta);
+    let r = 1.0 / q;
+    var scaledNumerator = 0.0;
+    var scaledDenominator = 0.0;
+    var scaledNumeratorSlope = 0.0;
+    var scaledDenominatorSlope = 0.0;
+    for (var n = 0; n < T; n++) {
+      let weight = f32(T - 1 - n) * COEF[n];
+      scaledNumeratorSlope = scaledNumeratorSlope * r + weight * (*state)[n];
+      scaledDenominatorSlope = scaledDenominatorSlope * r + weight * (*state)[T + n];
+      scaledNumerator = scaledNumerator * r + COEF[n] * (*state)[n];
+      scaledDenominator = scaledDenominator * r + COEF[n] * (*state)[T + n];
+    }
+    // The slope loop ran one step too far (n = t adds weight 0): divide that r back out.
+    let scale = -r;
+    let useScaled = isFiniteValue(q) && abs(q) > 1.0 && (!isFiniteValue(denominator) ||
+      abs(scaledDenominator) >= SCALED_FLOOR);
+    if (useScaled) {
+      return array<vec4<f32>, 2>(
+        vec4<f32>(scaledNumerator, scaledDenominator, scale * scaledNumeratorSlope,
+          scale * scaledDenominatorSlope),
+        vec4<f32>(1.0));
+    }
+    return array<vec4<f32>, 2>(
+      vec4<f32>(numerator, denominator, numeratorSlope, denominatorSlope), vec4<f32>(0.0));
+  }
+
+  // N / M of query q, or 0 when M is zero.
+  fn readQuery(state : ptr<function, array<f32, ${2 * terms}>>, q : f32) -> f32 {
+    let moments = readMoments(state, q)[0];
+    if (isZeroDenominator(moments.y)) { return 0.0; }
+    return moments.x / moments.y;
+  }
+
+  // (∂q, α, β, scaled) of query q with upstream gradient g: α = g/M, β = -g y/M,
+  // ∂q = α N' + β M'; scaled = 1 where N, M, N', M' were divided by q^t. ∂q, α, β are zero when M
+  // is zero.
+  fn queryGradient(state : ptr<function, array<f32, ${2 * terms}>>, q : f32, g : f32) -> vec4<f32> {
+    let read = readMoments(state, q);
+    let moments = read[0];
+    let scaled = read[1].x;
+    if (isZeroDenominator(moments.y)) { return vec4<f32>(0.0, 0.0, 0.0, scaled); }
+    let alpha = g / moments.y;
+    let beta = -alpha * (moments.x / moments.y);
+    return vec4<f32>(alpha * moments.z + beta * moments.w, alpha, beta, scaled);
   }
 
   // (∂k, ∂v) of a visible key: ∂v = Σ f_n A_n, ∂k = Σ f_n' (v A_n + B_n), f_n' = n f_{n-1} - 2 f_{n+1}.
@@ -120,15 +166,30 @@ export const QUERY_TERMS_WGSL = `
     let queries = uniforms.qInShape.y;
     let channels = uniforms.qInShape.z;
     let q = f32(qIn[(b * queries + i) * channels + c]);
-    let info = ((b * queries + i) * 3) * channels + c;
+    let info = ((b * queries + i) * 4) * channels + c;
     let alpha = queryInfo[info + channels];
     let beta = queryInfo[info + 2 * channels];
-    var power = 1.0;
+    if (queryInfo[info + 3 * channels] != 0.0) {
+      // The query was read divided by q^t: weights a_n r^{t-n}, from a_t down.
+      let r = 1.0 / q;
+      var weight = COEF[T - 1];
+      for (var n = T - 1; n >= 0; n--) {
+        (*state)[n] += alpha * weight;
+        (*state)[T + n] += beta * weight;
+        weight *= r * f32(n) * 0.5;
+      }
+      return;
+    }
+    // α a_n q^n and β a_n q^n as running products (a_{n+1} q^{n+1} = a_n q^n · 2q/(n+1)):
+    // a_n q^n alone can overflow where N, M and these products do not.
+    var weightedAlpha = alpha;
+    var weightedBeta = beta;
     for (var n = 0; n < T; n++) {
-      let weight = COEF[n] * power;
-      (*state)[n] += alpha * weight;
-      (*state)[T + n] += beta * weight;
-      power *= q;
+      (*state)[n] += weightedAlpha;
+      (*state)[T + n] += weightedBeta;
+      let w = q * 2.0 / f32(n + 1);
+      weightedAlpha *= w;
+      weightedBeta *= w;
     }
   }
   fn sequenceLength() -> i32 { return uniforms.qInShape.y; }
