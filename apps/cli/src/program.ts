@@ -121,7 +121,7 @@ export function createProgram(): Command {
         .default(attentionListOption('softmax,ea-6,ea-2,ea-exact'), 'softmax,ea-6,ea-2,ea-exact'),
     )
     .addOption(backendOption('wasm'))
-    .option('--pairs <n>', 'key→value pairs per sequence', integerOption(1, 26), 8)
+    .option('--pairs <n>', 'key→value pairs per sequence', integerOption(1, 26), 4)
     .option('--d-model <n>', 'model width', integerOption(1), 64)
     .option('--layers <n>', 'transformer blocks', integerOption(1), 2)
     .option('--heads <n>', 'softmax attention heads', integerOption(1), 4)
