@@ -91,9 +91,12 @@ describe('the kit catches broken kernels', () => {
     return tests;
   };
 
+  // The fixtures run the whole kit several times in a child process: about two minutes on two
+  // cores beside the other packages' tests, more under load, since the non-finite and
+  // large-value suites joined it.
   beforeAll(async () => {
     ({ results, stdout } = await runFixtures());
-  }, 120_000);
+  }, 600_000);
 
   it('a correct fake with every kernel fused passes, with the direct kernel tests run', () => {
     const tests = fixture('oracle_fused');
