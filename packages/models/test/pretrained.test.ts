@@ -121,9 +121,9 @@ describe('fromPretrained', () => {
       const model = (await fromPretrained(entry.name)) as CharLM;
       const ids = model.encode(text);
       const vocabulary = model.vocabularySize;
-      const reference = tf.tidy(() =>
-        model.logits(tf.tensor2d(ids, [1, ids.length], 'int32')).dataSync(),
-      );
+      const logits = tf.tidy(() => model.logits(tf.tensor2d(ids, [1, ids.length], 'int32')));
+      const reference = logits.dataSync();
+      logits.dispose();
       const session = model.createSession();
       const rows = [await session.prefill(ids.subarray(0, 8))];
       for (let i = 8; i < ids.length; i++) rows.push(await session.step(ids[i]));
