@@ -25,3 +25,4 @@ export {
   elementwiseAttentionStepWasmConfig,
 } from './kernels/ElementwiseAttentionStep.js';
 export { kernelConfigs, registerCpuKernels } from './register_all_kernels.js';
+export { WasmHeapExhaustedError } from './wasm_malloc_guard.js';

@@ -11,6 +11,7 @@ import {
   elementwiseAttentionStepCpuConfig,
   elementwiseAttentionStepWasmConfig,
 } from './kernels/ElementwiseAttentionStep.js';
+import { guardCreatedWasmBackend } from './wasm_heap.js';
 
 /** Every kernel this package provides, for the tfjs `cpu` and `wasm` backends. */
 export const kernelConfigs: readonly KernelConfig[] = [
@@ -26,11 +27,17 @@ export const kernelConfigs: readonly KernelConfig[] = [
  * Registers the kernels with the tfjs engine, by backend name: neither backend is imported, so
  * an app needs only the one it uses. Importing the package does this already; calling it again
  * is harmless (kernels already registered are left alone).
+ *
+ * It also puts the malloc guard (./wasm_malloc_guard.ts) on the tfjs `wasm` backend as soon as
+ * that exists: at once if tfjs has created it already, else through the wasm kernels'
+ * `setupFunc`, which tfjs runs when `setBackend('wasm')` activates the backend. So every process
+ * that imports this package is guarded on `wasm`, whether or not it runs one of our kernels.
  */
 export function registerCpuKernels(): void {
   for (const config of kernelConfigs) {
     if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
   }
+  guardCreatedWasmBackend();
 }
 
 registerCpuKernels();

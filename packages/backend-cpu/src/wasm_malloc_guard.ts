@@ -21,6 +21,28 @@ export interface MallocModule {
 
 const GUARDED = Symbol('elementwise.mallocGuard');
 
+/**
+ * The error of an allocation the malloc guard refused: the tfjs wasm heap cannot hold `bytes`
+ * more. Recognise it by `error.name === 'WasmHeapExhaustedError'` (or `error.code ===
+ * 'ELEMENTWISE_WASM_HEAP_EXHAUSTED'`), which stay the same whatever the message says; packages
+ * that do not import this one (`@elementwise/models`) match on them. Nothing was written when
+ * it is thrown, so the backend stays usable.
+ */
+export class WasmHeapExhaustedError extends Error {
+  override readonly name = 'WasmHeapExhaustedError';
+  readonly code = 'ELEMENTWISE_WASM_HEAP_EXHAUSTED';
+
+  constructor(
+    /** The bytes requested. */
+    readonly bytes: number,
+    /** The size of the heap when the allocation failed. */
+    readonly heapBytes: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 const gib = (bytes: number) => `${(bytes / 2 ** 30).toFixed(2)} GiB`;
 
 /** Where the heap stands and what to reduce, for errors about an exhausted tfjs wasm heap. */
@@ -60,7 +82,9 @@ export function guardMalloc(module: MallocModule, memory: WebAssembly.Memory): b
     (bytes: number) => {
       const pointer = malloc(bytes);
       if (pointer === 0 && bytes > 0) {
-        throw new Error(
+        throw new WasmHeapExhaustedError(
+          bytes,
+          memory.buffer.byteLength,
           `tfjs wasm backend: could not allocate ${bytes} bytes on its WebAssembly heap; ` +
             `${heapExhaustedAdvice(memory)}.`,
         );

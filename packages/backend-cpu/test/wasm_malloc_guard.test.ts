@@ -63,8 +63,9 @@ describe('on the tfjs wasm backend', () => {
   let module: { _malloc: (bytes: number) => number };
 
   beforeAll(async () => {
+    // Activating the backend installs the guard (the wasm kernels' setupFunc); a first kernel
+    // call meets the backend too.
     await useBackend('wasm');
-    // A first kernel call meets the backend and installs the guard.
     const q = tf.tensor3d(randomNormal(2 * 3 * 4, 1), [2, 3, 4]);
     attention(q).dispose();
     q.dispose();

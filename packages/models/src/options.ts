@@ -5,15 +5,11 @@
  * a coerced value that looks like an answer.
  */
 
-/** How a given value reads in a message: strings quoted, arrays and objects by kind. */
-export function describeValue(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  if (typeof value === 'function') return 'a function';
-  if (value !== null && typeof value === 'object') return 'an object';
-  return String(value);
-}
+import { describeValue } from './describe_value.js';
+
+// The one rendering of values in error messages (./describe_value.ts), re-exported for the
+// checks that import it from here.
+export { describeValue };
 
 /**
  * Returns an options argument as an object (`{}` when omitted). Refuses anything else (a

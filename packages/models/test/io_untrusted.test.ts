@@ -14,9 +14,18 @@ import {
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createModel, fromPretrained, loadModel, type Model, saveModel } from '../src/index.js';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { configParameterCount } from '../src/config/parameter_count.js';
+import {
+  createModel,
+  fromPretrained,
+  loadModel,
+  type Model,
+  type ModelConfig,
+  saveModel,
+} from '../src/index.js';
 import { MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES } from '../src/io/limits.js';
+import { ParameterStore } from '../src/parameters.js';
 import { tinyCharLM, useBackend } from './helpers.js';
 
 /**
@@ -115,7 +124,8 @@ describe('weights paths stay inside the model folder', () => {
       ['weights\\bin', "must use '/' as separator, not backslashes"],
       ['weights.bin\0.txt', 'must not contain NUL characters'],
       ['', "must be a relative path to a file in the model's folder"],
-      [42, 'must be a string, got number 42'],
+      [42, 'must be a string, got 42'],
+      [['weights.bin'], 'must be a string, got an array of length 1'],
       [null, 'must be a string, got null'],
     ];
     for (const [path, message] of cases) {
@@ -265,7 +275,7 @@ describe('model.json is checked for type and size before anything is read or all
         (json) => {
           (json.weightsManifest[0] as Record<string, unknown>).paths = 'weights.bin';
         },
-        'weightsManifest[0].paths must be an array of file names, got "weights.bin"',
+        "weightsManifest[0].paths must be an array of file names, got 'weights.bin'",
       ],
       [
         (json) => {
@@ -277,7 +287,7 @@ describe('model.json is checked for type and size before anything is read or all
         (json) => {
           json.userDefinedMetadata = 'config';
         },
-        'userDefinedMetadata must be an object, got "config"',
+        "userDefinedMetadata must be an object, got 'config'",
       ],
     ];
     for (const [edit, message] of cases) {
@@ -298,17 +308,21 @@ describe('model.json is checked for type and size before anything is read or all
         `${label}.shape (weight ${name}) must hold integers >= 0, got [-1, 16]`,
       ],
       [(s) => (s.shape = [1.5]), 'must hold integers >= 0, got [1.5]'],
-      [(s) => (s.shape = ['16', 16]), 'must hold integers >= 0, got ["16", 16]'],
+      [(s) => (s.shape = ['16', 16]), "must hold integers >= 0, got ['16', 16]"],
       [(s) => (s.shape = [1e300]), 'must hold integers >= 0, got [1e+300]'],
       [(s) => (s.shape = [2 ** 53]), 'must hold integers >= 0, got [9007199254740992]'],
       [(s) => delete s.name, `${label}.name must be a non-empty string, got undefined (missing)`],
       [
         (s) => (s.dtype = 'string'),
-        `${label}.dtype (weight ${name}) must be one of float32, int32, bool, complex64, got "string"`,
+        `${label}.dtype (weight ${name}) must be one of float32, int32, bool, complex64, got 'string'`,
       ],
       [
         (s) => (s.dtype = 'constructor'),
-        `${label}.dtype (weight ${name}) must be one of float32, int32, bool, complex64, got "constructor"`,
+        `${label}.dtype (weight ${name}) must be one of float32, int32, bool, complex64, got 'constructor'`,
+      ],
+      [
+        (s) => (s.dtype = `float32${'x'.repeat(1000)}\n`),
+        `${label}.dtype (weight ${name}) must be one of float32, int32, bool, complex64, got 'float32${'x'.repeat(73)}…'`,
       ],
       [(s) => (s.quantization = { dtype: 'int4' }), 'quantization.dtype (weight'],
     ];
@@ -338,6 +352,72 @@ describe('model.json is checked for type and size before anything is read or all
     expect(spawnSync('mkfifo', [join(sum, 'pipe.bin')]).status).toBe(0);
     await expect(load(sum)).rejects.toThrow(
       `weightsManifest[0].weights declare more than ${MAX_WEIGHT_BYTES} bytes of weights (the limit, 2 GiB) by weightsManifest[0].weights[1]`,
+    );
+  });
+});
+
+describe('the weight specs must match the config before the model is built', () => {
+  type Meta = { userDefinedMetadata: { elementwise: { config: Record<string, unknown> } } };
+  const withConfig = (changes: Record<string, unknown>) => (json: Json) => {
+    const { elementwise } = (json as unknown as Meta).userDefinedMetadata;
+    elementwise.config = { ...elementwise.config, ...changes };
+  };
+
+  /** Loads, checking that no variable is created and no tensor memory ever allocated. */
+  async function refusedWithoutAllocating(folder: string, message: string): Promise<void> {
+    const create = vi.spyOn(ParameterStore.prototype, 'create');
+    const variable = vi.spyOn(tf.engine(), 'makeVariable');
+    const before = tf.memory();
+    try {
+      await expect(load(folder)).rejects.toThrow(message);
+      expect(create, 'no model variable created').not.toHaveBeenCalled();
+      expect(variable, 'no tfjs variable created').not.toHaveBeenCalled();
+      expect(tf.memory().numBytes).toBe(before.numBytes);
+      expect(tf.memory().numTensors).toBe(before.numTensors);
+    } finally {
+      create.mockRestore();
+      variable.mockRestore();
+    }
+  }
+
+  it('a config of 50 M parameters (200 MB) with the manifest of a 0.01 M one is refused, nothing allocated', async () => {
+    const changes = { dModel: 2048, numHeads: 2 };
+    const big = { ...model.config, ...changes } as ModelConfig;
+    expect(configParameterCount(big)).toBeGreaterThan(50e6);
+    await refusedWithoutAllocating(
+      await modelFolder(withConfig(changes)),
+      'weight token_embedding must have shape [30, 2048] for this config, got [30, 16]',
+    );
+  });
+
+  it('more layers in the config than in the manifest: missing weights, nothing allocated', async () => {
+    await refusedWithoutAllocating(
+      await modelFolder(withConfig({ numLayers: 3 })),
+      'missing weights: block_1/attention/query/kernel, block_1/attention/query/bias,',
+    );
+  });
+
+  it('a renamed or a duplicated weight: refused, nothing allocated', async () => {
+    const name = 'block_0/attention/key/kernel';
+    const specs = (edit: (weights: Array<Record<string, unknown>>) => void) => (json: Json) =>
+      edit(json.weightsManifest[0].weights);
+    await refusedWithoutAllocating(
+      await modelFolder(
+        specs((weights) => {
+          const spec = weights.find((w) => w.name === name)!;
+          spec.name = 'block_0/attention/keys/kernel';
+        }),
+      ),
+      `missing weights: ${name}`,
+    );
+    await refusedWithoutAllocating(
+      await modelFolder(
+        specs((weights) => {
+          const spec = weights.find((w) => w.name === name)!;
+          spec.name = 'block_0/attention/query/kernel';
+        }),
+      ),
+      'weight block_0/attention/query/kernel appears twice',
     );
   });
 });

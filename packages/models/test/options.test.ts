@@ -46,7 +46,7 @@ describe('options objects', () => {
       `train: unknown option 'stepz'; expected one of ${trainNames}`,
     );
     await expect(run(undefined)).rejects.toThrow(
-      'train: options.steps must be a positive integer, got undefined',
+      'train: options.steps must be a positive integer, got undefined (missing)',
     );
     await expect(run('fast')).rejects.toThrow(
       `train: options must be an object with any of ${trainNames}, got 'fast'`,
@@ -91,6 +91,81 @@ describe('options objects', () => {
     await expect(train(null as never, data, base)).rejects.toThrow(
       'train: model must be a model from createModel, loadModel or fromPretrained, got null',
     );
+  });
+
+  it('train: batchSize is bounded by the windows or examples data.train holds', async () => {
+    const run = (options: unknown, d: unknown = data) => train(model, d as never, options as never);
+    // Context 16: a training batch draws windows of 17 characters, starting anywhere but the
+    // last 16 characters of the text.
+    const windows = TEXT.length - 16;
+    const refusal = (given: string) =>
+      `train: options.batchSize must be an integer in [1, ${windows}] (data.train holds ${windows} distinct windows of 17 characters; a larger batch would repeat them), got ${given}`;
+    // Refused before anything is allocated (a batch of 1e9 windows used to be).
+    await expect(run({ ...base, batchSize: 1e9 })).rejects.toThrow(refusal('1000000000'));
+    await expect(run({ ...base, batchSize: windows + 1 })).rejects.toThrow(
+      refusal(String(windows + 1)),
+    );
+    await expect(run({ ...base, batchSize: 2.5 })).rejects.toThrow(
+      'train: options.batchSize must be a positive integer, got 2.5',
+    );
+    await expect(run({ ...base, batchSize: 0 })).rejects.toThrow(
+      'train: options.batchSize must be a positive integer, got 0',
+    );
+    const short = { train: { kind: 'text' as const, text: TEXT.slice(0, 20) } };
+    const { history } = await run({ ...base, batchSize: 4 }, short);
+    expect(history).toHaveLength(1);
+    await expect(run({ ...base, batchSize: 5 }, short)).rejects.toThrow(
+      'train: options.batchSize must be an integer in [1, 4] (data.train holds 4 distinct windows of 17 characters; a larger batch would repeat them), got 5',
+    );
+
+    const classifier = createModel(
+      {
+        task: 'sequence-classifier',
+        inputChannels: 1,
+        numClasses: 2,
+        dModel: 8,
+        numHeads: 2,
+        numLayers: 1,
+        maxLength: 4,
+        attention: { kind: 'softmax' },
+      },
+      { seed: 1 },
+    );
+    const sequences = {
+      kind: 'sequences' as const,
+      inputs: new Float32Array(3 * 4),
+      length: 4,
+      channels: 1,
+      labels: Int32Array.from([0, 1, 0]),
+    };
+    await expect(
+      train(classifier, { train: sequences }, { ...base, batchSize: 4 }),
+    ).rejects.toThrow(
+      'train: options.batchSize must be an integer in [1, 3] (data.train holds 3 distinct examples; a larger batch would repeat them), got 4',
+    );
+    await expect(evaluate(classifier, sequences, { batchSize: 4 })).rejects.toThrow(
+      'evaluate: options.batchSize must be an integer in [1, 3] (the dataset is evaluated as 3 examples), got 4',
+    );
+    classifier.dispose();
+  });
+
+  it('evaluate: batchSize is bounded by the windows or examples the dataset is evaluated as', async () => {
+    // Consecutive windows of 17 characters at stride 16.
+    const windows = Math.floor((TEXT.length - 1) / 16);
+    await expect(evaluate(model, data.train, { batchSize: 1e9 })).rejects.toThrow(
+      `evaluate: options.batchSize must be an integer in [1, ${windows}] (the dataset is evaluated as ${windows} windows of 17 characters), got 1000000000`,
+    );
+    await expect(evaluate(model, data.train, { batchSize: 0 })).rejects.toThrow(
+      'evaluate: options.batchSize must be a positive integer, got 0',
+    );
+    const whole = await evaluate(model, data.train, { batchSize: windows });
+    expect(await evaluate(model, data.train, { batchSize: 7 })).toEqual(
+      expect.objectContaining({ loss: expect.closeTo(whole.loss, 5) }),
+    );
+    // The default, 32, shrinks to a dataset of fewer windows.
+    const small = { kind: 'text' as const, text: TEXT.slice(0, 5 * 16 + 1) };
+    const metrics = await evaluate(model, small);
+    expect(metrics.loss).toBeCloseTo((await evaluate(model, small, { batchSize: 5 })).loss, 5);
   });
 
   it('evaluate: unknown names, a non-object, a disposed model', async () => {

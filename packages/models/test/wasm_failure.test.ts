@@ -1,4 +1,4 @@
-import '@elementwise/backend-cpu';
+import { WasmHeapExhaustedError } from '@elementwise/backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createModel, evaluate, GenerationSession, train } from '../src/index.js';
@@ -147,8 +147,7 @@ describe('a tfjs wasm abort becomes a clear error', () => {
     await useBackend('wasm');
     const tensors = tf.memory().numTensors;
     const model = createModel(tinyCharLM(), { seed: 1 });
-    // A first fused EA kernel on wasm installs the guard.
-    tf.dispose(tf.tidy(() => model.logits(tf.tensor2d([[1, 2, 3]], [1, 3], 'int32'))));
+    // Importing @elementwise/backend-cpu guarded the backend when useBackend activated it.
     const loss = model.loss.bind(model);
     const spy = vi.spyOn(model, 'loss').mockImplementation((batch, context) => {
       // A tensor within 64 bytes of 4 GiB: malloc refuses it at once, without growing the heap.
@@ -160,6 +159,7 @@ describe('a tfjs wasm abort becomes a clear error', () => {
     expect(error.message).toMatch(
       /^train: out of memory during training step 1 \(batch 2 × context 16\) at dModel 16, 2 layers: tfjs wasm backend: could not allocate 4294967280 bytes on its WebAssembly heap; the heap is at \d+ bytes .* The allocation was refused before anything was written, so the wasm backend stays usable\.$/,
     );
+    expect(error.cause).toBeInstanceOf(WasmHeapExhaustedError);
     spy.mockRestore();
     const { history } = await train(model, { train: text }, options);
     expect(history).toHaveLength(2);
@@ -179,6 +179,21 @@ describe('a tfjs wasm abort becomes a clear error', () => {
     expect(explainWasmFailure(plain, work)).toBe(plain);
     const unreachable = new WebAssembly.RuntimeError('unreachable');
     expect(explainWasmFailure(unreachable, work)).toBe(unreachable);
+  });
+
+  it("the malloc guard's error is recognised by its identity (name and code), not by its text", () => {
+    const work = { where: 'x', during: 'y', config: { dModel: 1, numLayers: 1 }, reduce: 'z' };
+    const refused = new WasmHeapExhaustedError(8, 65536, 'some other wording');
+    const explained = explainWasmFailure(refused, work) as Error;
+    expect(explained.message).toBe(
+      'x: out of memory during y at dModel 1, 1 layers: some other wording The allocation was refused before anything was written, so the wasm backend stays usable.',
+    );
+    expect(explained.cause).toBe(refused);
+    // The guard's wording on a plain Error (anyone's message) is not the guard's error.
+    const lookalike = new Error(
+      'tfjs wasm backend: could not allocate 8 bytes on its WebAssembly heap; the heap is at 65536 bytes.',
+    );
+    expect(explainWasmFailure(lookalike, work)).toBe(lookalike);
   });
 });
 

@@ -7,7 +7,7 @@ import {
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactBackward } from '../maths/exact.js';
-import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
+import { hostKernelConfig } from './heap_guarded_kernel.js';
 
 /**
  * Fused backward: inputs the six forward inputs plus dy, dFinalS, dFinalZ; outputs
@@ -42,16 +42,14 @@ const backward =
     };
   };
 
-const config = (backendName: HostBackendName): KernelConfig => ({
-  kernelName: ElementwiseAttentionBackward,
-  backendName,
-  kernelFunc: heapGuardedKernelFunc(
-    backendName,
-    ElementwiseAttentionBackward,
-    backward(backendName),
-    ['dq', 'dk', 'dv', 'dInitialS', 'dInitialZ'],
-  ),
-});
+const config = (backendName: HostBackendName): KernelConfig =>
+  hostKernelConfig(backendName, ElementwiseAttentionBackward, backward(backendName), [
+    'dq',
+    'dk',
+    'dv',
+    'dInitialS',
+    'dInitialZ',
+  ]);
 
 export const elementwiseAttentionBackwardCpuConfig = config('cpu');
 export const elementwiseAttentionBackwardWasmConfig = config('wasm');

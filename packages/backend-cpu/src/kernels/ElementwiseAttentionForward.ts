@@ -7,7 +7,7 @@ import {
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactForward } from '../maths/exact.js';
-import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
+import { hostKernelConfig } from './heap_guarded_kernel.js';
 
 /**
  * Fused forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ].
@@ -33,16 +33,12 @@ const forward =
     };
   };
 
-const config = (backendName: HostBackendName): KernelConfig => ({
-  kernelName: ElementwiseAttentionForward,
-  backendName,
-  kernelFunc: heapGuardedKernelFunc(
-    backendName,
-    ElementwiseAttentionForward,
-    forward(backendName),
-    ['y', 'finalS', 'finalZ'],
-  ),
-});
+const config = (backendName: HostBackendName): KernelConfig =>
+  hostKernelConfig(backendName, ElementwiseAttentionForward, forward(backendName), [
+    'y',
+    'finalS',
+    'finalZ',
+  ]);
 
 export const elementwiseAttentionForwardCpuConfig = config('cpu');
 export const elementwiseAttentionForwardWasmConfig = config('wasm');

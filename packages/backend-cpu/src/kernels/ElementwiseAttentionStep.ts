@@ -6,7 +6,7 @@ import {
 } from '@elementwise/attention';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { seriesStep } from '../maths/series.js';
-import { heapGuardedKernelFunc } from './heap_guarded_kernel.js';
+import { hostKernelConfig } from './heap_guarded_kernel.js';
 
 /**
  * Fused recurrent step: inputs q, k, v [B,D], s, z [B,T,D]; outputs [y, s', z'].
@@ -28,11 +28,8 @@ const step: KernelBody = (inputs, attrs) => {
   };
 };
 
-const config = (backendName: HostBackendName): KernelConfig => ({
-  kernelName: ElementwiseAttentionStep,
-  backendName,
-  kernelFunc: heapGuardedKernelFunc(backendName, ElementwiseAttentionStep, step, ['y', 's', 'z']),
-});
+const config = (backendName: HostBackendName): KernelConfig =>
+  hostKernelConfig(backendName, ElementwiseAttentionStep, step, ['y', 's', 'z']);
 
 export const elementwiseAttentionStepCpuConfig = config('cpu');
 export const elementwiseAttentionStepWasmConfig = config('wasm');

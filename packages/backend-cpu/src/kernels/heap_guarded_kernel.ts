@@ -1,6 +1,11 @@
 import { type HostBackendName, type KernelBody, kernelFuncFor } from '@elementwise/attention';
-import { findBackend, type KernelFunc, type TensorInfo } from '@tensorflow/tfjs-core';
-import { wasmHeap } from '../wasm_heap.js';
+import {
+  findBackend,
+  type KernelConfig,
+  type KernelFunc,
+  type TensorInfo,
+} from '@tensorflow/tfjs-core';
+import { guardWasmBackend, wasmHeap } from '../wasm_heap.js';
 import { heapExhaustedAdvice } from '../wasm_malloc_guard.js';
 
 /** tfjs-backend-wasm's `BackendWasm`, described structurally (only what is used here). */
@@ -59,4 +64,30 @@ export function heapGuardedKernelFunc(
     };
   };
   return kernelFuncFor(backendName, kernelName, guarded);
+}
+
+/**
+ * The tfjs `KernelConfig` of a kernel body on a host backend: its {@link heapGuardedKernelFunc},
+ * and on `wasm` a `setupFunc` that installs the backend's malloc guard. tfjs calls every
+ * registered kernel's `setupFunc` with the backend whenever `setBackend('wasm')` makes it the
+ * active one, so the guard is in place before any tensor is allocated there, even in a process
+ * that never runs one of these kernels.
+ */
+export function hostKernelConfig(
+  backendName: HostBackendName,
+  kernelName: string,
+  body: KernelBody,
+  outputNames: readonly string[],
+): KernelConfig {
+  const config: KernelConfig = {
+    kernelName,
+    backendName,
+    kernelFunc: heapGuardedKernelFunc(backendName, kernelName, body, outputNames),
+  };
+  if (backendName === 'wasm') {
+    config.setupFunc = (backend) => {
+      guardWasmBackend(backend);
+    };
+  }
+  return config;
 }

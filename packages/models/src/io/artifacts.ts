@@ -1,9 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { configParameterCount } from '../config/parameter_count.js';
 import type { ModelConfig } from '../config/types.js';
 import { resolveConfig } from '../config/validate_config.js';
 import { createModel, type Model } from '../create_model.js';
+import { expectedWeights } from './expected_weights.js';
 import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from './format.js';
-import { checkWeightSpecs } from './weights_manifest.js';
+import { checkWeightSpecs, type Fail } from './weights_manifest.js';
 
 /**
  * A model as tfjs model artifacts: the weights as `weightSpecs` + `weightData` (float32, in
@@ -31,6 +33,44 @@ export function modelToArtifacts(model: Model): tf.io.ModelArtifacts {
 
 function joinWeightData(data: tf.io.WeightData): ArrayBuffer {
   return Array.isArray(data) ? tf.io.concatenateArrayBuffers(data) : data;
+}
+
+/**
+ * Compares checked float32 weight specs with the weights a config implies, from the config
+ * alone: the same names (none twice, none missing, none extra), each with its shape, and so the
+ * same total bytes (`bytes`, what the specs declare). Nothing is allocated.
+ */
+function checkSpecsMatchConfig(
+  specs: tf.io.WeightsManifestEntry[],
+  bytes: number,
+  config: ModelConfig,
+  fail: Fail,
+): void {
+  const expected = new Map(expectedWeights(config).map((w) => [w.name, w.shape]));
+  const names = specs.map((s) => s.name);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (seen.has(name)) fail(`weight ${name} appears twice`);
+    seen.add(name);
+  }
+  const missing = [...expected.keys()].filter((name) => !seen.has(name));
+  const extra = names.filter((name) => !expected.has(name));
+  if (missing.length > 0) fail(`missing weights: ${missing.join(', ')}`);
+  if (extra.length > 0) fail(`unexpected weights: ${extra.join(', ')}`);
+  for (const spec of specs) {
+    const shape = expected.get(spec.name) as number[];
+    if (!tf.util.arraysEqual(spec.shape, shape)) {
+      fail(
+        `weight ${spec.name} must have shape [${shape.join(', ')}] for this config, got [${spec.shape.join(', ')}]`,
+      );
+    }
+  }
+  const needed = configParameterCount(config) * 4;
+  if (bytes !== needed) {
+    fail(
+      `the weight specs declare ${bytes} bytes but this config's float32 weights take ${needed}`,
+    );
+  }
 }
 
 /**
@@ -72,6 +112,9 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: stri
       fail(`weight ${spec.name} must have dtype float32, got ${spec.dtype}`);
     if (spec.quantization) fail(`weight ${spec.name} is quantized, which is not supported`);
   }
+  // Before the model is built: its variables (up to 1 GiB for a config within the limits) are
+  // only allocated for weight specs that match the config.
+  checkSpecsMatchConfig(specs, expectedBytes, config, fail);
   if (artifacts.weightData == null) fail('weightData is missing');
   // Sizes before joining: a list of buffers is only copied into one when it holds what the
   // specs declare.
@@ -91,22 +134,6 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: stri
 
   const model = createModel(config, { seed: 0 });
   try {
-    const expected = model.getWeights();
-    const names = specs.map((s) => s.name);
-    const duplicate = names.find((name, i) => names.indexOf(name) !== i);
-    if (duplicate) fail(`weight ${duplicate} appears twice`);
-    const missing = Object.keys(expected).filter((name) => !names.includes(name));
-    const extra = names.filter((name) => !(name in expected));
-    if (missing.length > 0) fail(`missing weights: ${missing.join(', ')}`);
-    if (extra.length > 0) fail(`unexpected weights: ${extra.join(', ')}`);
-    for (const spec of specs) {
-      const shape = expected[spec.name].shape;
-      if (!tf.util.arraysEqual(spec.shape, shape)) {
-        fail(
-          `weight ${spec.name} must have shape [${shape.join(', ')}] for this config, got [${spec.shape.join(', ')}]`,
-        );
-      }
-    }
     const decoded = tf.io.decodeWeights(data, specs);
     try {
       for (const [name, tensor] of Object.entries(decoded)) {
@@ -114,6 +141,7 @@ export function modelFromArtifacts(artifacts: tf.io.ModelArtifacts, source: stri
           fail(`weight ${name} holds NaN or infinite values`);
         }
       }
+      // setWeights checks names and shapes again, against the built model's own variables.
       model.setWeights(decoded);
     } finally {
       tf.dispose(Object.values(decoded));

@@ -1,3 +1,5 @@
+import { describeValue } from '../describe_value.js';
+
 /**
  * Where a weights path from an untrusted `model.json` may point: a file inside the model's own
  * folder (or under its URL), named relative to it. These are the checks on the text of the path;
@@ -14,7 +16,7 @@ const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:/;
  * separators, without `..` segments, a leading `/`, a URL scheme, backslashes or NUL.
  */
 export function weightPathProblem(path: unknown): string | undefined {
-  if (typeof path !== 'string') return `must be a string, got ${describe(path)}`;
+  if (typeof path !== 'string') return `must be a string, got ${describeValue(path)}`;
   const got = `got ${JSON.stringify(path)}`;
   if (path === '') return `must be a relative path to a file in the model's folder, ${got}`;
   if (path.includes('\0')) return `must not contain NUL characters, ${got}`;
@@ -68,10 +70,4 @@ export function weightUrl(modelUrl: URL, path: string): { url: string } | { prob
 function folderOf(url: URL): string {
   const plain = url.href.slice(0, url.href.length - url.search.length - url.hash.length);
   return plain.slice(0, plain.lastIndexOf('/') + 1);
-}
-
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
 }

@@ -1,4 +1,5 @@
 import type * as tf from '@tensorflow/tfjs-core';
+import { describeValue } from '../describe_value.js';
 import { MAX_MODEL_JSON_BYTES, MAX_WEIGHT_BYTES } from './limits.js';
 import { weightPathProblem } from './weight_paths.js';
 
@@ -31,17 +32,6 @@ export interface CheckedModelJSON {
   weightSpecs: tf.io.WeightsManifestEntry[];
   /** The bytes all groups declare. */
   bytes: number;
-}
-
-/** Renders a value of the wrong type for an error message. */
-export function describeValue(value: unknown): string {
-  if (value === undefined) return 'undefined (missing)';
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return `an array of length ${value.length}`;
-  if (typeof value === 'object') return 'an object';
-  if (typeof value === 'string')
-    return JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value);
-  return String(value);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -4,7 +4,7 @@ import { assertModel } from '../tasks/base_model.js';
 import { addSums, type MetricSums, type Metrics } from '../tasks/batch.js';
 import { cleanUp } from './cleanup.js';
 import type { Dataset } from './datasets.js';
-import { createSampler, disposeBatch, type Sampler } from './samplers.js';
+import { checkBatchSize, createSampler, disposeBatch, type Sampler } from './samplers.js';
 import { explainWasmFailure } from './wasm_failure.js';
 
 /** Turns summed metrics into means: loss, bits per char, accuracy, MAE and RMSE as the task has. */
@@ -41,6 +41,9 @@ export async function evaluateIndices(
   return metricsFromSums(model.task, sums);
 }
 
+/** Examples per evaluation batch unless `options.batchSize` says otherwise (or the dataset has fewer). */
+const DEFAULT_BATCH_SIZE = 32;
+
 /**
  * Evaluates a model on a whole dataset, deterministically and without dropout. char-lm: the
  * text in consecutive windows of maxLength characters, each predicted from the window's start
@@ -55,14 +58,23 @@ export async function evaluate(
   const where = 'evaluate';
   assertModel(where, model);
   const given = checkOptions<{ batchSize: number }>(where, options, ['batchSize']);
-  const batchSize = checkNumber(
-    where,
-    'options.batchSize',
-    given.batchSize ?? 32,
-    isPositiveInteger,
-    'a positive integer',
-  );
+  if (given.batchSize !== undefined) {
+    checkNumber(
+      where,
+      'options.batchSize',
+      given.batchSize,
+      isPositiveInteger,
+      'a positive integer',
+    );
+  }
   const sampler = createSampler(model, data, where);
+  const batchSize = given.batchSize ?? Math.min(DEFAULT_BATCH_SIZE, sampler.size);
+  checkBatchSize(
+    where,
+    batchSize,
+    sampler.size,
+    `the dataset is evaluated as ${sampler.size} ${sampler.unit}`,
+  );
   let metrics: Metrics;
   try {
     metrics = await evaluateIndices(

@@ -20,11 +20,32 @@ import type { Dataset, SequenceDataset, SeriesDataset, TextDataset } from './dat
 export interface Sampler {
   /** Number of evaluation windows/examples. */
   readonly size: number;
+  /**
+   * Number of distinct windows/examples a random training batch draws from: every start of a
+   * window in a text or a series, every example of a set of sequences. A batch larger than this
+   * must repeat some of them.
+   */
+  readonly trainingSize: number;
+  /** What the sampler's items are, for messages: `windows of 17 characters`, `examples`, … */
+  readonly unit: string;
   /** Sequence positions per example, for tokens/s. */
   readonly positions: number;
   randomBatch(batchSize: number, random: SeededRandom): Batch;
   /** Examples `indices` of the evaluation cover. */
   batchOf(indices: number[]): Batch;
+}
+
+/**
+ * Bounds a batch size, already checked to be a positive integer, by the items a dataset has
+ * (`most`, explained by `why`): beyond them a batch holds nothing new, only more memory, and a
+ * huge one (1e9) would allocate until the process dies.
+ */
+export function checkBatchSize(where: string, batchSize: number, most: number, why: string): void {
+  if (batchSize > most) {
+    throw new Error(
+      `${where}: options.batchSize must be an integer in [1, ${most}] (${why}), got ${describeValue(batchSize)}`,
+    );
+  }
 }
 
 export function disposeBatch(batch: Batch): void {
@@ -63,6 +84,8 @@ export function createSampler(model: Model, dataset: Dataset, where: string): Sa
 /** Windows of L + 1 characters; evaluation covers the text with windows at stride L. */
 class TextSampler implements Sampler {
   readonly size: number;
+  readonly trainingSize: number;
+  readonly unit: string;
   readonly positions: number;
   private readonly ids: Int32Array;
 
@@ -85,12 +108,12 @@ class TextSampler implements Sampler {
     }
     this.positions = Math.min(model.maxLength, this.ids.length - 1);
     this.size = Math.floor((this.ids.length - 1) / this.positions);
+    this.trainingSize = this.ids.length - this.positions;
+    this.unit = `windows of ${this.positions + 1} characters`;
   }
 
   randomBatch(batchSize: number, random: SeededRandom): Batch {
-    const starts = Array.from({ length: batchSize }, () =>
-      random.nextInt(this.ids.length - this.positions),
-    );
+    const starts = Array.from({ length: batchSize }, () => random.nextInt(this.trainingSize));
     return this.windows(starts);
   }
 
@@ -116,6 +139,8 @@ class TextSampler implements Sampler {
 /** Examples drawn by reshuffling each epoch; evaluation in order. */
 class SequenceSampler implements Sampler {
   readonly size: number;
+  readonly trainingSize: number;
+  readonly unit = 'examples';
   readonly positions: number;
   private order: number[] = [];
 
@@ -146,6 +171,7 @@ class SequenceSampler implements Sampler {
       );
     }
     this.size = labels.length;
+    this.trainingSize = labels.length;
     this.positions = length;
   }
 
@@ -178,6 +204,8 @@ class SequenceSampler implements Sampler {
 /** Windows of inputLength steps and the next horizon values of channel 0; evaluation at stride horizon. */
 class SeriesSampler implements Sampler {
   readonly size: number;
+  readonly trainingSize: number;
+  readonly unit: string;
   readonly positions: number;
   private readonly steps: number;
   private readonly useTimes: boolean;
@@ -241,11 +269,13 @@ class SeriesSampler implements Sampler {
     }
     this.useTimes = positional === 'time' && times !== undefined;
     this.size = Math.floor((windows - 1) / horizon) + 1;
+    this.trainingSize = windows;
+    this.unit = `windows of inputLength + horizon = ${inputLength + horizon} steps`;
     this.positions = inputLength;
   }
 
   randomBatch(batchSize: number, random: SeededRandom): Batch {
-    const windows = this.steps - this.dataset.inputLength - this.dataset.horizon + 1;
+    const windows = this.trainingSize;
     return this.windows(Array.from({ length: batchSize }, () => random.nextInt(windows)));
   }
 

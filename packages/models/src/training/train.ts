@@ -10,7 +10,7 @@ import { clipByGlobalNorm } from './clip.js';
 import type { Dataset } from './datasets.js';
 import { evaluateIndices } from './evaluate.js';
 import { learningRateAt } from './learning_rate.js';
-import { createSampler, disposeBatch, type Sampler } from './samplers.js';
+import { checkBatchSize, createSampler, disposeBatch, type Sampler } from './samplers.js';
 import { explainWasmFailure } from './wasm_failure.js';
 
 export interface TrainProgress {
@@ -185,6 +185,12 @@ export async function train(
   }
   checkOptions(WHERE, data, ['train', 'validation'], 'data', 'field');
   const trainSampler = createSampler(model, data.train, 'train (data.train)');
+  checkBatchSize(
+    WHERE,
+    batchSize,
+    trainSampler.trainingSize,
+    `data.train holds ${trainSampler.trainingSize} distinct ${trainSampler.unit}; a larger batch would repeat them`,
+  );
   const validationSampler =
     data.validation == null
       ? null

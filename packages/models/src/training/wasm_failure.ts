@@ -13,12 +13,24 @@ import * as tf from '@tensorflow/tfjs-core';
  * An allocation that fails on the JavaScript side (a tensor's memory) is refused earlier, by the
  * malloc guard of `@elementwise/backend-cpu`, with an error that already names the heap and what
  * to reduce; the backend stays usable then. Its message gets the shape of the work added. This
- * package does not depend on that one, so the error is recognised by its text.
+ * package does not depend on that one, so the error is recognised by the stable identity that
+ * package documents for it (its `WasmHeapExhaustedError`: `name` and `code`), never by its text.
  */
 
 const FAILURE = /Aborted\(|memory access out of bounds/;
-const REFUSED_ALLOCATION = /^tfjs wasm backend: could not allocate \d+ bytes/;
 const HEAP_LIMIT = 2 ** 32;
+
+/** `name` and `code` of `@elementwise/backend-cpu`'s `WasmHeapExhaustedError`. */
+const HEAP_EXHAUSTED = { name: 'WasmHeapExhaustedError', code: 'ELEMENTWISE_WASM_HEAP_EXHAUSTED' };
+
+/** Whether `error` is an allocation refused by `@elementwise/backend-cpu`'s malloc guard. */
+export function isRefusedWasmAllocation(error: unknown): error is Error {
+  return (
+    error instanceof Error &&
+    error.name === HEAP_EXHAUSTED.name &&
+    (error as { code?: unknown }).code === HEAP_EXHAUSTED.code
+  );
+}
 
 /** Whether `error` is the wasm backend's abort (or the trap of a call after it). */
 export function isWasmBackendFailure(error: unknown): error is WebAssembly.RuntimeError {
@@ -52,7 +64,7 @@ export interface FailedWork {
 export function explainWasmFailure(error: unknown, work: FailedWork): unknown {
   const { dModel, numLayers } = work.config;
   const shape = `${work.during} at dModel ${dModel}, ${numLayers} layers`;
-  if (error instanceof Error && REFUSED_ALLOCATION.test(error.message)) {
+  if (isRefusedWasmAllocation(error)) {
     return new Error(
       `${work.where}: out of memory during ${shape}: ${error.message} The allocation was ` +
         'refused before anything was written, so the wasm backend stays usable.',
