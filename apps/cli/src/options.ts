@@ -46,13 +46,26 @@ export function integerListOption(min: number) {
 
 /**
  * Attention by name: `softmax`, `ea-exact`, or `ea-<t>` with an even Taylor order t from 0 to
- * `MAX_ORDER` (`ea-2`, `ea-6`, as in the paper).
+ * `MAX_ORDER` (`ea-2`, `ea-6`, as in the paper); a suffix `-g<d>` makes groups of d channels
+ * share one similarity (`ea-2-g8`, `ea-exact-g8`).
  */
-export const ATTENTION_NAMES_HELP = 'softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact';
+export const ATTENTION_NAMES_HELP =
+  'softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact, each EA with an optional -g<group size> (ea-2-g8)';
 
 export function parseAttention(value: string): AttentionConfig {
   const name = value.trim().toLowerCase();
   if (name === 'softmax') return { kind: 'softmax' };
+  const grouped = /^(.*)-g(\d+)$/.exec(name);
+  if (grouped) {
+    const groupSize = Number(grouped[2]);
+    const base = parseAttention(grouped[1]);
+    if (base.kind !== 'ea' || groupSize < 1) {
+      throw new InvalidArgumentError(
+        `A group suffix -g<d> needs EA attention and d >= 1, got "${value}". Accepted: ${ATTENTION_NAMES_HELP}.`,
+      );
+    }
+    return groupSize === 1 ? base : { ...base, groupSize };
+  }
   if (name === 'ea-exact') return { kind: 'ea', order: 'exact' };
   const match = /^ea-(\d+)$/.exec(name);
   if (!match) {
@@ -85,5 +98,6 @@ export function attentionLabel(attention: AttentionConfig): string {
   if (attention.kind === 'softmax') return 'softmax';
   const order = attention.order === 'exact' ? 'exact' : String(attention.order);
   const bound = attention.qkBound ? ` +qk-bound ${attention.qkBound}` : '';
-  return `EA-${order}${attention.qkNorm === 'rms' ? ' +qk-rms' : ''}${bound}`;
+  const group = attention.groupSize && attention.groupSize > 1 ? ` g${attention.groupSize}` : '';
+  return `EA-${order}${group}${attention.qkNorm === 'rms' ? ' +qk-rms' : ''}${bound}`;
 }

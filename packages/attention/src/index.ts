@@ -3,7 +3,12 @@ import './register_gradients.js';
 
 // The order bound lives in the oracle's package so that the oracle accepts the same orders;
 // re-exported for code (model configs, CLIs) that depends on this package only.
-export { MAX_ORDER, orderProblem } from '@elementwise/math';
+export {
+  groupFeatureCount,
+  MAX_GROUP_FEATURES,
+  MAX_ORDER,
+  orderProblem,
+} from '@elementwise/math';
 export {
   type Compute,
   type HostBackendName,

@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { stateSize } from './kernel_names.js';
+import { checkGroupSize, checkGroupsDivide, stateShapes } from './group_size.js';
 import { checkOrder } from './validation.js';
 
 /**
@@ -11,11 +11,21 @@ export type AttentionState = {
   z: tf.Tensor;
 };
 
-/** The state before any key: zeros of shape [batch, order + 1, channels]. */
-export function zeroState(order: number, batch: number, channels: number): AttentionState {
+/**
+ * The state before any key: zeros of shape [batch, order + 1, channels] each, or with groups of
+ * `groupSize` channels s [batch, F, channels] and z [batch, F, channels / groupSize].
+ */
+export function zeroState(
+  order: number,
+  batch: number,
+  channels: number,
+  groupSize = 1,
+): AttentionState {
   checkOrder('zeroState', order, false);
-  const shape = [batch, stateSize(order), channels];
-  return { s: tf.zeros(shape), z: tf.zeros(shape) };
+  const size = checkGroupSize('zeroState', groupSize, order);
+  checkGroupsDivide('zeroState', size, channels);
+  const shapes = stateShapes(order, size, channels);
+  return { s: tf.zeros([batch, ...shapes.s]), z: tf.zeros([batch, ...shapes.z]) };
 }
 
 export function disposeState(state: AttentionState): void {

@@ -1,6 +1,7 @@
 import { orderProblem } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { fail } from './errors.js';
+import { stateShapes } from './group_size.js';
 import type { AttentionOrder } from './kernel_names.js';
 import { checkNestedArray } from './nested_array.js';
 
@@ -84,15 +85,23 @@ export function checkState(
   batch: number,
   channels: number,
   batched: boolean,
+  groupSize = 1,
 ): [tf.Tensor, tf.Tensor] {
   if (state == null || typeof state !== 'object') {
     fail(op, `${name} must be {s, z}, got ${String(state)}`);
   }
-  const expected = batched ? [batch, order + 1, channels] : [order + 1, channels];
-  const symbolic = `${batched ? '[B, t+1, D]' : '[t+1, D]'} for order ${order}`;
+  const shapes = stateShapes(order, groupSize, channels);
+  const grouped = groupSize > 1;
+  const symbolic = {
+    s: grouped ? '[F, D]' : '[t+1, D]',
+    z: grouped ? '[F, D / groupSize]' : '[t+1, D]',
+  };
+  const where = grouped ? `order ${order} and groupSize ${groupSize}` : `order ${order}`;
   const [s, z] = (['s', 'z'] as const).map((part) => {
     const x = checkFloatTensor(op, `${name}.${part}`, (state as Record<string, unknown>)[part]);
-    checkShape(op, `${name}.${part}`, x.shape, expected, symbolic);
+    const expected = batched ? [batch, ...shapes[part]] : shapes[part];
+    const pattern = batched ? `[B, ${symbolic[part].slice(1)}` : symbolic[part];
+    checkShape(op, `${name}.${part}`, x.shape, expected, `${pattern} for ${where}`);
     return batched ? x : tf.expandDims(x, 0);
   });
   return [s, z];

@@ -117,7 +117,7 @@ describe('clear errors for bad input', () => {
 
   it('unknown options (typos)', () => {
     expect(call(() => elementwiseAttention(q(), q(), q(), { casual: true } as never))).toThrow(
-      "unknown option 'casual'; expected one of order, causal, mask, initialState, returnFinalState",
+      "unknown option 'casual'; expected one of order, causal, mask, initialState, returnFinalState, groupSize",
     );
   });
 
@@ -183,7 +183,7 @@ describe('clear errors for bad input', () => {
       "ElementwiseAttention 'errors_layer': has been disposed",
     );
   });
-  const OP_OPTIONS = 'order, causal, mask, initialState, returnFinalState';
+  const OP_OPTIONS = 'order, causal, mask, initialState, returnFinalState, groupSize';
 
   it.each([
     [true, 'got true'],
@@ -213,11 +213,13 @@ describe('clear errors for bad input', () => {
     const x = () => tf.zeros([2, 4]);
     const state = zeroState(6, 2, 4);
     expect(call(() => elementwiseAttentionStep(x(), x(), x(), state, 4 as never))).toThrow(
-      'elementwiseAttentionStep: options must be an object with any of order, got 4',
+      'elementwiseAttentionStep: options must be an object with any of order, groupSize, got 4',
     );
     expect(
       call(() => elementwiseAttentionStep(x(), x(), x(), state, { causal: true } as never)),
-    ).toThrow("elementwiseAttentionStep: unknown option 'causal'; expected one of order");
+    ).toThrow(
+      "elementwiseAttentionStep: unknown option 'causal'; expected one of order, groupSize",
+    );
     tf.dispose([state.s, state.z]);
   });
 

@@ -4,6 +4,7 @@ import { type ConformanceOptions, resolveOptions } from './options.js';
 import { backwardSuite } from './suites/backward.js';
 import { errorsSuite } from './suites/errors.js';
 import { forwardSuite } from './suites/forward.js';
+import { groupedSuite } from './suites/grouped.js';
 import { largeValuesSuite } from './suites/large_values.js';
 import { longSequenceSuite } from './suites/long_sequence.js';
 import { memorySuite } from './suites/memory.js';
@@ -19,7 +20,8 @@ import { stepSuite } from './suites/step.js';
  *
  * Every form (forward, gradients, recurrent step, long sequences) is compared with the float64
  * oracle of `@elementwise/math` over the contract's shapes and orders; properties are checked
- * with fast-check; the zero-denominator rule, the propagation of non-finite inputs, large finite queries, error messages, tensor and data-id leaks and
+ * with fast-check; the grouped form (`groupSize`) is checked against the oracle's; the
+ * zero-denominator rule, the propagation of non-finite inputs, large finite queries, error messages, tensor and data-id leaks and
  * unwritten outputs (NaN-poisoned buffers) are checked too. Before the tests run, the kit prints
  * which kernels are fused on the backend and which run the composite fallback.
  */
@@ -32,6 +34,7 @@ export function describeBackendConformance(options: ConformanceOptions): void {
     forwardSuite(kit);
     backwardSuite(kit);
     stepSuite(kit);
+    groupedSuite(kit);
     longSequenceSuite(kit);
     propertiesSuite(kit);
     numericsSuite(kit);

@@ -74,6 +74,7 @@ async function runFixtures(): Promise<{ results: Results; stdout: string }> {
 const FORWARD = 'forward matches the float64 oracle';
 const GRADS = 'gradients through tf.grads match the oracle';
 const NON_FINITE = 'non-finite inputs propagate to exactly the outputs that depend on them';
+const HUGE_VALUES = 'huge values v, up to the float32 maximum, give the oracle answer, never NaN';
 const LARGE = 'large finite queries give the oracle answer, never NaN';
 const DIRECT_BACKWARD = 'the fused ElementwiseAttentionBackward called directly matches the oracle';
 const DIRECT_FORWARD = `${FORWARD} > the fused ElementwiseAttentionForward called directly returns [y, finalS, finalZ] for every case`;
@@ -147,6 +148,11 @@ describe('the kit catches broken kernels', () => {
         '1e+37 at order 6',
         '1e+37 at order 8',
       ].map((name) => `${LARGE} > q·${name} (causal: true)`),
+      ...[
+        '2e+38 at order 6, L = 9 causal',
+        '3e+37 at order 2, L = 48 causal mask',
+        '1.5e+38 at order 6, L = 7 causal state',
+      ].map((name) => `${HUGE_VALUES} > |v| up to ${name}`),
     ];
     expect(withStatus(tests, 'failed').sort()).toEqual(expected.sort());
     expect(stdout).toContain(

@@ -9,6 +9,15 @@ export { isZeroDenominator, MIN_NORMAL_FLOAT64 } from './denominator.js';
 export { centralDifferenceGradient } from './finite_difference.js';
 export type { EaForwardOptions, EaForwardResult } from './forward.js';
 export { eaForward } from './forward.js';
+export type { GroupFeatures } from './group_features.js';
+export {
+  groupFeatureCount,
+  groupFeatures,
+  MAX_GROUP_FEATURES,
+  monomials,
+} from './group_features.js';
+export type { GroupedOptions, GroupedResult } from './grouped.js';
+export { groupedForward, groupedStateShape, groupedStep } from './grouped.js';
 export { maxAbsError, relativeRmsError } from './metrics.js';
 export {
   assertOrder,

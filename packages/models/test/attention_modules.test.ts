@@ -1,4 +1,4 @@
-import { eaForward } from '@elementwise/math';
+import { eaForward, groupedForward } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ElementwiseSelfAttention } from '../src/attention/elementwise_self_attention.js';
@@ -11,11 +11,12 @@ import { relativeError, useBackend } from './helpers.js';
 beforeAll(() => useBackend('cpu'));
 
 const PAPER_BLOCK = { shortConv: 0, outputGate: false };
-const eaConfig = (order: number, qkBound = 0) => ({
+const eaConfig = (order: number, qkBound = 0, groupSize = 1) => ({
   kind: 'ea' as const,
   order,
   qkNorm: 'none' as const,
   qkBound,
+  groupSize,
 });
 
 const random = (size: number, seed: number, scale = 0.8) => {
@@ -164,6 +165,32 @@ describe('the attention modules of a block', () => {
         )
         .dataSync(),
     );
+    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    expect(relativeError(expected, got)).toBeLessThan(1e-5);
+    store.dispose();
+  });
+
+  it('groupSize d hands its projections to grouped EA (float64 oracle)', () => {
+    const [batch, length, dModel, groupSize] = [2, 7, 6, 3];
+    const store = new ParameterStore(new SeededRandom(4));
+    const attention = new ElementwiseSelfAttention(
+      store,
+      'a',
+      dModel,
+      eaConfig(2, 0, groupSize),
+      true,
+      PAPER_BLOCK,
+    );
+    const x = random(batch * length * dModel, 9);
+    const read = (name: string) => store.get(`a/${name}`).dataSync();
+    const project = (name: string) =>
+      affine(x, read(`${name}/kernel`), read(`${name}/bias`), dModel);
+    const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
+    const ea = groupedForward(
+      { q: project('query'), k: project('key'), v: project('value'), dims },
+      { order: 2, groupSize, causal: true },
+    ).y;
+    const expected = affine(ea, read('output/kernel'), read('output/bias'), dModel);
     const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();

@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { configParameterCount } from '../src/config/parameter_count.js';
 import { MAX_LENGTH, MAX_PARAMETERS } from '../src/config/validate_config.js';
 import { ConfigError, createModel, loadModel, type ModelConfig } from '../src/index.js';
+import { expectedWeights } from '../src/io/expected_weights.js';
 import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from '../src/io/format.js';
 import { tinyCharLM, useBackend } from './helpers.js';
 
@@ -58,7 +59,7 @@ describe('createModel config validation', () => {
         attention: { kind: 'softmax' },
       }),
     ).toThrow(
-      'config.normalization.mean must be 2 finite numbers (inputChannels), got array of length 1',
+      'config.normalization.mean must be 2 finite numbers (inputChannels), got an array of length 1',
     );
     expect(
       bad({
@@ -100,6 +101,25 @@ describe('createModel config validation', () => {
     }
   });
 
+  it('names the field for a bad group size', () => {
+    const grouped = (groupSize: unknown, order: number | 'exact' = 2) =>
+      tinyCharLM({ attention: { kind: 'ea', order, groupSize: groupSize as number } });
+    for (const groupSize of [0, 1.5, '2', null]) {
+      expect(bad(grouped(groupSize))).toThrow(
+        /config\.attention\.groupSize must be an integer >= 1, got/,
+      );
+    }
+    const dModel = tinyCharLM().dModel;
+    expect(bad(grouped(dModel + 1))).toThrow(
+      `config.attention.groupSize must divide config.dModel (${dModel}), got ${dModel + 1}`,
+    );
+    expect(
+      bad(tinyCharLM({ dModel: 64, attention: { kind: 'ea', order: 8, groupSize: 32 } })),
+    ).toThrow(/groupSize 32 at order 8 needs 76904685 Taylor features per channel, more than 4096/);
+    expect(bad(grouped(2))).not.toThrow();
+    expect(bad(grouped(dModel, 'exact'))).not.toThrow();
+  });
+
   it('fills in the defaults (Post-LN, GELU, 4x, dropout 0.1, sinusoidal, qkNorm none, no conv, no gate)', () => {
     const model = createModel(
       {
@@ -127,7 +147,7 @@ describe('createModel config validation', () => {
       shortConv: 0,
       outputGate: false,
       maxLength: 4,
-      attention: { kind: 'ea', order: 2, qkNorm: 'none', qkBound: 0 },
+      attention: { kind: 'ea', order: 2, qkNorm: 'none', qkBound: 0, groupSize: 1 },
     });
     model.dispose();
   });
@@ -156,7 +176,7 @@ describe('createModel config validation', () => {
     for (const m of [a, b, c, twin, gated, gatedTwin]) m.dispose();
   });
 
-  it('computes the parameter count from the config alone, as the built model has it', () => {
+  it('computes the parameter count and the weights from the config alone, as the built model has them', () => {
     const configs: ModelConfig[] = [
       tinyCharLM(),
       tinyCharLM({ positional: 'learned', norm: 'pre', ffMultiplier: 1.5 }),
@@ -186,12 +206,33 @@ describe('createModel config validation', () => {
         positional: 'time',
         attention: { kind: 'ea', order: 'exact' },
       },
+      {
+        task: 'forecaster',
+        inputChannels: 3,
+        horizon: 2,
+        dModel: 8,
+        numHeads: 2,
+        numLayers: 2,
+        maxLength: 6,
+        norm: 'pre',
+        positional: 'learned',
+        ffMultiplier: 2.5,
+        shortConv: 2,
+        outputGate: true,
+        attention: { kind: 'softmax' },
+      },
     ];
     for (const config of configs) {
       const model = createModel(config, { seed: 1 });
       expect(configParameterCount(model.config), JSON.stringify(config)).toBe(
         model.parameterCount(),
       );
+      // What a loader compares an untrusted manifest with before building anything.
+      const built = Object.entries(model.getWeights()).map(([name, w]) => ({
+        name,
+        shape: w.shape,
+      }));
+      expect(expectedWeights(model.config), JSON.stringify(config)).toEqual(built);
       model.dispose();
     }
   });

@@ -57,6 +57,14 @@ const VARIANTS = [
     }),
   },
   {
+    name: 'EA-2 with groups of 4 channels, short convolution 4, output gate',
+    config: tinyCharLM({
+      attention: { kind: 'ea', order: 2, groupSize: 4 },
+      shortConv: 4,
+      outputGate: true,
+    }),
+  },
+  {
     name: 'softmax, short convolution 3 and output gate',
     config: tinyCharLM({ attention: { kind: 'softmax' }, shortConv: 3, outputGate: true }),
   },
@@ -93,7 +101,12 @@ describe('CharLM generation session', () => {
   }
 
   it('holds constant memory per token for EA and a growing KV cache for softmax', async () => {
-    for (const attention of [{ kind: 'ea', order: 6 } as const, { kind: 'softmax' } as const]) {
+    const attentions = [
+      { kind: 'ea', order: 6 } as const,
+      { kind: 'ea', order: 2, groupSize: 4 } as const,
+      { kind: 'softmax' } as const,
+    ];
+    for (const attention of attentions) {
       const model = createModel(tinyCharLM({ attention, maxLength: 64, shortConv: 4 }), {
         seed: 6,
       });

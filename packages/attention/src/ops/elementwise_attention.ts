@@ -1,13 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { forwardGradientMap, savedForwardInputs } from '../backward.js';
+import { groupedForwardComposite } from '../composite/grouped.js';
 import { compositeForward, type ForwardTensors } from '../composite/kernels.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
-import {
-  type AttentionOrder,
-  asKernelArgs,
-  ElementwiseAttentionForward,
-  stateSize,
-} from '../kernel_names.js';
+import { checkGroupSize, checkGroupsDivide, stateShapes } from '../group_size.js';
+import { type AttentionOrder, asKernelArgs, ElementwiseAttentionForward } from '../kernel_names.js';
 import { booleanOption, checkOptions } from '../options.js';
 import type { AttentionState } from '../state.js';
 import {
@@ -20,6 +17,7 @@ import {
   formatShape,
   type TensorInput,
 } from '../validation.js';
+import { runValueScaled, valuesFitUnscaled } from '../value_scale.js';
 
 const OP = 'elementwiseAttention';
 
@@ -34,6 +32,12 @@ export interface ElementwiseAttentionOptions {
   initialState?: AttentionState;
   /** Also return the state after the last key, to continue with `step` or the next chunk. */
   returnFinalState?: boolean;
+  /**
+   * Channels per similarity group, d (must divide D). Default 1: the paper's per-channel EA.
+   * d > 1 weighs keys by `exp(-|q - k|²)` summed over each group of d channels, with
+   * C(d + t, t) Taylor features per channel in the state (s [B, F, D], z [B, F, D/d]).
+   */
+  groupSize?: number;
 }
 
 export type ElementwiseAttentionResult = {
@@ -41,7 +45,14 @@ export type ElementwiseAttentionResult = {
   finalState: AttentionState;
 };
 
-const OPTION_NAMES = ['order', 'causal', 'mask', 'initialState', 'returnFinalState'] as const;
+const OPTION_NAMES = [
+  'order',
+  'causal',
+  'mask',
+  'initialState',
+  'returnFinalState',
+  'groupSize',
+] as const;
 
 /**
  * Element-wise attention (Feng 2025): per channel c,
@@ -79,10 +90,17 @@ export function elementwiseAttention(
     options.returnFinalState,
     false,
   );
+  const groupSize = checkGroupSize(OP, options.groupSize, order);
 
   const result = tf.tidy(() => {
-    const { inputs, batched } = prepareInputs(q, k, v, options, order, causal);
-    const [y, finalS, finalZ] = runForward(inputs, order, causal);
+    const { inputs, batched } = prepareInputs(q, k, v, options, order, causal, groupSize);
+    const [y, finalS, finalZ] =
+      groupSize === 1
+        ? runForward(inputs, order, causal)
+        : groupedForwardComposite(inputs, order, groupSize, causal, {
+            initial: options.initialState != null,
+            final: returnFinalState,
+          });
     const unbatch = (x: tf.Tensor) => (batched ? x : tf.squeeze(x, [0]));
     return { y: unbatch(y), s: unbatch(finalS), z: unbatch(finalZ) };
   });
@@ -92,14 +110,34 @@ export function elementwiseAttention(
   return result.y;
 }
 
+/**
+ * The contract's forward kernel (fused where registered, the composite otherwise), with huge
+ * values scaled around it.
+ */
 function runForward(inputs: ForwardTensors, order: AttentionOrder, causal: boolean): tf.Tensor[] {
-  if (hasFusedKernel(ElementwiseAttentionForward)) {
-    return runFusedKernel(ElementwiseAttentionForward, ...asKernelArgs(inputs, { order, causal }));
+  const fused = hasFusedKernel(ElementwiseAttentionForward);
+  const kernel = (x: ForwardTensors) =>
+    fused
+      ? runFusedKernel(ElementwiseAttentionForward, ...asKernelArgs(x, { order, causal }))
+      : compositeForward(x, order, causal);
+  const gradients = (x: ForwardTensors, dys: tf.Tensor[]) =>
+    forwardGradientMap(x, dys, order, causal);
+  // Huge values are scaled down around the kernel (value_scale.ts); where the host shows that
+  // none is huge, the kernel runs exactly as it would without that rule.
+  if (!valuesFitUnscaled({ v: inputs.v, mask: inputs.mask, s: inputs.initialS })) {
+    return runValueScaled({
+      inputs: { ...inputs },
+      names: { v: 'v', s: 'initialS', mask: 'mask' },
+      linearGradients: ['q', 'k', 'initialZ'],
+      forward: (x) => kernel(x as unknown as ForwardTensors),
+      backward: (x, dys) => gradients(x as unknown as ForwardTensors, dys),
+    });
   }
+  if (fused) return kernel(inputs);
   return runWithCustomGradient(
     { ...inputs },
-    () => compositeForward(inputs, order, causal),
-    (dys, saved) => forwardGradientMap(savedForwardInputs(saved), dys, order, causal),
+    () => kernel(inputs),
+    (dys, saved) => gradients(savedForwardInputs(saved), dys),
   );
 }
 
@@ -114,6 +152,7 @@ function prepareInputs(
   options: ElementwiseAttentionOptions,
   order: AttentionOrder,
   causal: boolean,
+  groupSize: number,
 ): { inputs: ForwardTensors; batched: boolean } {
   let q = checkFloatTensor(OP, 'q', qIn);
   let k = checkFloatTensor(OP, 'k', kIn);
@@ -145,6 +184,7 @@ function prepareInputs(
       `sequences must be non-empty, got q ${formatShape(drop(q.shape))} and k ${formatShape(drop(k.shape))}`,
     );
   }
+  checkGroupsDivide(OP, groupSize, channels);
   if (causal && queries !== keys) {
     fail(OP, `causal attention needs as many queries as keys, got Lq = ${queries} and L = ${keys}`);
   }
@@ -158,8 +198,12 @@ function prepareInputs(
   let initialS: tf.Tensor;
   let initialZ: tf.Tensor;
   if (options.initialState == null) {
-    initialS = tf.zeros([batch, stateSize(order), channels]);
-    initialZ = tf.zeros([batch, stateSize(order), channels]);
+    const shapes =
+      order === 'exact'
+        ? { s: [0, channels], z: [0, channels / groupSize] }
+        : stateShapes(order, groupSize, channels);
+    initialS = tf.zeros([batch, ...shapes.s]);
+    initialZ = tf.zeros([batch, ...shapes.z]);
   } else {
     if (order === 'exact') {
       fail(OP, "initialState is only defined for series orders; order 'exact' has no state");
@@ -173,6 +217,7 @@ function prepareInputs(
       batch,
       channels,
       batched,
+      groupSize,
     );
   }
   return {

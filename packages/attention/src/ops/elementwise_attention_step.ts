@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { groupedStepComposite } from '../composite/grouped.js';
 import { stepForward } from '../composite/step.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
+import { checkGroupSize, checkGroupsDivide } from '../group_size.js';
 import {
   asKernelArgs,
   ElementwiseAttentionStep,
@@ -18,12 +20,15 @@ import {
   formatShape,
   type TensorInput,
 } from '../validation.js';
+import { runValueScaled, valuesFitUnscaled } from '../value_scale.js';
 
 const OP = 'elementwiseAttentionStep';
 
 export interface ElementwiseAttentionStepOptions {
   /** Highest Taylor degree t (even, >= 0). Default 6. `'exact'` has no recurrent form. */
   order?: number;
+  /** Channels per similarity group, as in `elementwiseAttention`. Default 1. */
+  groupSize?: number;
 }
 
 export type ElementwiseAttentionStepResult = {
@@ -46,23 +51,55 @@ export function elementwiseAttentionStep(
   state: AttentionState,
   optionsIn?: ElementwiseAttentionStepOptions,
 ): ElementwiseAttentionStepResult {
-  const options = checkOptions<ElementwiseAttentionStepOptions>(OP, optionsIn, ['order']);
+  const options = checkOptions<ElementwiseAttentionStepOptions>(OP, optionsIn, [
+    'order',
+    'groupSize',
+  ]);
   if ((options.order as unknown) === 'exact') {
     fail(OP, "order 'exact' has no recurrent form; use elementwiseAttention with causal: true");
   }
   const order = checkOrder(OP, options.order ?? 6, false) as number;
+  const groupSize = checkGroupSize(OP, options.groupSize, order);
   const [y, s, z] = tf.tidy(() => {
-    const { inputs, batched } = prepareStepInputs(q, k, v, state, order);
-    const outputs = hasFusedKernel(ElementwiseAttentionStep)
-      ? runFusedKernel(ElementwiseAttentionStep, ...asKernelArgs(inputs, { order }))
-      : runWithCustomGradient(
-          { ...inputs },
-          () => stepForward(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order),
-          (dys, saved) => stepGradientMap(saved, dys, order),
-        );
+    const { inputs, batched } = prepareStepInputs(q, k, v, state, order, groupSize);
+    const outputs =
+      groupSize > 1
+        ? groupedStepComposite(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order, groupSize)
+        : runStep(inputs, order);
     return batched ? outputs : outputs.map((x) => tf.squeeze(x, [0]));
   });
   return { y, state: { s, z } };
+}
+
+/**
+ * The contract's step kernel (fused where registered, the composite otherwise), with huge
+ * values scaled around it.
+ */
+function runStep(inputs: StepTensors, order: number): tf.Tensor[] {
+  const fused = hasFusedKernel(ElementwiseAttentionStep);
+  const kernel = (x: StepTensors) =>
+    fused
+      ? runFusedKernel(ElementwiseAttentionStep, ...asKernelArgs(x, { order }))
+      : stepForward(x.q, x.k, x.v, x.s, x.z, order);
+  const gradients = (x: StepTensors, dys: tf.Tensor[]) =>
+    stepGradientMap([x.q, x.k, x.v, x.s, x.z], dys, order);
+  // Huge values are scaled down around the kernel (value_scale.ts); where the host shows that
+  // none is huge, the kernel runs exactly as it would without that rule.
+  if (!valuesFitUnscaled({ v: inputs.v, mask: null, s: inputs.s })) {
+    return runValueScaled({
+      inputs: { ...inputs },
+      names: { v: 'v', s: 's', mask: null },
+      linearGradients: ['q', 'k', 'z'],
+      forward: (x) => kernel(x as unknown as StepTensors),
+      backward: (x, dys) => gradients(x as unknown as StepTensors, dys),
+    });
+  }
+  if (fused) return kernel(inputs);
+  return runWithCustomGradient(
+    { ...inputs },
+    () => kernel(inputs),
+    (dys, saved) => stepGradientMap(saved, dys, order),
+  );
 }
 
 interface StepTensors extends ElementwiseAttentionStepInputs {
@@ -79,6 +116,7 @@ function prepareStepInputs(
   vIn: TensorInput,
   state: AttentionState,
   order: number,
+  groupSize: number,
 ): { inputs: StepTensors; batched: boolean } {
   let q = checkFloatTensor(OP, 'q', qIn);
   if (q.rank !== 2 && q.rank !== 1)
@@ -91,7 +129,8 @@ function prepareStepInputs(
   checkShape(OP, 'k', k.shape, q.shape, symbolic);
   checkShape(OP, 'v', v.shape, q.shape, symbolic);
   if (channels === 0) fail(OP, `q must have at least one channel, got ${formatShape(q.shape)}`);
-  const [s, z] = checkState(OP, 'state', state, order, batch, channels, batched);
+  checkGroupsDivide(OP, groupSize, channels);
+  const [s, z] = checkState(OP, 'state', state, order, batch, channels, batched, groupSize);
   if (!batched) {
     [q, k, v] = [q, k, v].map((x) => tf.expandDims(x, 0));
   }

@@ -11,7 +11,8 @@ type ElementwiseAttentionConfig = Extract<ResolvedAttentionConfig, { kind: 'ea' 
 /**
  * Element-wise attention (Feng 2025) between learned projections: y = EA(q, k, v) Wo + bo with
  * q = x Wq + bq (optionally through a short convolution, and RMS-normalised with a learned gain,
- * `qkNorm: 'rms'`, and bounded by b·tanh(x / b) with `qkBound: b`), and likewise k, v. EA works per channel, so there are no heads. Runs the
+ * `qkNorm: 'rms'`, and bounded by b·tanh(x / b) with `qkBound: b`), and likewise k, v. EA works per
+ * channel (or per group of `groupSize` channels), so there are no heads. Runs the
  * `elementwiseAttention` op of `@elementwise/attention` (its fused kernel where a backend adapter
  * registered one), and as an RNN through `elementwiseAttentionStep` with O(order · dModel) state
  * (plus the short convolutions' fixed windows). Cache: [s, z, ...convolution windows].
@@ -24,6 +25,7 @@ export class ElementwiseSelfAttention implements SelfAttention {
 
   private readonly order: number | 'exact';
   private readonly qkBound: number;
+  private readonly groupSize: number;
 
   constructor(
     store: ParameterStore,
@@ -35,6 +37,7 @@ export class ElementwiseSelfAttention implements SelfAttention {
   ) {
     this.order = attention.order;
     this.qkBound = attention.qkBound;
+    this.groupSize = attention.groupSize;
     this.projections = new AttentionProjections(store, name, dModel, options);
     const norm = attention.qkNorm === 'rms';
     this.queryNorm = norm ? new RMSNorm(store, `${name}/query_norm`, dModel) : null;
@@ -45,7 +48,11 @@ export class ElementwiseSelfAttention implements SelfAttention {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const [q, k, v] = this.normalized(this.projections.qkv(x));
-      const y = elementwiseAttention(q, k, v, { order: this.order, causal: this.causal });
+      const y = elementwiseAttention(q, k, v, {
+        order: this.order,
+        causal: this.causal,
+        groupSize: this.groupSize,
+      });
       return this.projections.project(y, x) as tf.Tensor3D;
     });
   }
@@ -59,6 +66,7 @@ export class ElementwiseSelfAttention implements SelfAttention {
         order: this.order,
         causal: true,
         returnFinalState: true,
+        groupSize: this.groupSize,
       });
       const y = this.projections.project(result.y, x);
       return [y, result.finalState.s, result.finalState.z, ...windows];
@@ -72,7 +80,13 @@ export class ElementwiseSelfAttention implements SelfAttention {
       const [s, z, ...windows] = cache;
       const projected = this.projections.stepQKV(xt, windows);
       const [q, k, v] = this.normalized(projected.qkv);
-      const result = elementwiseAttentionStep(q, k, v, { s, z }, { order: this.order as number });
+      const result = elementwiseAttentionStep(
+        q,
+        k,
+        v,
+        { s, z },
+        { order: this.order as number, groupSize: this.groupSize },
+      );
       const y = this.projections.project(result.y, xt);
       return [y, result.state.s, result.state.z, ...projected.windows];
     });

@@ -16,6 +16,13 @@ export type AttentionConfig =
        * series is close to e^{2qk} (b = 1.2: |2qk| < 2.9). Default 0: unbounded (paper).
        */
       qkBound?: number;
+      /**
+       * Channels per similarity group, d (must divide dModel). Default 1: the paper's per-channel
+       * EA. d > 1 scores each group of d channels by its mean squared distance, so a query can
+       * match a key on several channels at once (content lookup); the recurrent state grows to
+       * C(d + t, t) features per channel.
+       */
+      groupSize?: number;
     }
   | { kind: 'softmax' };
 
@@ -81,5 +88,11 @@ export type ResolvedBackboneConfig = Required<Omit<BackboneConfig, 'attention'>>
   attention: ResolvedAttentionConfig;
 };
 export type ResolvedAttentionConfig =
-  | { kind: 'ea'; order: number | 'exact'; qkNorm: 'none' | 'rms'; qkBound: number }
+  | {
+      kind: 'ea';
+      order: number | 'exact';
+      qkNorm: 'none' | 'rms';
+      qkBound: number;
+      groupSize: number;
+    }
   | { kind: 'softmax' };

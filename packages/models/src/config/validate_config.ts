@@ -1,4 +1,5 @@
-import { orderProblem } from '@elementwise/attention';
+import { groupFeatureCount, MAX_GROUP_FEATURES, orderProblem } from '@elementwise/attention';
+import { describeValue } from '../describe_value.js';
 import { configParameterCount } from './parameter_count.js';
 import type {
   AttentionConfig,
@@ -65,13 +66,6 @@ function fail(where: string, message: string): never {
   throw new ConfigError(`${where}: ${message}`);
 }
 
-function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (Array.isArray(value)) return `array of length ${value.length}`;
-  if (value !== null && typeof value === 'object') return 'an object';
-  return String(value);
-}
-
 function checkFields(where: string, path: string, value: object, allowed: readonly string[]) {
   for (const key of Object.keys(value)) {
     if (!allowed.includes(key)) {
@@ -82,7 +76,7 @@ function checkFields(where: string, path: string, value: object, allowed: readon
 
 function positiveInteger(where: string, field: string, value: unknown): number {
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    fail(where, `config.${field} must be a positive integer, got ${describe(value)}`);
+    fail(where, `config.${field} must be a positive integer, got ${describeValue(value)}`);
   }
   return value;
 }
@@ -98,17 +92,17 @@ function oneOf<T extends string>(
   if (!options.includes(value as T)) {
     fail(
       where,
-      `config.${field} must be one of ${options.map((o) => `'${o}'`).join(', ')}, got ${describe(value)}`,
+      `config.${field} must be one of ${options.map((o) => `'${o}'`).join(', ')}, got ${describeValue(value)}`,
     );
   }
   return value as T;
 }
 
-function resolveAttention(where: string, value: unknown): ResolvedAttentionConfig {
+function resolveAttention(where: string, value: unknown, dModel: number): ResolvedAttentionConfig {
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     fail(
       where,
-      `config.attention must be {kind: 'ea', order} or {kind: 'softmax'}, got ${describe(value)}`,
+      `config.attention must be {kind: 'ea', order} or {kind: 'softmax'}, got ${describeValue(value)}`,
     );
   }
   const attention = value as AttentionConfig;
@@ -117,7 +111,13 @@ function resolveAttention(where: string, value: unknown): ResolvedAttentionConfi
     return { kind: 'softmax' };
   }
   if (attention.kind === 'ea') {
-    checkFields(where, 'attention.', attention, ['kind', 'order', 'qkNorm', 'qkBound']);
+    checkFields(where, 'attention.', attention, [
+      'kind',
+      'order',
+      'qkNorm',
+      'qkBound',
+      'groupSize',
+    ]);
     const { order } = attention;
     const problem = orderProblem(order);
     if (problem !== undefined) fail(where, `config.attention.order ${problem}`);
@@ -126,14 +126,33 @@ function resolveAttention(where: string, value: unknown): ResolvedAttentionConfi
     if (typeof qkBound !== 'number' || !(qkBound >= 0 && qkBound <= MAX_QK_BOUND)) {
       fail(
         where,
-        `config.attention.qkBound must be 0 (unbounded) or a bound in (0, ${MAX_QK_BOUND}], got ${describe(qkBound)}`,
+        `config.attention.qkBound must be 0 (unbounded) or a bound in (0, ${MAX_QK_BOUND}], got ${describeValue(qkBound)}`,
       );
     }
-    return { kind: 'ea', order, qkNorm, qkBound };
+    const groupSize = attention.groupSize === undefined ? 1 : attention.groupSize;
+    if (typeof groupSize !== 'number' || !Number.isInteger(groupSize) || groupSize < 1) {
+      fail(
+        where,
+        `config.attention.groupSize must be an integer >= 1, got ${describeValue(groupSize)}`,
+      );
+    }
+    if (dModel % groupSize !== 0) {
+      fail(
+        where,
+        `config.attention.groupSize must divide config.dModel (${dModel}), got ${groupSize}`,
+      );
+    }
+    if (order !== 'exact' && groupFeatureCount(groupSize, order) > MAX_GROUP_FEATURES) {
+      fail(
+        where,
+        `config.attention.groupSize ${groupSize} at order ${order} needs ${groupFeatureCount(groupSize, order)} Taylor features per channel, more than ${MAX_GROUP_FEATURES}; use a smaller groupSize or order`,
+      );
+    }
+    return { kind: 'ea', order, qkNorm, qkBound, groupSize };
   }
   fail(
     where,
-    `config.attention.kind must be 'ea' or 'softmax', got ${describe((attention as { kind: unknown }).kind)}`,
+    `config.attention.kind must be 'ea' or 'softmax', got ${describeValue((attention as { kind: unknown }).kind)}`,
   );
 }
 
@@ -149,7 +168,10 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
   const numLayers = positiveInteger(where, 'numLayers', config.numLayers);
   const ffMultiplier = config.ffMultiplier ?? 4;
   if (typeof ffMultiplier !== 'number' || !(ffMultiplier > 0) || !Number.isFinite(ffMultiplier)) {
-    fail(where, `config.ffMultiplier must be a positive number, got ${describe(ffMultiplier)}`);
+    fail(
+      where,
+      `config.ffMultiplier must be a positive number, got ${describeValue(ffMultiplier)}`,
+    );
   }
   if (!Number.isInteger(ffMultiplier * dModel)) {
     fail(
@@ -159,7 +181,7 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
   }
   const dropout = config.dropout ?? 0.1;
   if (typeof dropout !== 'number' || !(dropout >= 0 && dropout < 1)) {
-    fail(where, `config.dropout must be a number in [0, 1), got ${describe(dropout)}`);
+    fail(where, `config.dropout must be a number in [0, 1), got ${describeValue(dropout)}`);
   }
   const shortConv = config.shortConv === undefined ? 0 : config.shortConv;
   if (
@@ -171,12 +193,12 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
   ) {
     fail(
       where,
-      `config.shortConv must be 0 (none) or an integer kernel size from 2 to ${MAX_SHORT_CONV}, got ${describe(shortConv)}`,
+      `config.shortConv must be 0 (none) or an integer kernel size from 2 to ${MAX_SHORT_CONV}, got ${describeValue(shortConv)}`,
     );
   }
   const outputGate = config.outputGate === undefined ? false : config.outputGate;
   if (typeof outputGate !== 'boolean') {
-    fail(where, `config.outputGate must be true or false, got ${describe(outputGate)}`);
+    fail(where, `config.outputGate must be true or false, got ${describeValue(outputGate)}`);
   }
   return {
     dModel,
@@ -196,7 +218,7 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
     shortConv,
     outputGate,
     maxLength: boundedLength(where, config.maxLength),
-    attention: resolveAttention(where, config.attention),
+    attention: resolveAttention(where, config.attention, dModel),
   };
 }
 
@@ -219,7 +241,7 @@ function largestDivisorUpTo(n: number, limit: number): number {
 function resolveCharLM(where: string, config: CharLMConfig): CharLMConfig {
   const { vocabulary } = config;
   if (typeof vocabulary !== 'string' || vocabulary.length === 0) {
-    fail(where, `config.vocabulary must be a non-empty string, got ${describe(vocabulary)}`);
+    fail(where, `config.vocabulary must be a non-empty string, got ${describeValue(vocabulary)}`);
   }
   const seen = new Set<string>();
   for (const char of vocabulary) {
@@ -256,7 +278,7 @@ function resolveClassifier(
     ) {
       fail(
         where,
-        `config.classNames must be ${numClasses} strings (numClasses), got ${describe(names)}`,
+        `config.classNames must be ${numClasses} strings (numClasses), got ${describeValue(names)}`,
       );
     }
     resolved.classNames = [...names];
@@ -275,7 +297,7 @@ function resolveForecaster(where: string, config: ForecasterConfig): ForecasterC
   if (config.normalization !== undefined) {
     const norm = config.normalization;
     if (norm === null || typeof norm !== 'object') {
-      fail(where, `config.normalization must be {mean, std}, got ${describe(norm)}`);
+      fail(where, `config.normalization must be {mean, std}, got ${describeValue(norm)}`);
     }
     checkFields(where, 'normalization.', norm, ['mean', 'std']);
     for (const key of ['mean', 'std'] as const) {
@@ -287,7 +309,7 @@ function resolveForecaster(where: string, config: ForecasterConfig): ForecasterC
       ) {
         fail(
           where,
-          `config.normalization.${key} must be ${inputChannels} finite numbers (inputChannels), got ${describe(values)}`,
+          `config.normalization.${key} must be ${inputChannels} finite numbers (inputChannels), got ${describeValue(values)}`,
         );
       }
     }
@@ -305,7 +327,7 @@ function resolveForecaster(where: string, config: ForecasterConfig): ForecasterC
  */
 export function resolveConfig(config: ModelConfig, where = 'createModel'): ModelConfig {
   if (config === null || typeof config !== 'object' || Array.isArray(config)) {
-    fail(where, `config must be an object, got ${describe(config)}`);
+    fail(where, `config must be an object, got ${describeValue(config)}`);
   }
   const task = config.task;
   if (!(task in TASK_FIELDS)) {
@@ -313,7 +335,7 @@ export function resolveConfig(config: ModelConfig, where = 'createModel'): Model
       where,
       `config.task must be one of ${Object.keys(TASK_FIELDS)
         .map((t) => `'${t}'`)
-        .join(', ')}, got ${describe(task)}`,
+        .join(', ')}, got ${describeValue(task)}`,
     );
   }
   checkFields(where, '', config, [...BACKBONE_FIELDS, ...TASK_FIELDS[task]]);

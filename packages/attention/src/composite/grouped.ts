@@ -1,0 +1,253 @@
+import { type GroupFeatures, groupFeatures } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import type { AttentionOrder } from '../kernel_names.js';
+import { isZeroDenominator } from './safe_divide.js';
+import { withoutGradient } from './without_gradient.js';
+
+/**
+ * Grouped element-wise attention from plain tfjs ops (`@elementwise/math` grouped.ts has the
+ * definition): groups of d channels weigh keys by `exp(-|q̂ - k̂|²)` over the group, with
+ * q̂ = q/√d and k̂ = k/√d (the mean squared distance), or by the series `e^{-|k̂|²} T_t(2q̂·k̂)`.
+ * Differentiated by tfjs's own gradients of these ops.
+ *
+ * The parallel form computes the [B, G, Lq, L] weights of every group directly: with groups of
+ * d >= 2 the state has C(d + t, t) features per channel, and a scan over them costs more than the
+ * quadratic weights up to contexts far beyond the ones this form is trained at. The state (in
+ * and out) and the step use the features, so the step stays O(F·D) per token.
+ */
+
+export interface GroupedInputs {
+  /** [B, Lq, D] */
+  q: tf.Tensor3D;
+  /** [B, L, D] */
+  k: tf.Tensor3D;
+  /** [B, L, D] */
+  v: tf.Tensor3D;
+  /** [B, L] of 0/1 */
+  mask: tf.Tensor2D;
+  /** [B, F, D] (series orders; [B, 0, D] for exact) */
+  initialS: tf.Tensor3D;
+  /** [B, F, G] */
+  initialZ: tf.Tensor3D;
+}
+
+/** [B, L, D] -> [B, G, L, d]. */
+function byGroup(x: tf.Tensor, groupSize: number): tf.Tensor4D {
+  const [batch, length, channels] = x.shape as [number, number, number];
+  const grouped = tf.reshape(x, [batch, length, channels / groupSize, groupSize]);
+  return tf.transpose(grouped, [0, 2, 1, 3]) as tf.Tensor4D;
+}
+
+/** [B, G, L, d] -> [B, L, D]. */
+function fromGroups(x: tf.Tensor): tf.Tensor3D {
+  const [batch, groups, length, groupSize] = x.shape as [number, number, number, number];
+  return tf.reshape(tf.transpose(x, [0, 2, 1, 3]), [batch, length, groups * groupSize]);
+}
+
+/** State s [B, F, D] -> [B, G, F, d]; z [B, F, G] -> [B, G, F, 1]. */
+function stateByGroup(s: tf.Tensor, z: tf.Tensor, groupSize: number): [tf.Tensor4D, tf.Tensor4D] {
+  const [batch, size, channels] = s.shape as [number, number, number];
+  const groups = channels / groupSize;
+  const sGroups = tf.transpose(tf.reshape(s, [batch, size, groups, groupSize]), [0, 2, 1, 3]);
+  const zGroups = tf.reshape(tf.transpose(z, [0, 2, 1]), [batch, groups, size, 1]) as tf.Tensor4D;
+  return [sGroups as tf.Tensor4D, zGroups];
+}
+
+/** [B, G, F, d] -> s [B, F, D]; [B, G, F, 1] -> z [B, F, G]. */
+function stateFromGroups(s: tf.Tensor, z: tf.Tensor): [tf.Tensor3D, tf.Tensor3D] {
+  const [batch, groups, size, groupSize] = s.shape as [number, number, number, number];
+  const sOut = tf.reshape(tf.transpose(s, [0, 2, 1, 3]), [batch, size, groups * groupSize]);
+  const zOut = tf.transpose(tf.reshape(z, [batch, groups, size]), [0, 2, 1]);
+  return [sOut as tf.Tensor3D, zOut as tf.Tensor3D];
+}
+
+/**
+ * Every monomial x^α of the last axis (d values), [..., d] -> [..., F], degree by degree: each
+ * level is (parents) × (one variable), both picked by 0/1 matrices — matMul has a gradient on
+ * every backend, where gather's needs a kernel tfjs-wasm lacks.
+ */
+export function monomialFeatures(x: tf.Tensor, features: GroupFeatures): tf.Tensor {
+  return tf.tidy(() => {
+    const shape = x.shape.slice(0, -1);
+    const rows = shape.reduce((a, b) => a * b, 1);
+    const flat = tf.reshape(x, [rows, features.groupSize]);
+    let all: tf.Tensor2D = tf.ones([rows, 1]);
+    let start = 1;
+    for (let n = 1; n <= features.order; n++) {
+      let end = start;
+      while (end < features.size && features.degree[end] === n) end++;
+      const pick = (count: number, source: Int32Array) => {
+        const matrix = new Float32Array(count * (end - start));
+        for (let f = start; f < end; f++) matrix[source[f] * (end - start) + f - start] = 1;
+        return tf.tensor2d(matrix, [count, end - start]);
+      };
+      const level = tf.mul(
+        tf.matMul(all, pick(start, features.parent)),
+        tf.matMul(flat, pick(features.groupSize, features.variable)),
+      );
+      all = tf.concat([all, level], 1) as tf.Tensor2D;
+      start = end;
+    }
+    return tf.reshape(all, [...shape, features.size]);
+  });
+}
+
+/** The query side `a_α q^α`, [..., F]. */
+function queryFeatures(q: tf.Tensor, features: GroupFeatures): tf.Tensor {
+  return tf.mul(
+    monomialFeatures(q, features),
+    tf.tensor1d(Float32Array.from(features.coefficient)),
+  );
+}
+
+/** `T_t(x) = Σ_{n<=t} x^n/n!` by Horner. */
+function taylor(x: tf.Tensor, order: number): tf.Tensor {
+  let sum: tf.Tensor = tf.onesLike(x);
+  for (let n = order; n >= 1; n--) sum = tf.add(1, tf.mul(sum, tf.div(x, n)));
+  return sum;
+}
+
+/** Which keys each query sees, [B, 1, Lq, L] as 0/1: the mask, and j <= i when causal. */
+function visibility(mask: tf.Tensor2D, queries: number, causal: boolean): tf.Tensor4D {
+  const [batch, keys] = mask.shape;
+  const byKey = tf.reshape(tf.notEqual(mask, 0), [batch, 1, 1, keys]);
+  if (!causal) return tf.cast(tf.broadcastTo(byKey, [batch, 1, queries, keys]), 'float32');
+  const lower = tf.linalg.bandPart(tf.ones([queries, keys]), -1, 0);
+  return tf.mul(tf.cast(byKey, 'float32'), tf.reshape(lower, [1, 1, queries, keys]));
+}
+
+const HIDDEN_LOGIT = -1e30;
+
+/** N / M, and 0 (with no gradient) where M counts as zero: the contract's zero-denominator rule. */
+function divideOrZero(numerator: tf.Tensor, denominator: tf.Tensor): tf.Tensor {
+  const zero = withoutGradient([denominator], () => isZeroDenominator(denominator));
+  const quotient = tf.div(numerator, tf.where(zero, tf.onesLike(denominator), denominator));
+  return tf.where(tf.broadcastTo(zero, quotient.shape), tf.zerosLike(quotient), quotient);
+}
+
+/**
+ * log w_ij up to a per-query constant, [B, G, Lq, L]: `2q·k - |k|²` (exact; `-|q|²` cancels) or
+ * `log T_t(2q·k) - |k|²` (series; an even-degree T_t is positive everywhere).
+ */
+function logWeights(q: tf.Tensor4D, k: tf.Tensor4D, order: AttentionOrder): tf.Tensor {
+  const squares = tf.expandDims(tf.sum(tf.square(k), -1), 2);
+  const products = tf.mul(tf.matMul(q, k, false, true), 2);
+  const similarity = order === 'exact' ? products : tf.log(taylor(products, order));
+  return tf.sub(similarity, squares);
+}
+
+/**
+ * The per-query shift c_i: the largest visible log-weight, so the nearest key weighs exactly 1
+ * and no visible weight under- or overflows (0 for a query that sees no key). y does not depend
+ * on it. Where the initial state enters scaled by e^{-c}, c is raised so that stays below e^80.
+ */
+function queryShift(hidden: tf.Tensor, seen: tf.Tensor, state: tf.Tensor[]): tf.Tensor {
+  const nearest = tf.max(hidden, -1, true);
+  const anySeen = tf.greater(tf.max(seen, -1, true), 0);
+  let shift = tf.where(anySeen, nearest, tf.zerosLike(nearest));
+  if (state.length > 0) {
+    const largest = state
+      .map((x) => tf.max(tf.abs(x), [2, 3], true))
+      .reduce((a, b) => tf.maximum(a, b));
+    const floor = tf.sub(tf.log(largest), 80);
+    shift = tf.maximum(
+      shift,
+      tf.where(tf.greater(largest, 0), floor, tf.fill(floor.shape, -Infinity)),
+    );
+  }
+  return shift;
+}
+
+/**
+ * Which state paths a call needs. The F features per channel cost more than the weights
+ * themselves (d = 16, t = 2: F = 153), and tfjs would also differentiate the products with a zero
+ * state, so a training call that passes no state and returns none skips them.
+ */
+export interface StateUse {
+  /** The caller passed an initial state (else it is zeros and does not enter). */
+  initial: boolean;
+  /** The caller wants the final state (else zeros are returned in its place). */
+  final: boolean;
+}
+
+/** Forward: [y [B, Lq, D], finalS [B, F, D], finalZ [B, F, G]]. */
+export function groupedForwardComposite(
+  inputs: GroupedInputs,
+  order: AttentionOrder,
+  groupSize: number,
+  causal: boolean,
+  use: StateUse,
+): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  return tf.tidy(() => {
+    // q/√d and k/√d: their summed squared distance is the group's mean (math/grouped.ts).
+    const scale = 1 / Math.sqrt(groupSize);
+    const q = byGroup(tf.mul(inputs.q, scale), groupSize);
+    const k = byGroup(tf.mul(inputs.k, scale), groupSize);
+    const v = byGroup(inputs.v, groupSize);
+    const seen = visibility(inputs.mask, q.shape[2], causal);
+    const logits = logWeights(q, k, order);
+    const hidden = tf.where(tf.cast(seen, 'bool'), logits, tf.fill(logits.shape, HIDDEN_LOGIT));
+    if (order === 'exact') {
+      const shift = withoutGradient([hidden], () => queryShift(hidden, seen, []));
+      const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
+      const y = divideOrZero(tf.matMul(w, v), tf.sum(w, -1, true));
+      return [fromGroups(y), tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
+    }
+    const features = groupFeatures(groupSize, order);
+    const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, groupSize);
+    const state = use.initial ? [s0, z0] : [];
+    const shift = withoutGradient([hidden, ...state], () => queryShift(hidden, seen, state));
+    const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
+    let numerator = tf.matMul(w, v);
+    let denominator = tf.sum(w, -1, true);
+    if (use.initial) {
+      // The initial state enters as Σ_α a_α q^α s0_α, times the same e^{-c} as the weights.
+      const qFeatures = tf.mul(queryFeatures(q, features), tf.exp(tf.neg(shift)));
+      numerator = tf.add(numerator, tf.matMul(qFeatures, s0));
+      denominator = tf.add(denominator, tf.matMul(qFeatures, z0));
+    }
+    const y = divideOrZero(numerator, denominator);
+    if (!use.final)
+      return [fromGroups(y), tf.zerosLike(inputs.initialS), tf.zerosLike(inputs.initialZ)];
+    // Final state: s0 + Σ_j f(k_j) v_j and z0 + Σ_j f(k_j), f(k) = k^α e^{-|k|²} m_j.
+    const [batch, groups, keys] = k.shape;
+    const keep = tf.reshape(tf.cast(tf.notEqual(inputs.mask, 0), 'float32'), [batch, 1, keys, 1]);
+    const decay = tf.mul(tf.exp(tf.neg(tf.sum(tf.square(k), -1, true))), keep);
+    const kFeatures = tf.mul(monomialFeatures(k, features), decay);
+    const sFinal = tf.add(s0, tf.matMul(kFeatures, v, true, false));
+    const zFinal = tf.add(z0, tf.reshape(tf.sum(kFeatures, 2), [batch, groups, features.size, 1]));
+    const [finalS, finalZ] = stateFromGroups(sFinal, zFinal);
+    return [fromGroups(y), finalS, finalZ];
+  });
+}
+
+/** One recurrent step: [y [B, D], s' [B, F, D], z' [B, F, G]]. */
+export function groupedStepComposite(
+  q: tf.Tensor2D,
+  k: tf.Tensor2D,
+  v: tf.Tensor2D,
+  s: tf.Tensor3D,
+  z: tf.Tensor3D,
+  order: number,
+  groupSize: number,
+): [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D] {
+  return tf.tidy(() => {
+    const [batch, channels] = q.shape;
+    const asSequence = (x: tf.Tensor2D) => tf.reshape(x, [batch, 1, channels]) as tf.Tensor3D;
+    const [y, sNext, zNext] = groupedForwardComposite(
+      {
+        q: asSequence(q),
+        k: asSequence(k),
+        v: asSequence(v),
+        mask: tf.ones([batch, 1]),
+        initialS: s,
+        initialZ: z,
+      },
+      order,
+      groupSize,
+      true,
+      { initial: true, final: true },
+    );
+    return [tf.reshape(y, [batch, channels]) as tf.Tensor2D, sNext, zNext];
+  });
+}
