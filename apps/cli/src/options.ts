@@ -88,6 +88,29 @@ export function parseAttention(value: string): AttentionConfig {
   return { kind: 'ea', order };
 }
 
+/** The EA flags `--qk-norm` and `--qk-bound`. */
+export interface EaFlags {
+  qkNorm: 'none' | 'rms';
+  qkBound: number;
+}
+
+/**
+ * The attentions with the EA flags applied to every EA entry (softmax entries, the twins, stay as
+ * they are). A flag set where no entry is EA is a mistake worth an error, not a silent no-op.
+ */
+export function withEaFlags(attentions: AttentionConfig[], flags: EaFlags): AttentionConfig[] {
+  const set = flags.qkNorm === 'rms' || flags.qkBound > 0;
+  if (set && !attentions.some((attention) => attention.kind === 'ea')) {
+    const flag = flags.qkNorm === 'rms' ? '--qk-norm rms' : '--qk-bound';
+    throw new Error(`${flag} applies to EA attention only`);
+  }
+  return attentions.map((attention) => {
+    if (attention.kind !== 'ea') return attention;
+    const normed = flags.qkNorm === 'rms' ? { ...attention, qkNorm: 'rms' as const } : attention;
+    return flags.qkBound > 0 ? { ...normed, qkBound: flags.qkBound } : normed;
+  });
+}
+
 /** A comma-separated list of attentions, e.g. `ea-2,ea-6,softmax`. */
 export function attentionListOption(value: string): AttentionConfig[] {
   return value.split(',').map((part) => parseAttention(part));

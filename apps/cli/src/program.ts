@@ -30,9 +30,24 @@ const modelSourceOptions = (command: Command) =>
       'shipped models of @elementwise/models (see "elementwise list")',
     );
 
+/** Options of EA's q and k; they leave softmax attention in the same list alone. */
+const eaOptions = (command: Command) =>
+  command
+    .addOption(
+      new Option('--qk-norm <kind>', 'RMS-normalise q and k before EA')
+        .choices(['none', 'rms'])
+        .default('none'),
+    )
+    .option(
+      '--qk-bound <b>',
+      'map q and k through b·tanh(x / b) before EA, so |2qk| < 2b² (0: unbounded)',
+      numberOption(0, 8),
+      0,
+    );
+
 /** Block options beside the attention, the same for EA and its softmax twin. */
 const blockOptions = (command: Command) =>
-  command
+  eaOptions(command)
     .option(
       '--short-conv <size>',
       'causal depthwise convolution of this kernel size on q, k and v (0: none)',
@@ -65,17 +80,6 @@ export function createProgram(): Command {
       new Option('--attention <name>', `attention: ${ATTENTION_NAMES_HELP}`)
         .argParser((value) => [parseAttention(value)])
         .default([parseAttention('ea-6')], 'ea-6'),
-    )
-    .addOption(
-      new Option('--qk-norm <kind>', 'RMS-normalise q and k before EA')
-        .choices(['none', 'rms'])
-        .default('none'),
-    )
-    .option(
-      '--qk-bound <b>',
-      'map q and k through b·tanh(x / b) before EA, so |2qk| < 2b² (0: unbounded)',
-      numberOption(0, 8),
-      0,
     )
     .addOption(backendOption('wasm'))
     .option('--horizon <months>', 'forecast horizon (co2 task)', integerOption(1, 120))

@@ -8,14 +8,14 @@ import {
 import { type BackendName, useBackend } from '../backend.js';
 import { characterVocabulary, loadMobyDick } from '../data/moby_dick.js';
 import { machineDescription } from '../machine.js';
-import { attentionLabel } from '../options.js';
+import { attentionLabel, type EaFlags, withEaFlags } from '../options.js';
 import { mobyDickTask } from '../tasks/moby_dick.js';
 import { formatCount } from '../ui/format.js';
 import { ProgressDisplay } from '../ui/progress.js';
 import { printTable } from '../ui/table.js';
 import { streamGeneration } from './generate.js';
 
-export interface BenchCommandOptions {
+export interface BenchCommandOptions extends EaFlags {
   attention: AttentionConfig[];
   backend: BackendName;
   dModel?: number;
@@ -70,7 +70,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
   const prompt = splits.test.text.slice(0, options.promptLength);
   const results: BenchResult[] = [];
   const decoding: Array<{ label: string; microsecondsPerToken: number[] }> = [];
-  for (const attention of options.attention) {
+  for (const attention of withEaFlags(options.attention, options)) {
     const label = attentionLabel(attention);
     const trainConfig: CharLMConfig = {
       ...shape,

@@ -17,12 +17,12 @@ import {
   recallSequences,
 } from '../data/recall.js';
 import { machineDescription } from '../machine.js';
-import { attentionLabel } from '../options.js';
+import { attentionLabel, type EaFlags, withEaFlags } from '../options.js';
 import { formatCount, formatDuration } from '../ui/format.js';
 import { ProgressDisplay } from '../ui/progress.js';
 import { printTable } from '../ui/table.js';
 
-export interface RecallCommandOptions {
+export interface RecallCommandOptions extends EaFlags {
   attention: AttentionConfig[];
   backend: BackendName;
   pairs: number;
@@ -68,7 +68,7 @@ export async function recallCommand(options: RecallCommandOptions): Promise<void
   // Two sequences per window: every training window then holds at least one whole sequence.
   const context = 2 * sequenceLength;
   const results: RecallResult[] = [];
-  for (const attention of options.attention) {
+  for (const attention of withEaFlags(options.attention, options)) {
     const label = attentionLabel(attention);
     const config: CharLMConfig = {
       task: 'char-lm',

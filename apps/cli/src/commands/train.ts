@@ -14,17 +14,15 @@ import {
 import { type BackendName, useBackend } from '../backend.js';
 import { machineDescription } from '../machine.js';
 import { fileUrl } from '../model_source.js';
-import { attentionLabel } from '../options.js';
+import { attentionLabel, type EaFlags, withEaFlags } from '../options.js';
 import { taskByName } from '../tasks/index.js';
 import { formatCount, formatDuration } from '../ui/format.js';
 import { ProgressDisplay } from '../ui/progress.js';
 import { printMetricsTable } from './metrics_table.js';
 
-export interface TrainCommandOptions {
+export interface TrainCommandOptions extends EaFlags {
   task: string;
   attention: AttentionConfig[];
-  qkNorm: 'none' | 'rms';
-  qkBound: number;
   backend: BackendName;
   out: string;
   horizon?: number;
@@ -119,15 +117,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<void> 
   if (options.horizon !== undefined && task.modelTask !== 'forecaster') {
     throw new Error(`--horizon applies to forecasting tasks only, not --task ${task.name}`);
   }
-  let attention = options.attention[0];
-  if (options.qkNorm === 'rms') {
-    if (attention.kind !== 'ea') throw new Error('--qk-norm rms applies to EA attention only');
-    attention = { ...attention, qkNorm: 'rms' };
-  }
-  if (options.qkBound > 0) {
-    if (attention.kind !== 'ea') throw new Error('--qk-bound applies to EA attention only');
-    attention = { ...attention, qkBound: options.qkBound };
-  }
+  const [attention] = withEaFlags(options.attention, options);
   await checkOutputDirectory(options.out);
   const backend = await useBackend(options.backend);
   const taskOptions = { horizon: options.horizon };
