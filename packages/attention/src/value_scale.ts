@@ -146,6 +146,14 @@ function valueScale({ v, mask, s }: ScaledValues): { up: tf.Tensor; down: tf.Ten
   });
 }
 
+/**
+ * 2^-E alone, [B, 1, D], for callers that differentiate through plain ops (the grouped
+ * composite) and so need no {@link runValueScaled}; compute it off the gradient tape.
+ */
+export function valueScaleDown(values: ScaledValues): tf.Tensor {
+  return tf.tidy(() => valueScale(values).down);
+}
+
 /** x times a [B, 1, D] factor; x is [B, N, D] or [B, D]. */
 function scaleBy(x: tf.Tensor, factor: tf.Tensor): tf.Tensor {
   if (x.size === 0) return x;

@@ -102,10 +102,10 @@ function dot(a: Float64Array, b: Float64Array): number {
 }
 
 /**
- * Forward pass of grouped EA (exact or series), causal or not, with mask and state. Exact
- * weights are shifted by the smallest visible distance (as per-channel exact EA does) so they
- * cannot underflow; series weights are the plain `e^{-|k|²} T_t(2q·k)`, and a query whose
- * denominator is zero outputs 0 (./denominator.ts).
+ * Forward pass of grouped EA (exact or series), causal or not, with mask and state. Weights are
+ * shifted per query so the largest visible one is 1 (series: unless an initial state is given),
+ * so they cannot underflow however far q and k are from 0; a query whose denominator is zero
+ * outputs 0 (./denominator.ts).
  */
 export function groupedForward(inputs: AttentionInputs, options: GroupedOptions): GroupedResult {
   const features = checkGrouped(inputs, options);
@@ -141,11 +141,19 @@ export function groupedForward(inputs: AttentionInputs, options: GroupedOptions)
             if (visible(j)) w[j] = Math.exp(-(distance[j] - nearest));
           }
         } else {
+          // log w_j = log T_t(2q·k) - |k|². Without an initial state the weights are shifted
+          // like exact ones (largest visible weight 1), so keys far from 0 do not underflow; a
+          // state's moments hold the unshifted e^{-|k|²}, so with one they stay unshifted.
+          const logW = new Float64Array(keyLength).fill(Number.NEGATIVE_INFINITY);
+          let largest = Number.NEGATIVE_INFINITY;
           for (let j = 0; j <= last; j++) {
             if (!visible(j)) continue;
             const kj = k(j, g);
-            w[j] = Math.exp(-dot(kj, kj)) * taylorPolynomial(2 * dot(qi, kj), features.order);
+            logW[j] = Math.log(taylorPolynomial(2 * dot(qi, kj), features.order)) - dot(kj, kj);
+            largest = Math.max(largest, logW[j]);
           }
+          const shift = options.initialState || !Number.isFinite(largest) ? 0 : largest;
+          for (let j = 0; j <= last; j++) if (visible(j)) w[j] = Math.exp(logW[j] - shift);
         }
         // The initial state enters as Σ_α a_α q^α s0_α (and z0).
         const coefficients = features ? monomials(features, qi) : null;

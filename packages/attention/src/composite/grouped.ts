@@ -1,6 +1,7 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionOrder } from '../kernel_names.js';
+import { valueScaleDown } from '../value_scale.js';
 import { isZeroDenominator } from './safe_divide.js';
 import { withoutGradient } from './without_gradient.js';
 
@@ -132,8 +133,27 @@ function divideOrZero(numerator: tf.Tensor, denominator: tf.Tensor): tf.Tensor {
 function logWeights(q: tf.Tensor4D, k: tf.Tensor4D, order: AttentionOrder): tf.Tensor {
   const squares = tf.expandDims(tf.sum(tf.square(k), -1), 2);
   const products = tf.mul(tf.matMul(q, k, false, true), 2);
-  const similarity = order === 'exact' ? products : tf.log(taylor(products, order));
+  const similarity = order === 'exact' ? products : logTaylor(products, order);
   return tf.sub(similarity, squares);
+}
+
+/**
+ * log T_t(x), also where T_t(x) itself overflows float32 (x ≈ 2.5e7 at t = 6): for |x| > 1 as
+ * `t·log|x| - log t! + log P(1/x)` with `P(r) = Σ_m t!/(t-m)! r^m` by Horner in r (the
+ * per-channel kernels read large queries the same way). P > 0 because T_t > 0 and t is even.
+ * Each branch gets harmless inputs where the other is used, so neither sends NaN into a gradient.
+ */
+function logTaylor(x: tf.Tensor, order: number): tf.Tensor {
+  const large = withoutGradient([x], () => tf.greater(tf.abs(x), 1));
+  const small = tf.where(large, tf.zerosLike(x), x);
+  const big = tf.where(large, x, tf.onesLike(x));
+  const r = tf.reciprocal(big);
+  let p: tf.Tensor = tf.onesLike(x);
+  for (let m = 1; m <= order; m++) p = tf.add(1, tf.mul(tf.mul(r, m), p));
+  let logFactorial = 0;
+  for (let n = 2; n <= order; n++) logFactorial += Math.log(n);
+  const far = tf.add(tf.sub(tf.mul(tf.log(tf.abs(big)), order), logFactorial), tf.log(p));
+  return tf.where(large, far, tf.log(taylor(small, order)));
 }
 
 /**
@@ -179,46 +199,72 @@ export function groupedForwardComposite(
   use: StateUse,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
   return tf.tidy(() => {
-    // q/√d and k/√d: their summed squared distance is the group's mean (math/grouped.ts).
-    const scale = 1 / Math.sqrt(groupSize);
-    const q = byGroup(tf.mul(inputs.q, scale), groupSize);
-    const k = byGroup(tf.mul(inputs.k, scale), groupSize);
-    const v = byGroup(inputs.v, groupSize);
-    const seen = visibility(inputs.mask, q.shape[2], causal);
-    const logits = logWeights(q, k, order);
-    const hidden = tf.where(tf.cast(seen, 'bool'), logits, tf.fill(logits.shape, HIDDEN_LOGIT));
-    if (order === 'exact') {
-      const shift = withoutGradient([hidden], () => queryShift(hidden, seen, []));
-      const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
-      const y = divideOrZero(tf.matMul(w, v), tf.sum(w, -1, true));
-      return [fromGroups(y), tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
-    }
-    const features = groupFeatures(groupSize, order);
-    const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, groupSize);
-    const state = use.initial ? [s0, z0] : [];
-    const shift = withoutGradient([hidden, ...state], () => queryShift(hidden, seen, state));
-    const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
-    let numerator = tf.matMul(w, v);
-    let denominator = tf.sum(w, -1, true);
-    if (use.initial) {
-      // The initial state enters as Σ_α a_α q^α s0_α, times the same e^{-c} as the weights.
-      const qFeatures = tf.mul(queryFeatures(q, features), tf.exp(tf.neg(shift)));
-      numerator = tf.add(numerator, tf.matMul(qFeatures, s0));
-      denominator = tf.add(denominator, tf.matMul(qFeatures, z0));
-    }
-    const y = divideOrZero(numerator, denominator);
-    if (!use.final)
-      return [fromGroups(y), tf.zerosLike(inputs.initialS), tf.zerosLike(inputs.initialZ)];
-    // Final state: s0 + Σ_j f(k_j) v_j and z0 + Σ_j f(k_j), f(k) = k^α e^{-|k|²} m_j.
-    const [batch, groups, keys] = k.shape;
-    const keep = tf.reshape(tf.cast(tf.notEqual(inputs.mask, 0), 'float32'), [batch, 1, keys, 1]);
-    const decay = tf.mul(tf.exp(tf.neg(tf.sum(tf.square(k), -1, true))), keep);
-    const kFeatures = tf.mul(monomialFeatures(k, features), decay);
-    const sFinal = tf.add(s0, tf.matMul(kFeatures, v, true, false));
-    const zFinal = tf.add(z0, tf.reshape(tf.sum(kFeatures, 2), [batch, groups, features.size, 1]));
-    const [finalS, finalZ] = stateFromGroups(sFinal, zFinal);
-    return [fromGroups(y), finalS, finalZ];
+    // Huge values are divided by a power of two per channel, as around the per-channel kernels
+    // (../value_scale.ts), and y and the final s multiplied back: both are linear in v and s0.
+    // The scale is off the gradient tape.
+    const down = withoutGradient([inputs.v, inputs.initialS], () =>
+      valueScaleDown({ v: inputs.v, mask: inputs.mask, s: inputs.initialS }),
+    );
+    const up = tf.reciprocal(down);
+    const [y, finalS, finalZ] = scaledForward(
+      { ...inputs, v: tf.mul(inputs.v, down), initialS: tf.mul(inputs.initialS, down) },
+      order,
+      groupSize,
+      causal,
+      use,
+    );
+    return [tf.mul(y, up), tf.mul(finalS, up), finalZ] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
   });
+}
+
+/** {@link groupedForwardComposite} on values that cannot overflow float32 moments. */
+function scaledForward(
+  inputs: GroupedInputs,
+  order: AttentionOrder,
+  groupSize: number,
+  causal: boolean,
+  use: StateUse,
+): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  // q/√d and k/√d: their summed squared distance is the group's mean (math/grouped.ts).
+  const scale = 1 / Math.sqrt(groupSize);
+  const q = byGroup(tf.mul(inputs.q, scale), groupSize);
+  const k = byGroup(tf.mul(inputs.k, scale), groupSize);
+  const v = byGroup(inputs.v, groupSize);
+  const seen = visibility(inputs.mask, q.shape[2], causal);
+  const logits = logWeights(q, k, order);
+  const hidden = tf.where(tf.cast(seen, 'bool'), logits, tf.fill(logits.shape, HIDDEN_LOGIT));
+  if (order === 'exact') {
+    const shift = withoutGradient([hidden], () => queryShift(hidden, seen, []));
+    const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
+    const y = divideOrZero(tf.matMul(w, v), tf.sum(w, -1, true));
+    return [fromGroups(y), tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
+  }
+  const features = groupFeatures(groupSize, order);
+  const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, groupSize);
+  const state = use.initial ? [s0, z0] : [];
+  const shift = withoutGradient([hidden, ...state], () => queryShift(hidden, seen, state));
+  const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
+  let numerator = tf.matMul(w, v);
+  let denominator = tf.sum(w, -1, true);
+  if (use.initial) {
+    // The initial state enters as Σ_α a_α q^α s0_α, times the same e^{-c} as the weights.
+    const qFeatures = tf.mul(queryFeatures(q, features), tf.exp(tf.neg(shift)));
+    numerator = tf.add(numerator, tf.matMul(qFeatures, s0));
+    denominator = tf.add(denominator, tf.matMul(qFeatures, z0));
+  }
+  const y = divideOrZero(numerator, denominator);
+  if (!use.final) {
+    return [fromGroups(y), tf.zerosLike(inputs.initialS), tf.zerosLike(inputs.initialZ)];
+  }
+  // Final state: s0 + Σ_j f(k_j) v_j and z0 + Σ_j f(k_j), f(k) = k^α e^{-|k|²} m_j.
+  const [batch, groups, keys] = k.shape;
+  const keep = tf.reshape(tf.cast(tf.notEqual(inputs.mask, 0), 'float32'), [batch, 1, keys, 1]);
+  const decay = tf.mul(tf.exp(tf.neg(tf.sum(tf.square(k), -1, true))), keep);
+  const kFeatures = tf.mul(monomialFeatures(k, features), decay);
+  const sFinal = tf.add(s0, tf.matMul(kFeatures, v, true, false));
+  const zFinal = tf.add(z0, tf.reshape(tf.sum(kFeatures, 2), [batch, groups, features.size, 1]));
+  const [finalS, finalZ] = stateFromGroups(sFinal, zFinal);
+  return [fromGroups(y), finalS, finalZ];
 }
 
 /** One recurrent step: [y [B, D], s' [B, F, D], z' [B, F, G]]. */

@@ -9,10 +9,11 @@ import {
   groupedStep,
   groupFeatureCount,
   type Order,
+  relativeRmsError,
 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect } from 'vitest';
-import { read } from '../compare.js';
+import { expectFinite, read } from '../compare.js';
 import type { Kit } from '../kit.js';
 import { randomNormal } from '../random.js';
 import { tokenAt } from './step.js';
@@ -24,6 +25,8 @@ import { tokenAt } from './step.js';
  * backend to it all the same, as the tfjs ops it is built from are the backend's.
  */
 const [B, L, D] = [2, 5, 6];
+/** Relative RMS bound on ∂q, ∂k with keys ×30 (float32 logits of a few hundred). */
+const FAR_KEY_GRADIENTS = 1e-2;
 const MASK = Float64Array.from([1, 1, 0, 1, 1, 1, 1, 1, 1, 0]);
 
 const CASES: readonly { order: Order; groupSize: number; causal: boolean }[] = [
@@ -69,6 +72,65 @@ export function groupedSuite(kit: Kit): void {
           tf.dispose([q, k, v, g, mask, y, ...grads]);
         },
       );
+    }
+
+    const EXTREMES = [
+      { name: 'queries ×1e7 at order 6 (T_6 overflows float32)', order: 6, q: 1e7, k: 1, v: 1 },
+      { name: 'keys ×30 at order 2 (e^{-|k|²} underflows)', order: 2, q: 1, k: 30, v: 1 },
+      { name: 'values ×1e37 at order 2', order: 2, q: 1, k: 1, v: 1e37 },
+      { name: "keys ×30, order 'exact'", order: 'exact' as const, q: 1, k: 30, v: 1 },
+    ];
+    for (const extreme of EXTREMES) {
+      for (const causal of [false, true]) {
+        kit.test(
+          `${extreme.name}: y and gradients match the oracle (causal ${causal})`,
+          async () => {
+            const { order } = extreme;
+            const groupSize = 2;
+            const values = [11, 12, 13, 14].map((seed) => randomNormal(B * L * D, seed, 0.7));
+            const scaled = [
+              values[0].map((x) => x * extreme.q),
+              values[1].map((x) => x * extreme.k),
+              values[2].map((x) => x * extreme.v),
+            ];
+            const [q, k, v] = scaled.map((x) => tf.tensor3d(x, [B, L, D]));
+            const g = tf.tensor3d(values[3], [B, L, D]);
+            const run = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+              elementwiseAttention(a, b, c, { order, causal, groupSize });
+            const y = run(q, k, v);
+            const grads = tf.grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+              tf.sum(tf.mul(run(a, b, c), g)),
+            )([q, k, v]);
+            const [qd, kd, vd] = scaled.map((x) => Float64Array.from(x));
+            const gd = Float64Array.from(values[3]);
+            const dims = { batch: B, queryLength: L, keyLength: L, channels: D };
+            const reference = (qq: Float64Array, kk: Float64Array, vv: Float64Array) =>
+              groupedForward({ q: qq, k: kk, v: vv, dims }, { order, groupSize, causal }).y;
+            const form = order === 'exact' ? 'exact' : 'forward';
+            await kit.compare.expectClose(y, reference(qd, kd, vd), form, 'y');
+            const loss = (out: Float64Array) => out.reduce((sum, x, i) => sum + x * gd[i], 0);
+            // Steps relative to each input's scale, so the differences resolve in float64.
+            const step = (scale: number) => 1e-5 * scale;
+            const expected = [
+              centralDifferenceGradient((x) => loss(reference(x, kd, vd)), qd, step(extreme.q)),
+              centralDifferenceGradient((x) => loss(reference(qd, x, vd)), kd, step(extreme.k)),
+              centralDifferenceGradient((x) => loss(reference(qd, kd, x)), vd, step(extreme.v)),
+            ];
+            for (const [i, name] of ['dq', 'dk', 'dv'].entries()) {
+              if (extreme.k > 1 && name !== 'dv') {
+                // Logits of a few hundred carry float32 rounding of ~1e-5 into every weight,
+                // and ∂q, ∂k scale it by |k|: finite, and close at that conditioning.
+                const got = await read(grads[i]);
+                expectFinite(got, name);
+                expect(relativeRmsError(expected[i], got), name).toBeLessThan(FAR_KEY_GRADIENTS);
+              } else {
+                await kit.compare.expectClose(grads[i], expected[i], 'backward', name);
+              }
+            }
+            tf.dispose([q, k, v, g, y, ...grads]);
+          },
+        );
+      }
     }
 
     kit.test(
