@@ -12,15 +12,17 @@ import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionState,
+  describeVariant,
   disposeState,
   elementwiseAttention,
   elementwiseAttentionStep,
+  fastestSoftmaxVariant,
+  softmaxAttention,
 } from '../src/index.js';
 import { configureTfjs, useBackend } from './backends.js';
 import { formatMs, formatRatio, markdownTable } from './format.js';
 import { checkSoftmaxRows, lossGradients } from './gates.js';
 import { disposeInputs, makeInputs } from './inputs.js';
-import { describeVariant, fastestSoftmaxVariant, softmaxAttention } from './softmax_attention.js';
 import { timeInterleaved, timeOnce } from './timing.js';
 
 const ORDER = 6;

@@ -5,10 +5,14 @@ import {
   relativeRmsError,
 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import { elementwiseAttention } from '../src/index.js';
+import { elementwiseAttention, type SoftmaxVariant, softmaxAttention } from '../src/index.js';
 import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
-import { type SoftmaxVariant, softmaxAttention } from './softmax_attention.js';
-import { softmaxAttention64, softmaxAttentionRows64, softmaxLoss64 } from './softmax_reference.js';
+import {
+  selfAttentionDims,
+  softmaxAttention64,
+  softmaxAttentionRows64,
+  softmaxLoss64,
+} from './softmax_reference.js';
 
 /**
  * Correctness gates run before anything is timed: a speed-up of a wrong answer means nothing.
@@ -97,7 +101,7 @@ export function checkSoftmaxRows(y: tf.Tensor, inputs: AttentionInputs, count = 
     inputs.q.dataSync(),
     inputs.k.dataSync(),
     inputs.v.dataSync(),
-    { batch, length, channels },
+    selfAttentionDims(batch, length, channels),
     true,
     rows,
   );
@@ -186,7 +190,7 @@ export function checkSoftmaxVariant(variant: SoftmaxVariant): SoftmaxCheck {
     const [q, k, v, g] = [inputs.q, inputs.k, inputs.v, inputs.cotangent].map((x) =>
       Float64Array.from(x.dataSync()),
     );
-    const dims = { batch: 2, length: 11, channels: 5 };
+    const dims = selfAttentionDims(2, 11, 5);
     const reference = {
       y: softmaxAttention64(q, k, v, dims, true),
       dq: centralDifferenceGradient((x) => softmaxLoss64(x, k, v, g, dims, true), q),
@@ -197,7 +201,7 @@ export function checkSoftmaxVariant(variant: SoftmaxVariant): SoftmaxCheck {
   });
   requireGradientCheck(`softmax attention (${JSON.stringify(variant)}, L = 11)`, small);
   const medium = withInputs(1, 300, 64, (inputs) => {
-    const dims = { batch: 1, length: 300, channels: 64 };
+    const dims = selfAttentionDims(1, 300, 64);
     const y = softmaxAttention64(
       inputs.q.dataSync(),
       inputs.k.dataSync(),

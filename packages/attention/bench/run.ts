@@ -7,7 +7,14 @@
 import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { ElementwiseAttentionForward, elementwiseAttention } from '../src/index.js';
+import {
+  clearSoftmaxMaskCache,
+  describeVariant,
+  ElementwiseAttentionForward,
+  elementwiseAttention,
+  fastestSoftmaxVariant,
+  softmaxAttention,
+} from '../src/index.js';
 import { type BenchBackend, configureTfjs, useBackend } from './backends.js';
 import { type BenchOptions, parseBenchOptions } from './cli.js';
 import { formatMegabytes, formatMs, formatRatio, markdownTable } from './format.js';
@@ -21,12 +28,6 @@ import {
 } from './gates.js';
 import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
 import { describeMachine, describeWasm, type MachineInfo, machineInfo } from './machine.js';
-import {
-  clearSoftmaxMaskCache,
-  describeVariant,
-  fastestSoftmaxVariant,
-  softmaxAttention,
-} from './softmax_attention.js';
 import { measureStepCost, type StepCost } from './step_bench.js';
 import { type Computation, peakBytes, timeInterleaved, timeOnce } from './timing.js';
 

@@ -24,6 +24,7 @@ export {
   readOrder,
   stepDims,
 } from './authoring/kernel_checks.js';
+export { isRecordingGradients } from './gradient_recording.js';
 export * from './kernel_names.js';
 export {
   ElementwiseAttention,
@@ -39,6 +40,14 @@ export {
   type ElementwiseAttentionStepResult,
   elementwiseAttentionStep,
 } from './ops/elementwise_attention_step.js';
+export {
+  clearSoftmaxMaskCache,
+  describeVariant,
+  fastestSoftmaxVariant,
+  type SoftmaxAttentionOptions,
+  type SoftmaxVariant,
+  softmaxAttention,
+} from './ops/softmax_attention.js';
 export {
   elementwiseAttentionGradConfig,
   elementwiseAttentionStepGradConfig,

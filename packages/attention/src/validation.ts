@@ -40,8 +40,16 @@ export function checkFloatTensor(op: string, name: string, x: unknown): tf.Tenso
   return tf.tensor(x as tf.TensorLike, undefined, 'float32');
 }
 
-/** A mask of any numeric or boolean dtype; nonzero marks a visible key. Returns float32 0/1. */
-export function checkMask(op: string, mask: unknown, expected: readonly number[]): tf.Tensor {
+/**
+ * A mask of any numeric or boolean dtype; nonzero marks a visible key. Returns float32 0/1.
+ * `symbolic` names the expected shape in messages (default `[B, L]`, or `[L]` for rank 1).
+ */
+export function checkMask(
+  op: string,
+  mask: unknown,
+  expected: readonly number[],
+  symbolic = expected.length === 2 ? '[B, L]' : '[L]',
+): tf.Tensor {
   let m: tf.Tensor;
   if (mask instanceof tf.Tensor) {
     if (mask.isDisposed) fail(op, 'mask has been disposed');
@@ -53,7 +61,7 @@ export function checkMask(op: string, mask: unknown, expected: readonly number[]
   if (m.dtype === 'string' || m.dtype === 'complex64') {
     fail(op, `mask must be boolean or numeric, got dtype ${m.dtype}`);
   }
-  checkShape(op, 'mask', m.shape, expected, expected.length === 2 ? '[B, L]' : '[L]');
+  checkShape(op, 'mask', m.shape, expected, symbolic);
   return tf.tidy(() => tf.cast(tf.notEqual(m, 0), 'float32'));
 }
 

@@ -20,16 +20,21 @@ function randomGenerator(seed: number): () => number {
   };
 }
 
-/** Normal samples (Box–Muller) with the given standard deviation, as a float32 tensor. */
-export function randomNormal(shape: number[], seed: number, scale = 0.5): tf.Tensor {
+/** Normal samples (Box–Muller) with the given standard deviation, as float32 values. */
+export function randomValues(size: number, seed: number, scale = 0.5): Float32Array {
   const next = randomGenerator(seed);
-  const size = shape.reduce((a, b) => a * b, 1);
   const values = new Float32Array(size);
   for (let i = 0; i < size; i++) {
     const u = Math.max(next(), 1e-12);
     values[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
   }
-  return tf.tensor(values, shape, 'float32');
+  return values;
+}
+
+/** {@link randomValues} as a float32 tensor. */
+export function randomNormal(shape: number[], seed: number, scale = 0.5): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(randomValues(size, seed, scale), shape, 'float32');
 }
 
 const ZERO_RMS = 1e-6;

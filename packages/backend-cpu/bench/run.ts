@@ -24,12 +24,6 @@ import {
 import { checkSoftmaxVariant, GateError, lossGradients } from '../../attention/bench/gates.js';
 import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
 import { describeMachine, describeWasm, machineInfo } from '../../attention/bench/machine.js';
-import {
-  clearSoftmaxMaskCache,
-  describeVariant,
-  fastestSoftmaxVariant,
-  softmaxAttention,
-} from '../../attention/bench/softmax_attention.js';
 import { measureStepCost, type StepCost } from '../../attention/bench/step_bench.js';
 import {
   type Computation,
@@ -38,7 +32,13 @@ import {
   timeInterleaved,
   timeOnce,
 } from '../../attention/bench/timing.js';
-import { elementwiseAttention } from '../../attention/src/index.js';
+import {
+  clearSoftmaxMaskCache,
+  describeVariant,
+  elementwiseAttention,
+  fastestSoftmaxVariant,
+  softmaxAttention,
+} from '../../attention/src/index.js';
 import { kernelConfigs, kernelImplementation, kernelsReady, setSimdEnabled } from '../src/index.js';
 import { simdCallCounts } from '../src/simd/series_simd.js';
 import { type MachineLimits, measureMachineLimits } from './limits.js';

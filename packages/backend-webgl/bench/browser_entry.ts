@@ -7,7 +7,13 @@
  * On a software renderer (SwiftShader) absolute times say little about a real GPU; the ratios,
  * measured in one run with interleaved rounds, are the result.
  */
-import { elementwiseAttention } from '@elementwise/attention';
+import {
+  clearSoftmaxMaskCache,
+  describeVariant,
+  elementwiseAttention,
+  type SoftmaxVariant,
+  softmaxAttention,
+} from '@elementwise/attention';
 import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgl';
@@ -15,12 +21,6 @@ import * as tf from '@tensorflow/tfjs-core';
 import { formatMs, formatRatio, markdownTable } from '../../attention/bench/format.js';
 import { checkSoftmaxVariant, GateError, lossGradients } from '../../attention/bench/gates.js';
 import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
-import {
-  clearSoftmaxMaskCache,
-  describeVariant,
-  type SoftmaxVariant,
-  softmaxAttention,
-} from '../../attention/bench/softmax_attention.js';
 import { measureStepCost } from '../../attention/bench/step_bench.js';
 import { type Computation, timeInterleaved, timeOnce } from '../../attention/bench/timing.js';
 import { registerWebGLKernels, unregisterWebGLKernels, webglRenderer } from '../src/index.js';

@@ -1,31 +1,29 @@
 /**
  * Browser side of bench/run.ts: on tfjs `webgpu`, causal EA-6 (B = 1, D = 64) with the fused
  * kernels against the same op with them unregistered (composite) and softmax attention (SA,
- * the fastest tfjs formulation from packages/attention/bench), forward and forward+backward,
- * over L; then the recurrent step's cost per token at two positions, fused and composite. Ratios
+ * `softmaxAttention` of @elementwise/attention, the fastest tfjs formulation), forward and
+ * forward+backward, over L; then the recurrent step's cost per token at two positions, fused and composite. Ratios
  * come from one run, timed in interleaved rounds. A fused result is reported only when it matches
  * the composite one (relative RMS ≤ 1e-5, the float32 contract bound).
  */
 import '@tensorflow/tfjs-backend-webgpu';
 import {
   type AttentionState,
+  clearSoftmaxMaskCache,
+  describeVariant,
   disposeState,
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
   ElementwiseAttentionStep,
   elementwiseAttention,
   elementwiseAttentionStep,
+  fastestSoftmaxVariant,
+  softmaxAttention,
 } from '@elementwise/attention';
 import { relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { formatMs, formatRatio, markdownTable } from '../../attention/bench/format.js';
 import { normalValues } from '../../attention/bench/inputs.js';
-import {
-  clearSoftmaxMaskCache,
-  describeVariant,
-  fastestSoftmaxVariant,
-  softmaxAttention,
-} from '../../attention/bench/softmax_attention.js';
 import {
   type Computation,
   median,

@@ -2,7 +2,6 @@ import { eaForward, groupedForward } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ElementwiseSelfAttention } from '../src/attention/elementwise_self_attention.js';
-import { scaledDotProductAttention } from '../src/attention/scaled_dot_product.js';
 import { SoftmaxSelfAttention } from '../src/attention/softmax_self_attention.js';
 import { ParameterStore } from '../src/parameters.js';
 import { SeededRandom } from '../src/random.js';
@@ -71,62 +70,6 @@ function softmaxReference(
   }
   return y;
 }
-
-describe('scaledDotProductAttention', () => {
-  for (const causal of [true, false]) {
-    it(`matches the float64 reference, and its explicit gradient matches finite differences (causal ${causal})`, () => {
-      const [n, length, d] = [3, 7, 5];
-      const size = n * length * d;
-      const [q, k, v, g] = [1, 2, 3, 4].map((s) => random(size, s));
-      const shape: [number, number, number] = [n, length, d];
-      const before = tf.memory().numTensors;
-      const y = tf.tidy(() =>
-        scaledDotProductAttention(
-          tf.tensor3d(q, shape),
-          tf.tensor3d(k, shape),
-          tf.tensor3d(v, shape),
-          causal,
-        ).dataSync(),
-      );
-      expect(relativeError(softmaxReference(q, k, v, n, length, d, causal), y)).toBeLessThan(1e-6);
-      const grads = tf.tidy(() =>
-        tf
-          .grads((a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-            tf.sum(
-              tf.mul(
-                scaledDotProductAttention(
-                  a as tf.Tensor3D,
-                  b as tf.Tensor3D,
-                  c as tf.Tensor3D,
-                  causal,
-                ),
-                tf.tensor3d(g, shape),
-              ),
-            ),
-          )([tf.tensor3d(q, shape), tf.tensor3d(k, shape), tf.tensor3d(v, shape)])
-          .map((t) => t.dataSync() as Float32Array),
-      );
-      expect(tf.memory().numTensors).toBe(before);
-      // Central differences of the float64 reference's loss Σ g ⊙ y.
-      const loss = (inputs: Float32Array[]) => {
-        const out = softmaxReference(inputs[0], inputs[1], inputs[2], n, length, d, causal);
-        return out.reduce((sum, x, i) => sum + x * g[i], 0);
-      };
-      [q, k, v].forEach((input, which) => {
-        const numeric = new Float64Array(size);
-        const h = 1e-3;
-        for (let i = 0; i < size; i++) {
-          const plus = [q, k, v].map((x) => Float64Array.from(x) as unknown as Float32Array);
-          const minus = [q, k, v].map((x) => Float64Array.from(x) as unknown as Float32Array);
-          plus[which][i] = input[i] + h;
-          minus[which][i] = input[i] - h;
-          numeric[i] = (loss(plus) - loss(minus)) / (2 * h);
-        }
-        expect(relativeError(numeric, grads[which]), ['dq', 'dk', 'dv'][which]).toBeLessThan(1e-4);
-      });
-    });
-  }
-});
 
 describe('the attention modules of a block', () => {
   it('ElementwiseSelfAttention = EA (float64 oracle) between its own projections', () => {

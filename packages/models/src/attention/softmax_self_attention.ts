@@ -1,13 +1,14 @@
+import { softmaxAttention } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
 import type { ParameterStore } from '../parameters.js';
 import { AttentionProjections, type ProjectionOptions } from './projections.js';
-import { scaledDotProductAttention } from './scaled_dot_product.js';
 import type { AttentionCache, SelfAttention } from './self_attention.js';
 
 /**
  * Standard multi-head softmax self-attention (the paper's SA baseline): q/k/v/output
  * projections (with the same optional short convolutions and output gate as EA), `numHeads`
- * heads of width dModel / numHeads, causal or not. Generation keeps the keys and values of every
+ * heads of width dModel / numHeads, causal or not, each head by `softmaxAttention` of
+ * `@elementwise/attention` (the formulation the benchmarks time). Generation keeps the keys and values of every
  * earlier token per layer (KV cache), so a step costs O(position · dModel).
  * Cache: [keys, values, ...convolution windows].
  */
@@ -32,7 +33,7 @@ export class SoftmaxSelfAttention implements SelfAttention {
   apply(x: tf.Tensor3D): tf.Tensor3D {
     return tf.tidy(() => {
       const [q, k, v] = this.projections.qkv(x).map((t) => this.splitHeads(t as tf.Tensor3D));
-      const attended = scaledDotProductAttention(q, k, v, this.causal);
+      const attended = softmaxAttention(q, k, v, { causal: this.causal });
       return this.projections.project(this.mergeHeads(attended), x) as tf.Tensor3D;
     });
   }
@@ -42,7 +43,7 @@ export class SoftmaxSelfAttention implements SelfAttention {
     const [y, ...cache] = tf.tidy(() => {
       const { qkv, windows } = this.projections.prefillQKV(x);
       const [q, keys, values] = qkv.map((t) => this.splitHeads(t as tf.Tensor3D));
-      const attended = scaledDotProductAttention(q, keys, values, true);
+      const attended = softmaxAttention(q, keys, values, { causal: true });
       return [this.projections.project(this.mergeHeads(attended), x), keys, values, ...windows];
     });
     return { y: y as tf.Tensor3D, cache };
@@ -59,7 +60,7 @@ export class SoftmaxSelfAttention implements SelfAttention {
       const keys = tf.concat([cachedKeys, k], 1) as tf.Tensor3D;
       const values = tf.concat([cachedValues, v], 1) as tf.Tensor3D;
       // The new token sees every cached key, so no mask is needed.
-      const attended = scaledDotProductAttention(q, keys, values, false);
+      const attended = softmaxAttention(q, keys, values);
       const merged = tf.reshape(this.mergeHeads(attended), [-1, this.dModel]);
       return [this.projections.project(merged, xt), keys, values, ...projected.windows];
     });

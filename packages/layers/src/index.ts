@@ -1,0 +1,25 @@
+/**
+ * `@elementwise/layers`: element-wise attention (EA) and its softmax multi-head twin as
+ * tfjs-layers layers, registered for serialization when this module is imported, so that
+ * `tf.loadLayersModel` rebuilds models that use them.
+ */
+export type {
+  Initializer,
+  InitializerIdentifier,
+  LayerArgs,
+} from './config.js';
+export {
+  type AttentionState,
+  ElementwiseAttentionLayer,
+  type ElementwiseAttentionLayerArgs,
+  type ElementwiseAttentionPrefillOptions,
+  elementwiseAttentionLayer,
+} from './elementwise_attention_layer.js';
+export {
+  type KeyValueCache,
+  MultiHeadAttentionLayer,
+  type MultiHeadAttentionLayerArgs,
+  type MultiHeadAttentionPrefillOptions,
+  multiHeadAttentionLayer,
+} from './multi_head_attention_layer.js';
+export { matMulUnflagged } from './projection.js';

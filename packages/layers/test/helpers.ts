@@ -1,0 +1,159 @@
+import { relativeRmsError } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import { expect } from 'vitest';
+
+export async function useBackend(name: string): Promise<void> {
+  const ok = await tf.setBackend(name);
+  if (!ok || tf.getBackend() !== name)
+    throw new Error(`tfjs backend '${name}' failed to initialise`);
+}
+
+/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
+export function randomGenerator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Normal samples (Box–Muller) with the given standard deviation, as float32 values. */
+export function randomValues(size: number, seed: number, scale = 0.5): Float32Array {
+  const next = randomGenerator(seed);
+  const values = new Float32Array(size);
+  for (let i = 0; i < size; i++) {
+    const u = Math.max(next(), 1e-12);
+    values[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
+  }
+  return values;
+}
+
+/** {@link randomValues} as a float32 tensor. */
+export function randomNormal(shape: number[], seed: number, scale = 0.5): tf.Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  return tf.tensor(randomValues(size, seed, scale), shape, 'float32');
+}
+
+const ZERO_RMS = 1e-6;
+
+/** Asserts ‖ref − got‖₂ / ‖ref‖₂ <= bound, printing the measured error on failure. */
+export function expectClose(
+  got: tf.Tensor | ArrayLike<number>,
+  reference: ArrayLike<number>,
+  bound: number,
+  what: string,
+): number {
+  const values = got instanceof tf.Tensor ? got.dataSync() : got;
+  expect(values.length, `${what}: length`).toBe(reference.length);
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]))
+      throw new Error(`${what}: non-finite value ${values[i]} at ${i}`);
+  }
+  const referenceRms = Math.sqrt(
+    Array.from(reference).reduce((sum, x) => sum + x * x, 0) / Math.max(reference.length, 1),
+  );
+  if (referenceRms < ZERO_RMS) {
+    const gotRms = Math.sqrt(
+      Array.from(values).reduce((sum, x) => sum + x * x, 0) / Math.max(values.length, 1),
+    );
+    expect(gotRms, `${what}: RMS of a result that should be zero`).toBeLessThanOrEqual(ZERO_RMS);
+    return gotRms;
+  }
+  const error = relativeRmsError(reference, values);
+  expect(error, `${what}: relative RMS error`).toBeLessThanOrEqual(bound);
+  return error;
+}
+
+/** Float64 y [rows, out] = x [rows, in] · w [in, out] (+ bias). */
+export function matmul64(
+  x: ArrayLike<number>,
+  rows: number,
+  inputs: number,
+  w: ArrayLike<number>,
+  outputs: number,
+  bias?: ArrayLike<number> | null,
+): Float64Array {
+  const y = new Float64Array(rows * outputs);
+  for (let r = 0; r < rows; r++) {
+    for (let o = 0; o < outputs; o++) {
+      let sum = bias ? bias[o] : 0;
+      for (let i = 0; i < inputs; i++) sum += x[r * inputs + i] * w[i * outputs + o];
+      y[r * outputs + o] = sum;
+    }
+  }
+  return y;
+}
+
+/** Float64 xᵀ·g for x [rows, in], g [rows, out]: [in, out]. */
+export function matmulTransposedLeft64(
+  x: ArrayLike<number>,
+  g: ArrayLike<number>,
+  rows: number,
+  inputs: number,
+  outputs: number,
+): Float64Array {
+  const y = new Float64Array(inputs * outputs);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < inputs; i++) {
+      const xi = x[r * inputs + i];
+      for (let o = 0; o < outputs; o++) y[i * outputs + o] += xi * g[r * outputs + o];
+    }
+  }
+  return y;
+}
+
+/** Float64 g·wᵀ for g [rows, out], w [in, out]: [rows, in]. */
+export function matmulTransposedRight64(
+  g: ArrayLike<number>,
+  w: ArrayLike<number>,
+  rows: number,
+  inputs: number,
+  outputs: number,
+): Float64Array {
+  const y = new Float64Array(rows * inputs);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < inputs; i++) {
+      let sum = 0;
+      for (let o = 0; o < outputs; o++) sum += g[r * outputs + o] * w[i * outputs + o];
+      y[r * inputs + i] = sum;
+    }
+  }
+  return y;
+}
+
+/** Column sums of g [rows, out]: the gradient of a bias. */
+export function columnSums64(g: ArrayLike<number>, rows: number, outputs: number): Float64Array {
+  const y = new Float64Array(outputs);
+  for (let r = 0; r < rows; r++) for (let o = 0; o < outputs; o++) y[o] += g[r * outputs + o];
+  return y;
+}
+
+export function add64(...parts: ArrayLike<number>[]): Float64Array {
+  const y = new Float64Array(parts[0].length);
+  for (const part of parts) for (let i = 0; i < y.length; i++) y[i] += part[i];
+  return y;
+}
+
+/** The projections of the attention layers, in the order they create their weights. */
+export const PROJECTIONS = ['query', 'key', 'value', 'output'] as const;
+
+/**
+ * A layer's weights by their short names ('query/kernel', …) as float32 values, and the
+ * variables themselves (for tf.variableGrads).
+ */
+export function layerWeights(layer: {
+  trainableWeights: { originalName: string; read(): tf.Tensor }[];
+}): { values: Record<string, Float32Array>; variables: Record<string, tf.Variable> } {
+  const values: Record<string, Float32Array> = {};
+  const variables: Record<string, tf.Variable> = {};
+  for (const weight of layer.trainableWeights) {
+    const short = weight.originalName.split('/').slice(-2).join('/');
+    values[short] = weight.read().dataSync() as Float32Array;
+    // A LayerVariable reads as the tf.Variable it holds.
+    variables[short] = weight.read() as tf.Variable;
+  }
+  return { values, variables };
+}

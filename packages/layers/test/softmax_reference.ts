@@ -1,0 +1,134 @@
+/**
+ * Float64 softmax attention, per head, the truth `multiHeadAttentionLayer` is checked against
+ * (`softmaxAttention` itself is checked in @elementwise/attention). Flat row-major arrays as
+ * `dataSync()` returns them. Causal queries are aligned with the last Lq keys (query i sees keys
+ * j <= L − Lq + i); a query that sees no visible key outputs 0.
+ */
+export interface AttentionDims {
+  /** N: independent sequences (batch × heads). */
+  count: number;
+  queries: number;
+  keys: number;
+  depth: number;
+  valueDepth: number;
+}
+
+/** y [N, Lq, dv] for q [N, Lq, d], k [N, L, d], v [N, L, dv], mask [N, L] (1 = visible). */
+export function softmaxAttention64(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  dims: AttentionDims,
+  causal: boolean,
+  mask?: ArrayLike<number>,
+): Float64Array {
+  const { count, queries, keys, depth, valueDepth } = dims;
+  const y = new Float64Array(count * queries * valueDepth);
+  const weights = new Float64Array(keys);
+  const scale = 1 / Math.sqrt(depth);
+  for (let n = 0; n < count; n++) {
+    for (let i = 0; i < queries; i++) {
+      const last = causal ? keys - queries + i : keys - 1;
+      let max = -Infinity;
+      for (let j = 0; j <= last; j++) {
+        if (mask && mask[n * keys + j] === 0) continue;
+        let dot = 0;
+        for (let c = 0; c < depth; c++) {
+          dot += q[(n * queries + i) * depth + c] * k[(n * keys + j) * depth + c];
+        }
+        weights[j] = dot * scale;
+        max = Math.max(max, weights[j]);
+      }
+      if (max === -Infinity) continue;
+      let total = 0;
+      for (let j = 0; j <= last; j++) {
+        if (mask && mask[n * keys + j] === 0) continue;
+        weights[j] = Math.exp(weights[j] - max);
+        total += weights[j];
+      }
+      for (let j = 0; j <= last; j++) {
+        if (mask && mask[n * keys + j] === 0) continue;
+        const w = weights[j] / total;
+        for (let c = 0; c < valueDepth; c++) {
+          y[(n * queries + i) * valueDepth + c] += w * v[(n * keys + j) * valueDepth + c];
+        }
+      }
+    }
+  }
+  return y;
+}
+
+/** Multi-head self-attention in float64 from a layer's weights (by short name). */
+export interface HeadsConfig {
+  batch: number;
+  length: number;
+  channels: number;
+  numHeads: number;
+  keyDim: number;
+  valueDim: number;
+  causal: boolean;
+  useBias: boolean;
+}
+
+/**
+ * y [B, L, D] of the multi-head layer: per head h, softmax((x Wq)_h (x Wk)_hᵀ/√keyDim)(x Wv)_h,
+ * heads concatenated, then the output projection. `mask` [B, L].
+ */
+export function multiHeadAttention64(
+  x: ArrayLike<number>,
+  w: Record<string, ArrayLike<number>>,
+  config: HeadsConfig,
+  mask?: ArrayLike<number>,
+): Float64Array {
+  const { batch, length, channels, numHeads, keyDim, valueDim, causal, useBias } = config;
+  const rows = batch * length;
+  const linear = (input: ArrayLike<number>, p: string, inputs: number, outputs: number) => {
+    const kernel = w[`${p}/kernel`];
+    const bias = useBias ? w[`${p}/bias`] : null;
+    const out = new Float64Array(rows * outputs);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < outputs; o++) {
+        let sum = bias ? bias[o] : 0;
+        for (let i = 0; i < inputs; i++) sum += input[r * inputs + i] * kernel[i * outputs + o];
+        out[r * outputs + o] = sum;
+      }
+    }
+    return out;
+  };
+  const q = linear(x, 'query', channels, numHeads * keyDim);
+  const k = linear(x, 'key', channels, numHeads * keyDim);
+  const v = linear(x, 'value', channels, numHeads * valueDim);
+  // Heads as sequences: [B, L, H, d] → [B·H, L, d].
+  const heads = (t: Float64Array, depth: number) => {
+    const out = new Float64Array(t.length);
+    for (let b = 0; b < batch; b++)
+      for (let h = 0; h < numHeads; h++)
+        for (let i = 0; i < length; i++)
+          for (let c = 0; c < depth; c++)
+            out[((b * numHeads + h) * length + i) * depth + c] =
+              t[((b * length + i) * numHeads + h) * depth + c];
+    return out;
+  };
+  const headMask = mask
+    ? Float64Array.from({ length: batch * numHeads * length }, (_, index) => {
+        const b = Math.floor(index / (numHeads * length));
+        return mask[b * length + (index % length)];
+      })
+    : undefined;
+  const attended = softmaxAttention64(
+    heads(q, keyDim),
+    heads(k, keyDim),
+    heads(v, valueDim),
+    { count: batch * numHeads, queries: length, keys: length, depth: keyDim, valueDepth: valueDim },
+    causal,
+    headMask,
+  );
+  const merged = new Float64Array(rows * numHeads * valueDim);
+  for (let b = 0; b < batch; b++)
+    for (let h = 0; h < numHeads; h++)
+      for (let i = 0; i < length; i++)
+        for (let c = 0; c < valueDim; c++)
+          merged[((b * length + i) * numHeads + h) * valueDim + c] =
+            attended[((b * numHeads + h) * length + i) * valueDim + c];
+  return linear(merged, 'output', numHeads * valueDim, channels);
+}
