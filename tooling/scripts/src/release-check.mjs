@@ -688,7 +688,21 @@ async function main() {
       );
     } catch (error) {
       if (!(error instanceof StepError)) throw error;
-      fail('tsc found errors in the consumers', error.detail);
+      // tfjs-layers 4.22's own declarations do not pass TypeScript 5's lib check (index-signature
+      // and interface errors inside node_modules/@tensorflow/tfjs-layers; tfjs's projects set
+      // skipLibCheck). Every other error, ours included, still fails the check.
+      const errors = String(error.output ?? error.detail)
+        .split('\n')
+        .filter((line) => /error TS\d+/.test(line));
+      const ours = errors.filter((line) => !/node_modules\/@tensorflow\//.test(line));
+      if (errors.length === 0 || ours.length > 0) {
+        fail('tsc found errors in the consumers', ours.length > 0 ? ours.join('\n') : error.detail);
+      } else {
+        log(
+          `  ${consumers.map((c) => c.file).join(', ')}: no type errors against the published .d.ts ` +
+            `(${errors.length} errors inside @tensorflow's own declarations, which fail the lib check upstream, not counted)`,
+        );
+      }
     }
   });
 

@@ -10,6 +10,8 @@ export class StepError extends Error {
     super(message);
     this.name = 'StepError';
     this.detail = detail;
+    /** @type {string | undefined} the command's whole output, where a command produced it */
+    this.output = undefined;
   }
 }
 
@@ -104,7 +106,10 @@ export function run(
       if (code === 0) resolve(output);
       else {
         const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
-        reject(new StepError(`\`${shown}\` ${how} (in ${cwd})`, tail(output)));
+        const error = new StepError(`\`${shown}\` ${how} (in ${cwd})`, tail(output));
+        // The whole output, for callers that must read every line (e.g. to sort tsc's errors).
+        error.output = output;
+        reject(error);
       }
     });
   });
