@@ -2,6 +2,7 @@ import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import type { AttentionOrder } from '../kernel_names.js';
 import { valueScaleDown } from '../value_scale.js';
+import { logWeights, weightedMean } from './grouped_weights.js';
 import { isZeroDenominator } from './safe_divide.js';
 import { withoutGradient } from './without_gradient.js';
 
@@ -101,13 +102,6 @@ function queryFeatures(q: tf.Tensor, features: GroupFeatures): tf.Tensor {
   );
 }
 
-/** `T_t(x) = Σ_{n<=t} x^n/n!` by Horner. */
-function taylor(x: tf.Tensor, order: number): tf.Tensor {
-  let sum: tf.Tensor = tf.onesLike(x);
-  for (let n = order; n >= 1; n--) sum = tf.add(1, tf.mul(sum, tf.div(x, n)));
-  return sum;
-}
-
 /** Which keys each query sees, [B, 1, Lq, L] as 0/1: the mask, and j <= i when causal. */
 function visibility(mask: tf.Tensor2D, queries: number, causal: boolean): tf.Tensor4D {
   const [batch, keys] = mask.shape;
@@ -124,36 +118,6 @@ function divideOrZero(numerator: tf.Tensor, denominator: tf.Tensor): tf.Tensor {
   const zero = withoutGradient([denominator], () => isZeroDenominator(denominator));
   const quotient = tf.div(numerator, tf.where(zero, tf.onesLike(denominator), denominator));
   return tf.where(tf.broadcastTo(zero, quotient.shape), tf.zerosLike(quotient), quotient);
-}
-
-/**
- * log w_ij up to a per-query constant, [B, G, Lq, L]: `2q·k - |k|²` (exact; `-|q|²` cancels) or
- * `log T_t(2q·k) - |k|²` (series; an even-degree T_t is positive everywhere).
- */
-function logWeights(q: tf.Tensor4D, k: tf.Tensor4D, order: AttentionOrder): tf.Tensor {
-  const squares = tf.expandDims(tf.sum(tf.square(k), -1), 2);
-  const products = tf.mul(tf.matMul(q, k, false, true), 2);
-  const similarity = order === 'exact' ? products : logTaylor(products, order);
-  return tf.sub(similarity, squares);
-}
-
-/**
- * log T_t(x), also where T_t(x) itself overflows float32 (x ≈ 2.5e7 at t = 6): for |x| > 1 as
- * `t·log|x| - log t! + log P(1/x)` with `P(r) = Σ_m t!/(t-m)! r^m` by Horner in r (the
- * per-channel kernels read large queries the same way). P > 0 because T_t > 0 and t is even.
- * Each branch gets harmless inputs where the other is used, so neither sends NaN into a gradient.
- */
-function logTaylor(x: tf.Tensor, order: number): tf.Tensor {
-  const large = withoutGradient([x], () => tf.greater(tf.abs(x), 1));
-  const small = tf.where(large, tf.zerosLike(x), x);
-  const big = tf.where(large, x, tf.onesLike(x));
-  const r = tf.reciprocal(big);
-  let p: tf.Tensor = tf.onesLike(x);
-  for (let m = 1; m <= order; m++) p = tf.add(1, tf.mul(tf.mul(r, m), p));
-  let logFactorial = 0;
-  for (let n = 2; n <= order; n++) logFactorial += Math.log(n);
-  const far = tf.add(tf.sub(tf.mul(tf.log(tf.abs(big)), order), logFactorial), tf.log(p));
-  return tf.where(large, far, tf.log(taylor(small, order)));
 }
 
 /**
@@ -202,18 +166,23 @@ export function groupedForwardComposite(
     // Huge values are divided by a power of two per channel, as around the per-channel kernels
     // (../value_scale.ts), and y and the final s multiplied back: both are linear in v and s0.
     // The scale is off the gradient tape.
-    const down = withoutGradient([inputs.v, inputs.initialS], () =>
-      valueScaleDown({ v: inputs.v, mask: inputs.mask, s: inputs.initialS }),
+    // A state that is not used (zeros) is left alone: with F = C(d + t, t) features it is the
+    // largest tensor of the call (d = 8, t = 6: 3003 · D per sequence).
+    const state = use.initial ? [inputs.initialS] : [];
+    const down = withoutGradient([inputs.v, ...state], () =>
+      valueScaleDown({ v: inputs.v, mask: inputs.mask, s: state[0] ?? tf.zeros([0]) }),
     );
     const up = tf.reciprocal(down);
+    const initialS = use.initial ? tf.mul(inputs.initialS, down) : inputs.initialS;
     const [y, finalS, finalZ] = scaledForward(
-      { ...inputs, v: tf.mul(inputs.v, down), initialS: tf.mul(inputs.initialS, down) },
+      { ...inputs, v: tf.mul(inputs.v, down) as tf.Tensor3D, initialS: initialS as tf.Tensor3D },
       order,
       groupSize,
       causal,
       use,
     );
-    return [tf.mul(y, up), tf.mul(finalS, up), finalZ] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
+    const stateOut = use.final ? tf.mul(finalS, up) : finalS;
+    return [tf.mul(y, up), stateOut, finalZ] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
   });
 }
 
@@ -231,40 +200,51 @@ function scaledForward(
   const k = byGroup(tf.mul(inputs.k, scale), groupSize);
   const v = byGroup(inputs.v, groupSize);
   const seen = visibility(inputs.mask, q.shape[2], causal);
+  if (!use.initial) {
+    // No state enters y: the weighted mean with its own, recomputing gradient.
+    const y = fromGroups(weightedMean(q, k, v, seen, order));
+    if (order === 'exact' || !use.final) {
+      // Placeholders the op discards: clones share the initial state's data and cost nothing.
+      return [y, tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
+    }
+    const [finalS, finalZ] = finalState(k, v, inputs, groupFeatures(groupSize, order));
+    return [y, finalS, finalZ];
+  }
+  if (order === 'exact') throw new Error("order 'exact' has no state");
   const logits = logWeights(q, k, order);
   const hidden = tf.where(tf.cast(seen, 'bool'), logits, tf.fill(logits.shape, HIDDEN_LOGIT));
-  if (order === 'exact') {
-    const shift = withoutGradient([hidden], () => queryShift(hidden, seen, []));
-    const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
-    const y = divideOrZero(tf.matMul(w, v), tf.sum(w, -1, true));
-    return [fromGroups(y), tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
-  }
   const features = groupFeatures(groupSize, order);
   const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, groupSize);
-  const state = use.initial ? [s0, z0] : [];
-  const shift = withoutGradient([hidden, ...state], () => queryShift(hidden, seen, state));
+  const shift = withoutGradient([hidden, s0, z0], () => queryShift(hidden, seen, [s0, z0]));
   const w = tf.mul(tf.exp(tf.sub(hidden, shift)), seen);
-  let numerator = tf.matMul(w, v);
-  let denominator = tf.sum(w, -1, true);
-  if (use.initial) {
-    // The initial state enters as Σ_α a_α q^α s0_α, times the same e^{-c} as the weights.
-    const qFeatures = tf.mul(queryFeatures(q, features), tf.exp(tf.neg(shift)));
-    numerator = tf.add(numerator, tf.matMul(qFeatures, s0));
-    denominator = tf.add(denominator, tf.matMul(qFeatures, z0));
-  }
-  const y = divideOrZero(numerator, denominator);
+  // The initial state enters as Σ_α a_α q^α s0_α, times the same e^{-c} as the weights.
+  const qFeatures = tf.mul(queryFeatures(q, features), tf.exp(tf.neg(shift)));
+  const numerator = tf.add(tf.matMul(w, v), tf.matMul(qFeatures, s0));
+  const denominator = tf.add(tf.sum(w, -1, true), tf.matMul(qFeatures, z0));
+  const y = fromGroups(divideOrZero(numerator, denominator));
   if (!use.final) {
-    return [fromGroups(y), tf.zerosLike(inputs.initialS), tf.zerosLike(inputs.initialZ)];
+    // Placeholders the op discards: clones share the initial state's data and cost nothing.
+    return [y, tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
   }
-  // Final state: s0 + Σ_j f(k_j) v_j and z0 + Σ_j f(k_j), f(k) = k^α e^{-|k|²} m_j.
+  const [finalS, finalZ] = finalState(k, v, inputs, features);
+  return [y, finalS, finalZ];
+}
+
+/** s0 + Σ_j f(k_j) v_j and z0 + Σ_j f(k_j) with f(k) = k̂^α e^{-|k̂|²} m_j, as s [B, F, D], z [B, F, G]. */
+function finalState(
+  k: tf.Tensor4D,
+  v: tf.Tensor4D,
+  inputs: GroupedInputs,
+  features: GroupFeatures,
+): [tf.Tensor3D, tf.Tensor3D] {
+  const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, features.groupSize);
   const [batch, groups, keys] = k.shape;
   const keep = tf.reshape(tf.cast(tf.notEqual(inputs.mask, 0), 'float32'), [batch, 1, keys, 1]);
   const decay = tf.mul(tf.exp(tf.neg(tf.sum(tf.square(k), -1, true))), keep);
   const kFeatures = tf.mul(monomialFeatures(k, features), decay);
   const sFinal = tf.add(s0, tf.matMul(kFeatures, v, true, false));
   const zFinal = tf.add(z0, tf.reshape(tf.sum(kFeatures, 2), [batch, groups, features.size, 1]));
-  const [finalS, finalZ] = stateFromGroups(sFinal, zFinal);
-  return [fromGroups(y), finalS, finalZ];
+  return stateFromGroups(sFinal, zFinal);
 }
 
 /** One recurrent step: [y [B, D], s' [B, F, D], z' [B, F, G]]. */
