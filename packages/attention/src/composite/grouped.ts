@@ -1,7 +1,8 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
-import { valueScaleDown } from '../value_scale.js';
+import { valueScaleDown, valuesFitUnscaled } from '../value_scale.js';
 import { logWeights, weightedMean } from './grouped_weights.js';
 import { isZeroDenominator } from './safe_divide.js';
 import { withoutGradient } from './without_gradient.js';
@@ -10,7 +11,8 @@ import { withoutGradient } from './without_gradient.js';
  * Grouped element-wise attention from plain tfjs ops (`@elementwise/math` grouped.ts has the
  * definition): groups of d channels weigh keys by `exp(-|q̂ - k̂|²)` over the group, with
  * q̂ = q/√d and k̂ = k/√d (the mean squared distance), or by the series `e^{-|k̂|²} T_t(2q̂·k̂)`.
- * Differentiated by tfjs's own gradients of these ops.
+ * A call without a state runs ./grouped_weights.ts, whose gradient recomputes the weights; with a
+ * state, tfjs differentiates the ops below.
  *
  * The parallel form computes the [B, G, Lq, L] weights of every group directly: with groups of
  * d >= 2 the state has C(d + t, t) features per channel, and a scan over them costs more than the
@@ -65,33 +67,66 @@ function stateFromGroups(s: tf.Tensor, z: tf.Tensor): [tf.Tensor3D, tf.Tensor3D]
 
 /**
  * Every monomial x^α of the last axis (d values), [..., d] -> [..., F], degree by degree: each
- * level is (parents) × (one variable), both picked by 0/1 matrices — matMul has a gradient on
- * every backend, where gather's needs a kernel tfjs-wasm lacks.
+ * level is (parents) × (one variable). Outside a gradient computation (generation steps) both
+ * are gathered; inside one they are picked by 0/1 matrices, because matMul has a gradient on every
+ * backend where gather's needs a kernel tfjs-wasm lacks.
  */
 export function monomialFeatures(x: tf.Tensor, features: GroupFeatures): tf.Tensor {
   return tf.tidy(() => {
     const shape = x.shape.slice(0, -1);
     const rows = shape.reduce((a, b) => a * b, 1);
     const flat = tf.reshape(x, [rows, features.groupSize]);
+    const gather = !isRecordingGradients();
     let all: tf.Tensor2D = tf.ones([rows, 1]);
-    let start = 1;
-    for (let n = 1; n <= features.order; n++) {
-      let end = start;
-      while (end < features.size && features.degree[end] === n) end++;
-      const pick = (count: number, source: Int32Array) => {
-        const matrix = new Float32Array(count * (end - start));
-        for (let f = start; f < end; f++) matrix[source[f] * (end - start) + f - start] = 1;
-        return tf.tensor2d(matrix, [count, end - start]);
-      };
-      const level = tf.mul(
-        tf.matMul(all, pick(start, features.parent)),
-        tf.matMul(flat, pick(features.groupSize, features.variable)),
-      );
-      all = tf.concat([all, level], 1) as tf.Tensor2D;
-      start = end;
+    for (const level of featureLevels(features)) {
+      const parents = gather
+        ? tf.gather(all, tf.tensor1d(level.parents, 'int32'), 1)
+        : tf.matMul(all, tf.tensor2d(level.parentPick, [all.shape[1], level.size]));
+      const variables = gather
+        ? tf.gather(flat, tf.tensor1d(level.variables, 'int32'), 1)
+        : tf.matMul(flat, tf.tensor2d(level.variablePick, [features.groupSize, level.size]));
+      all = tf.concat([all, tf.mul(parents, variables)], 1) as tf.Tensor2D;
     }
     return tf.reshape(all, [...shape, features.size]);
   });
+}
+
+/** One degree of the monomials: which feature and which variable each one multiplies. */
+interface FeatureLevel {
+  size: number;
+  parents: Int32Array;
+  variables: Int32Array;
+  /** The same choices as 0/1 matrices [features so far, size] and [d, size]. */
+  parentPick: Float32Array;
+  variablePick: Float32Array;
+}
+
+/** Per (d, t): built once, as plain arrays (a cached tensor would outlive every tidy). */
+const LEVELS = new Map<string, FeatureLevel[]>();
+
+function featureLevels(features: GroupFeatures): FeatureLevel[] {
+  const key = `${features.groupSize},${features.order}`;
+  const cached = LEVELS.get(key);
+  if (cached) return cached;
+  const levels: FeatureLevel[] = [];
+  let start = 1;
+  for (let n = 1; n <= features.order; n++) {
+    let end = start;
+    while (end < features.size && features.degree[end] === n) end++;
+    const size = end - start;
+    const parents = features.parent.slice(start, end);
+    const variables = features.variable.slice(start, end);
+    const parentPick = new Float32Array(start * size);
+    const variablePick = new Float32Array(features.groupSize * size);
+    for (let f = 0; f < size; f++) {
+      parentPick[parents[f] * size + f] = 1;
+      variablePick[variables[f] * size + f] = 1;
+    }
+    levels.push({ size, parents, variables, parentPick, variablePick });
+    start = end;
+  }
+  LEVELS.set(key, levels);
+  return levels;
 }
 
 /** The query side `a_α q^α`, [..., F]. */
@@ -169,9 +204,11 @@ export function groupedForwardComposite(
     // A state that is not used (zeros) is left alone: with F = C(d + t, t) features it is the
     // largest tensor of the call (d = 8, t = 6: 3003 · D per sequence).
     const state = use.initial ? [inputs.initialS] : [];
-    const down = withoutGradient([inputs.v, ...state], () =>
-      valueScaleDown({ v: inputs.v, mask: inputs.mask, s: state[0] ?? tf.zeros([0]) }),
-    );
+    const values = { v: inputs.v, mask: inputs.mask, s: state[0] ?? tf.zeros([0, 0, 0]) };
+    // Where the host shows that no value is huge (cpu, wasm), no op is spent on the scale.
+    const down = valuesFitUnscaled(values)
+      ? tf.ones([1, 1, 1])
+      : withoutGradient([inputs.v, ...state], () => valueScaleDown(values));
     const up = tf.reciprocal(down);
     const initialS = use.initial ? tf.mul(inputs.initialS, down) : inputs.initialS;
     const [y, finalS, finalZ] = scaledForward(
