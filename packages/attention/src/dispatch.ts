@@ -16,6 +16,7 @@ export function runFusedKernel(
   return Array.isArray(outputs) ? outputs : [outputs];
 }
 
+/** Hands the engine the tensors the backward will receive as `saved`. */
 type SaveFunc = (tensors: tf.Tensor[]) => void;
 
 interface CustomKernelParams {
@@ -29,13 +30,14 @@ interface CustomKernelParams {
 
 /**
  * Records a composite computation with several outputs and its own backward on the gradient
- * tape. `tf.customGrad` does the same for a single output only; the forward returns y and the
- * final state and must backpropagate through both, so this calls the engine method that
- * `customGrad` is built on.
+ * tape as one node. `tf.customGrad` does the same for a single output only; the ops' forwards
+ * return y and the final state and must backpropagate through both, so this calls the engine
+ * method that `customGrad` is built on. `forward` chooses what to save; `backward` gets the
+ * cotangents of every output as an array and returns a gradient for each input name.
  */
-export function runWithCustomGradient(
+export function runCustomKernel(
   inputs: Record<string, tf.Tensor>,
-  forward: () => tf.Tensor[],
+  forward: (save: SaveFunc) => tf.Tensor[],
   backward: (dys: tf.Tensor[], saved: tf.Tensor[]) => Record<string, tf.Tensor>,
 ): tf.Tensor[] {
   const names = Object.keys(inputs);
@@ -44,14 +46,28 @@ export function runWithCustomGradient(
   };
   const outputs = engine.runKernelFunc({
     inputs,
-    forwardFunc: (_backend, save) => {
-      save(names.map((name) => inputs[name]));
-      return forward();
-    },
+    forwardFunc: (_backend, save) => forward(save),
     backwardsFunc: (dys, saved) => {
       const grads = backward(Array.isArray(dys) ? dys : [dys], saved);
       return Object.fromEntries(names.map((name) => [name, () => grads[name]]));
     },
   });
   return Array.isArray(outputs) ? outputs : [outputs];
+}
+
+/** {@link runCustomKernel} that saves the inputs, in their order, for the backward. */
+export function runWithCustomGradient(
+  inputs: Record<string, tf.Tensor>,
+  forward: () => tf.Tensor[],
+  backward: (dys: tf.Tensor[], saved: tf.Tensor[]) => Record<string, tf.Tensor>,
+): tf.Tensor[] {
+  const names = Object.keys(inputs);
+  return runCustomKernel(
+    inputs,
+    (save) => {
+      save(names.map((name) => inputs[name]));
+      return forward();
+    },
+    backward,
+  );
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { runCustomKernel } from './dispatch.js';
 
 /**
  * Huge values v (near the float32 maximum, 3.4e38). `y = Σ w v / Σ w` is a weighted mean of v,
@@ -176,21 +177,10 @@ export interface ValueScaledCall {
   backward: (inputs: Record<string, tf.Tensor>, dys: tf.Tensor[]) => Record<string, tf.Tensor>;
 }
 
-type SaveFunc = (tensors: tf.Tensor[]) => void;
-
-interface CustomKernelParams {
-  forwardFunc: (backend: unknown, save: SaveFunc) => tf.Tensor[];
-  backwardsFunc: (
-    dys: tf.Tensor | tf.Tensor[],
-    saved: tf.Tensor[],
-  ) => Record<string, () => tf.Tensor>;
-  inputs: Record<string, tf.Tensor>;
-}
-
 /**
  * Runs the kernel on `v·2^-E` and `s·2^-E` and returns `[y·2^E, s'·2^E, z']`, recorded on the
- * gradient tape as one node (the engine call `tf.customGrad` is built on, which allows several
- * outputs): E is computed inside it, off the tape, so no gradient is computed for it.
+ * gradient tape as one node by {@link runCustomKernel}: E is computed inside it, off the tape,
+ * so no gradient is computed for it.
  *
  * The backward runs the kernel's backward on the same scaled inputs with the cotangents of y
  * and s' unscaled and that of z' times 2^-E: the gradients are linear in the cotangents, so
@@ -201,12 +191,9 @@ interface CustomKernelParams {
 export function runValueScaled(call: ValueScaledCall): tf.Tensor[] {
   const { inputs, names, linearGradients, forward, backward } = call;
   const inputNames = Object.keys(inputs);
-  const engine = tf.engine() as unknown as {
-    runKernelFunc(params: CustomKernelParams): tf.Tensor | tf.Tensor[];
-  };
-  const outputs = engine.runKernelFunc({
+  return runCustomKernel(
     inputs,
-    forwardFunc: (_backend, save) => {
+    (save) => {
       const { up, down } = valueScale({
         v: inputs[names.v],
         mask: names.mask === null ? null : inputs[names.mask],
@@ -221,11 +208,11 @@ export function runValueScaled(call: ValueScaledCall): tf.Tensor[] {
       const [y, s, z] = forward(scaled);
       return [scaleBy(y, up), scaleBy(s, up), z];
     },
-    backwardsFunc: (dys, saved) => {
-      const grads = tf.tidy(() => {
+    (dys, saved) =>
+      tf.tidy(() => {
         const scaled = Object.fromEntries(inputNames.map((name, i) => [name, saved[i]]));
         const [up, down] = saved.slice(inputNames.length);
-        const [dy, ds, dz] = Array.isArray(dys) ? dys : [dys];
+        const [dy, ds, dz] = dys;
         const raw = backward(scaled, [dy, ds, scaleBy(dz, down)]);
         return Object.fromEntries(
           inputNames.map((name) => [
@@ -233,9 +220,6 @@ export function runValueScaled(call: ValueScaledCall): tf.Tensor[] {
             linearGradients.includes(name) ? scaleBy(raw[name], up) : raw[name],
           ]),
         );
-      });
-      return Object.fromEntries(inputNames.map((name) => [name, () => grads[name]]));
-    },
-  });
-  return Array.isArray(outputs) ? outputs : [outputs];
+      }),
+  );
 }

@@ -46,32 +46,18 @@ export function checkConfig<T extends object>(
   config: unknown,
   own: readonly string[],
 ): T {
-  if (config === undefined) return {} as T;
-  const known = [...own, ...LAYER_ARG_NAMES];
+  const checked = objectOfKnownKeys(where, config, [...own, ...LAYER_ARG_NAMES], {
+    argument: 'config',
+    key: 'config key',
+  });
   if (
-    config === null ||
-    typeof config !== 'object' ||
-    Array.isArray(config) ||
-    config instanceof tf.Tensor
+    'name' in checked &&
+    checked.name !== undefined &&
+    (typeof checked.name !== 'string' || checked.name === '')
   ) {
-    fail(
-      where,
-      `config must be an object with any of ${known.join(', ')}, got ${describeValue(config)}`,
-    );
+    fail(where, `config.name must be a non-empty string, got ${describeValue(checked.name)}`);
   }
-  for (const key of Object.keys(config)) {
-    if (!known.includes(key)) {
-      fail(where, `unknown config key '${key}'; expected one of ${known.join(', ')}`);
-    }
-  }
-  if (
-    'name' in config &&
-    config.name !== undefined &&
-    (typeof config.name !== 'string' || config.name === '')
-  ) {
-    fail(where, `config.name must be a non-empty string, got ${describeValue(config.name)}`);
-  }
-  return config as T;
+  return checked as T;
 }
 
 export function booleanField(where: string, name: string, value: unknown, fallback: boolean) {
@@ -101,23 +87,38 @@ export function checkOptions<T extends object>(
   options: T | undefined,
   known: readonly string[],
 ): T {
-  if (options === undefined) return {} as T;
+  return objectOfKnownKeys(where, options, known, { argument: 'options', key: 'option' }) as T;
+}
+
+/**
+ * The one check behind {@link checkConfig} and {@link checkOptions}: `value` as an object (`{}`
+ * when omitted) whose keys are all in `known`; `words` name the argument and its keys in the
+ * messages.
+ */
+function objectOfKnownKeys(
+  where: string,
+  value: unknown,
+  known: readonly string[],
+  words: { argument: string; key: string },
+): object {
+  if (value === undefined) return {};
   if (
-    options === null ||
-    typeof options !== 'object' ||
-    Array.isArray(options) ||
-    options instanceof tf.Tensor
+    value === null ||
+    typeof value !== 'object' ||
+    Array.isArray(value) ||
+    value instanceof tf.Tensor
   ) {
     fail(
       where,
-      `options must be an object with any of ${known.join(', ')}, got ${describeValue(options)}`,
+      `${words.argument} must be an object with any of ${known.join(', ')}, got ${describeValue(value)}`,
     );
   }
-  for (const key of Object.keys(options)) {
-    if (!known.includes(key))
-      fail(where, `unknown option '${key}'; expected one of ${known.join(', ')}`);
+  for (const key of Object.keys(value)) {
+    if (!known.includes(key)) {
+      fail(where, `unknown ${words.key} '${key}'; expected one of ${known.join(', ')}`);
+    }
   }
-  return options;
+  return value;
 }
 
 /** Names of the `tf.initializers` factories that can be called with no settings. */

@@ -8,40 +8,23 @@ import {
   zeroState,
 } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { checkConfig, positiveIntegerField } from './config.js';
+import { fail } from './errors.js';
+import { checkStateParts } from './inputs.js';
 import {
-  booleanField,
-  checkConfig,
-  checkOptions,
-  type Initializer,
-  type InitializerIdentifier,
-  initializerField,
-  type Kwargs,
-  type LayerArgs,
-  maskFromKwargs,
-  positiveIntegerField,
-  serializeInitializer,
-  singleInput,
-} from './config.js';
-import { describeValue, fail, formatShape } from './errors.js';
-import { checkBatch, checkMask, checkSequence, checkStateParts, checkToken } from './inputs.js';
-import { project } from './projection.js';
+  type Projection,
+  SelfAttentionLayer,
+  type SelfAttentionLayerArgs,
+} from './self_attention_layer.js';
 
 export type { AttentionState };
 
-export interface ElementwiseAttentionLayerArgs extends LayerArgs {
+/** {@link SelfAttentionLayerArgs} (its four kernels are D × D here) and EA's own settings. */
+export interface ElementwiseAttentionLayerArgs extends SelfAttentionLayerArgs {
   /** Highest Taylor degree t: an even integer from 0 to 40, or `'exact'`. Default 6. */
   order?: number | 'exact';
-  /** Query i sees keys j <= i (language models, forecasting). Default false. */
-  causal?: boolean;
   /** Channels that share one similarity (must divide D). Default 1: per-channel EA. */
   groupSize?: number;
-  /** Add a bias to each of the four projections. Default true. */
-  useBias?: boolean;
-  /** Initializer of the four D × D kernels. Default `'glorotUniform'`. */
-  kernelInitializer?: InitializerIdentifier;
-  /** Initializer of the biases. Default `'zeros'`. */
-  biasInitializer?: InitializerIdentifier;
 }
 
 /** Options of {@link ElementwiseAttentionLayer.prefill}. */
@@ -53,7 +36,8 @@ export interface ElementwiseAttentionPrefillOptions {
 }
 
 const FACTORY = 'elementwiseAttentionLayer';
-const OWN_ARGS = [
+/** Every config key, in the order error messages list them. */
+const CONFIG_KEYS = [
   'order',
   'causal',
   'groupSize',
@@ -61,8 +45,6 @@ const OWN_ARGS = [
   'kernelInitializer',
   'biasInitializer',
 ] as const;
-const PROJECTIONS = ['query', 'key', 'value', 'output'] as const;
-type Projection = (typeof PROJECTIONS)[number];
 
 /**
  * Element-wise attention (Feng 2025) as a tfjs layer: self-attention on x [B, L, D] with four
@@ -75,26 +57,21 @@ type Projection = (typeof PROJECTIONS)[number];
  * as an RNN: {@link initState}, {@link prefill} a prompt in parallel, then {@link step} one
  * position at a time with a constant-size state.
  */
-export class ElementwiseAttentionLayer extends tfl.layers.Layer {
+export class ElementwiseAttentionLayer extends SelfAttentionLayer<
+  AttentionState,
+  ElementwiseAttentionPrefillOptions
+> {
   static className = 'ElementwiseAttentionLayer';
 
   readonly order: number | 'exact';
-  readonly causal: boolean;
   readonly groupSize: number;
-  readonly useBias: boolean;
-  private readonly kernelInitializer: Initializer;
-  private readonly biasInitializer: Initializer;
-  private readonly kernels = new Map<Projection, tfl.LayerVariable>();
-  private readonly biases = new Map<Projection, tfl.LayerVariable>();
-  private channels: number | null = null;
 
   constructor(args?: ElementwiseAttentionLayerArgs) {
-    const config = checkConfig<ElementwiseAttentionLayerArgs>(FACTORY, args, OWN_ARGS);
-    super(config);
+    const config = checkConfig<ElementwiseAttentionLayerArgs>(FACTORY, args, CONFIG_KEYS);
+    super(FACTORY, config);
     const problem = orderProblem(config.order ?? 6);
     if (problem !== undefined) fail(FACTORY, `config.order ${problem}`);
     this.order = config.order ?? 6;
-    this.causal = booleanField(FACTORY, 'causal', config.causal, false);
     this.groupSize = positiveIntegerField(FACTORY, 'groupSize', config.groupSize, 1);
     if (
       this.order !== 'exact' &&
@@ -105,192 +82,106 @@ export class ElementwiseAttentionLayer extends tfl.layers.Layer {
         `config.groupSize ${this.groupSize} at order ${this.order} needs C(d + t, t) = ${groupFeatureCount(this.groupSize, this.order)} Taylor features per channel, more than ${MAX_GROUP_FEATURES}; use a smaller group or order`,
       );
     }
-    this.useBias = booleanField(FACTORY, 'useBias', config.useBias, true);
-    this.kernelInitializer = initializerField(
-      FACTORY,
-      'kernelInitializer',
-      config.kernelInitializer,
-      'glorotUniform',
-    );
-    this.biasInitializer = initializerField(
-      FACTORY,
-      'biasInitializer',
-      config.biasInitializer,
-      'zeros',
-    );
-    this.supportsMasking = true;
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
-  }
-
-  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const channels = this.checkInputShape(`${this.getClassName()}.build`, inputShape);
-    for (const projection of PROJECTIONS) {
-      this.kernels.set(
-        projection,
-        this.addWeight(
-          `${projection}/kernel`,
-          [channels, channels],
-          'float32',
-          this.kernelInitializer,
-          undefined,
-          true,
-        ),
-      );
-      if (this.useBias) {
-        this.biases.set(
-          projection,
-          this.addWeight(
-            `${projection}/bias`,
-            [channels],
-            'float32',
-            this.biasInitializer,
-            undefined,
-            true,
-          ),
-        );
-      }
-    }
-    this.channels = channels;
-    this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    this.checkInputShape(`${this.getClassName()}.computeOutputShape`, inputShape);
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
-    return tf.tidy(() => {
-      this.invokeCallHook(inputs, kwargs);
-      const where = `${this.getClassName()} '${this.name}'`;
-      const x = checkSequence(where, singleInput(where, inputs), this.builtChannels());
-      const mask = maskFromKwargs(kwargs);
-      const [q, k, v] = this.projectQKV(x);
-      const y = elementwiseAttention(q, k, v, {
-        order: this.order,
-        causal: this.causal,
-        groupSize: this.groupSize,
-        ...(mask === null ? {} : { mask: checkMask(where, mask, x.shape[0], x.shape[1]) }),
-      });
-      return this.projectOne('output', y);
-    });
-  }
-
-  /** The padding mask passes through: position i of the output belongs to position i. */
-  override computeMask(
-    _inputs: tf.Tensor | tf.Tensor[],
-    mask?: tf.Tensor | tf.Tensor[],
-  ): tf.Tensor | tf.Tensor[] {
-    // tfjs reads null as "no mask"; its declared type leaves null out.
-    return maskFromKwargs({ mask }) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
+    // causal is named before groupSize as well, so the keys keep the order saved models have.
     return {
       order: this.order,
       causal: this.causal,
       groupSize: this.groupSize,
-      useBias: this.useBias,
-      kernelInitializer: serializeInitializer(this.kernelInitializer),
-      biasInitializer: serializeInitializer(this.biasInitializer),
       ...super.getConfig(),
     };
   }
 
+  protected override assertRecurrent(where: string): void {
+    super.assertRecurrent(where);
+    if (this.order === 'exact') {
+      fail(where, "order 'exact' has no recurrent form; use an even series order such as 6");
+    }
+  }
+
+  protected override checkChannels(where: string, channels: number): void {
+    if (channels % this.groupSize !== 0) {
+      fail(
+        where,
+        `config.groupSize must divide the input's channel count D = ${channels}, got ${this.groupSize}`,
+      );
+    }
+  }
+
+  protected override projectionShapes(channels: number): Record<Projection, [number, number]> {
+    const square: [number, number] = [channels, channels];
+    return { query: square, key: square, value: square, output: square };
+  }
+
+  protected override attend(x: tf.Tensor3D, mask: tf.Tensor2D | undefined): tf.Tensor {
+    const [q, k, v] = this.projectQKV(x);
+    const y = elementwiseAttention(q, k, v, {
+      order: this.order,
+      causal: this.causal,
+      groupSize: this.groupSize,
+      ...(mask === undefined ? {} : { mask }),
+    });
+    return this.projectOne('output', y);
+  }
+
+  protected override attendAfter(
+    x: tf.Tensor3D,
+    state: AttentionState | undefined,
+    mask: tf.Tensor2D | undefined,
+  ): { y: tf.Tensor3D; state: AttentionState } {
+    const [q, k, v] = this.projectQKV(x);
+    const { y, finalState } = elementwiseAttention(q, k, v, {
+      order: this.order,
+      causal: true,
+      groupSize: this.groupSize,
+      returnFinalState: true,
+      ...(mask === undefined ? {} : { mask }),
+      ...(state === undefined ? {} : { initialState: state }),
+    });
+    return {
+      y: this.projectOne('output', y) as tf.Tensor3D,
+      state: { s: finalState.s, z: finalState.z },
+    };
+  }
+
+  /** O(F·D) whatever the position. */
+  protected override attendOne(
+    xt: tf.Tensor2D,
+    state: AttentionState,
+  ): { y: tf.Tensor2D; state: AttentionState } {
+    const [q, k, v] = this.projectQKV(xt);
+    const next = elementwiseAttentionStep(q, k, v, state, {
+      order: this.order as number,
+      groupSize: this.groupSize,
+    });
+    return {
+      y: this.projectOne('output', next.y) as tf.Tensor2D,
+      state: { s: next.state.s, z: next.state.z },
+    };
+  }
+
   /**
-   * The state of `batch` empty sequences: s, z zeros of shape [batch, F, D] and
-   * [batch, F, D / groupSize] (F = order + 1 for per-channel EA). Needs a built layer.
+   * s, z zeros of shape [batch, F, D] and [batch, F, D / groupSize] (F = order + 1 for
+   * per-channel EA). Needs a built layer.
    */
-  initState(batch: number): AttentionState {
-    const where = `${this.getClassName()}.initState`;
-    this.assertRecurrent(where);
-    const size = checkBatch(where, batch);
+  protected override emptyState(where: string, batch: number): AttentionState {
     if (this.channels === null) {
       fail(
         where,
         'the layer is not built yet, so D is unknown; call it on an input first (apply, predict, prefill or step)',
       );
     }
-    return zeroState(this.order as number, size, this.channels, this.groupSize);
+    return zeroState(this.order as number, batch, this.channels, this.groupSize);
   }
 
-  /**
-   * Runs the causal layer over x [B, L, D] in parallel from `state` (default: empty) and returns
-   * y [B, L, D], equal to the layer's call, and the state after the last position, to continue
-   * with {@link step} or the next chunk. Tensors in, new tensors out: dispose both yourself.
-   */
-  prefill(
-    x: tf.Tensor,
-    options: ElementwiseAttentionPrefillOptions = {},
-  ): { y: tf.Tensor3D; state: AttentionState } {
-    const where = `${this.getClassName()}.prefill`;
-    this.assertRecurrent(where);
-    const opts = checkOptions(where, options, ['mask', 'state']);
-    const channels = this.ensureBuilt(where, x, 3);
-    const input = checkSequence(where, x, channels);
-    const [batch, length] = input.shape;
-    const initial =
-      opts.state === undefined ? undefined : this.checkState(where, 'state', opts.state, batch);
-    const result = tf.tidy(() => {
-      const [q, k, v] = this.projectQKV(input);
-      const { y, finalState } = elementwiseAttention(q, k, v, {
-        order: this.order,
-        causal: true,
-        groupSize: this.groupSize,
-        returnFinalState: true,
-        ...(opts.mask === undefined ? {} : { mask: checkMask(where, opts.mask, batch, length) }),
-        ...(initial === undefined ? {} : { initialState: initial }),
-      });
-      return { y: this.projectOne('output', y) as tf.Tensor3D, s: finalState.s, z: finalState.z };
-    });
-    return { y: result.y, state: { s: result.s, z: result.z } };
-  }
-
-  /**
-   * One position: xt [B, D] and the state before it give y [B, D] (the causal call's output at
-   * that position) and the state after it. O(F·D) whatever the position. `state` is left
-   * untouched: dispose it yourself when you no longer need it (`tf.dispose(state)`).
-   */
-  step(xt: tf.Tensor, state: AttentionState): { y: tf.Tensor2D; state: AttentionState } {
-    const where = `${this.getClassName()}.step`;
-    this.assertRecurrent(where);
-    const channels = this.ensureBuilt(where, xt, 2);
-    const input = checkToken(where, xt, channels);
-    const current = this.checkState(where, 'state', state, input.shape[0]);
-    const result = tf.tidy(() => {
-      const [q, k, v] = this.projectQKV(input);
-      const next = elementwiseAttentionStep(q, k, v, current, {
-        order: this.order as number,
-        groupSize: this.groupSize,
-      });
-      return {
-        y: this.projectOne('output', next.y) as tf.Tensor2D,
-        s: next.state.s,
-        z: next.state.z,
-      };
-    });
-    return { y: result.y, state: { s: result.s, z: result.z } };
-  }
-
-  private projectQKV(x: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
-    return [this.projectOne('query', x), this.projectOne('key', x), this.projectOne('value', x)];
-  }
-
-  private projectOne(projection: Projection, x: tf.Tensor): tf.Tensor {
-    const kernel = this.kernels.get(projection)!.read();
-    const bias = this.biases.get(projection)?.read() ?? null;
-    return project(x, kernel, bias);
-  }
-
-  private checkState(where: string, name: string, state: unknown, batch: number): AttentionState {
+  protected override checkState(
+    where: string,
+    name: string,
+    state: unknown,
+    batch: number,
+  ): AttentionState {
     const channels = this.builtChannels();
     const order = this.order as number;
     const features = groupFeatureCount(this.groupSize, order);
@@ -309,60 +200,8 @@ export class ElementwiseAttentionLayer extends tfl.layers.Layer {
     return { s: parts.s, z: parts.z };
   }
 
-  /** Validates an input shape [B, L, D] (B and L may be null) and returns D. */
-  private checkInputShape(where: string, inputShape: tfl.Shape | tfl.Shape[]): number {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    if (Array.isArray(inputShape[0]) && inputShape.length !== 1) {
-      fail(where, `expects one input, got ${inputShape.length}`);
-    }
-    const channels = shape[shape.length - 1];
-    if (shape.length !== 3 || typeof channels !== 'number' || channels < 1) {
-      fail(where, `input shape must be [B, L, D] with a known D, got ${formatShape(shape)}`);
-    }
-    if (channels % this.groupSize !== 0) {
-      fail(
-        where,
-        `config.groupSize must divide the input's channel count D = ${channels}, got ${this.groupSize}`,
-      );
-    }
-    if (this.channels !== null && channels !== this.channels) {
-      fail(
-        where,
-        `input shape must be [B, L, ${this.channels}] as the layer was built for, got ${formatShape(shape)}`,
-      );
-    }
-    return channels;
-  }
-
-  private builtChannels(): number {
-    if (this.channels === null) fail(this.getClassName(), 'the layer is not built');
-    return this.channels;
-  }
-
-  /**
-   * Builds the layer from a tensor's last axis if nothing has called it yet (prefill or step
-   * may come first), through tfjs's own `apply`, so weights are named as in a model.
-   */
-  private ensureBuilt(where: string, x: unknown, rank: 2 | 3): number {
-    if (this.channels !== null) return this.channels;
-    if (!(x instanceof tf.Tensor) || x.rank !== rank || x.shape[rank - 1] < 1) {
-      const symbolic = rank === 3 ? 'x must have shape [B, L, D]' : 'xt must have shape [B, D]';
-      fail(where, `${symbolic}, got ${describeValue(x)}`);
-    }
-    const channels = x.shape[rank - 1];
-    tf.tidy(() => {
-      this.apply(tf.zeros([1, 1, channels]));
-    });
-    return this.builtChannels();
-  }
-
-  private assertRecurrent(where: string): void {
-    if (!this.causal) {
-      fail(where, 'needs a causal layer (construct it with causal: true); this one is not causal');
-    }
-    if (this.order === 'exact') {
-      fail(where, "order 'exact' has no recurrent form; use an even series order such as 6");
-    }
+  private projectQKV(x: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
+    return [this.projectOne('query', x), this.projectOne('key', x), this.projectOne('value', x)];
   }
 }
 

@@ -1,39 +1,22 @@
 import { softmaxAttention } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import { checkConfig, positiveIntegerField } from './config.js';
+import { fail } from './errors.js';
+import { checkStateParts } from './inputs.js';
 import {
-  booleanField,
-  checkConfig,
-  checkOptions,
-  type Initializer,
-  type InitializerIdentifier,
-  initializerField,
-  type Kwargs,
-  type LayerArgs,
-  maskFromKwargs,
-  positiveIntegerField,
-  serializeInitializer,
-  singleInput,
-} from './config.js';
-import { describeValue, fail, formatShape } from './errors.js';
-import { checkBatch, checkMask, checkSequence, checkStateParts, checkToken } from './inputs.js';
-import { project } from './projection.js';
+  type Projection,
+  SelfAttentionLayer,
+  type SelfAttentionLayerArgs,
+} from './self_attention_layer.js';
 
-export interface MultiHeadAttentionLayerArgs extends LayerArgs {
+/** {@link SelfAttentionLayerArgs} and the heads' sizes. */
+export interface MultiHeadAttentionLayerArgs extends SelfAttentionLayerArgs {
   /** Number of attention heads H. Required. */
   numHeads: number;
   /** Width of each head's queries and keys. Required. */
   keyDim: number;
   /** Width of each head's values. Default `keyDim`. */
   valueDim?: number;
-  /** Query i sees keys j <= i. Default false. */
-  causal?: boolean;
-  /** Add a bias to each of the four projections. Default true. */
-  useBias?: boolean;
-  /** Initializer of the projection kernels. Default `'glorotUniform'`. */
-  kernelInitializer?: InitializerIdentifier;
-  /** Initializer of the biases. Default `'zeros'`. */
-  biasInitializer?: InitializerIdentifier;
 }
 
 /**
@@ -58,7 +41,8 @@ export interface MultiHeadAttentionPrefillOptions {
 }
 
 const FACTORY = 'multiHeadAttentionLayer';
-const OWN_ARGS = [
+/** Every config key, in the order error messages list them. */
+const CONFIG_KEYS = [
   'numHeads',
   'keyDim',
   'valueDim',
@@ -67,8 +51,6 @@ const OWN_ARGS = [
   'kernelInitializer',
   'biasInitializer',
 ] as const;
-const PROJECTIONS = ['query', 'key', 'value', 'output'] as const;
-type Projection = (typeof PROJECTIONS)[number];
 
 /**
  * Softmax multi-head self-attention as a tfjs layer, the twin of
@@ -82,123 +64,25 @@ type Projection = (typeof PROJECTIONS)[number];
  * Beside the graph, a causal layer decodes step by step with a KV cache: {@link initState},
  * {@link prefill}, {@link step}; the cache grows by one key and value per step.
  */
-export class MultiHeadAttentionLayer extends tfl.layers.Layer {
+export class MultiHeadAttentionLayer extends SelfAttentionLayer<
+  KeyValueCache,
+  MultiHeadAttentionPrefillOptions
+> {
   static className = 'MultiHeadAttentionLayer';
 
   readonly numHeads: number;
   readonly keyDim: number;
   readonly valueDim: number;
-  readonly causal: boolean;
-  readonly useBias: boolean;
-  private readonly kernelInitializer: Initializer;
-  private readonly biasInitializer: Initializer;
-  private readonly kernels = new Map<Projection, tfl.LayerVariable>();
-  private readonly biases = new Map<Projection, tfl.LayerVariable>();
-  private channels: number | null = null;
 
   constructor(args: MultiHeadAttentionLayerArgs) {
     if (args === undefined) {
       fail(FACTORY, 'config is required, e.g. {numHeads: 4, keyDim: 16, causal: true}');
     }
-    const config = checkConfig<MultiHeadAttentionLayerArgs>(FACTORY, args, OWN_ARGS);
-    super(config);
+    const config = checkConfig<MultiHeadAttentionLayerArgs>(FACTORY, args, CONFIG_KEYS);
+    super(FACTORY, config);
     this.numHeads = positiveIntegerField(FACTORY, 'numHeads', config.numHeads);
     this.keyDim = positiveIntegerField(FACTORY, 'keyDim', config.keyDim);
     this.valueDim = positiveIntegerField(FACTORY, 'valueDim', config.valueDim, this.keyDim);
-    this.causal = booleanField(FACTORY, 'causal', config.causal, false);
-    this.useBias = booleanField(FACTORY, 'useBias', config.useBias, true);
-    this.kernelInitializer = initializerField(
-      FACTORY,
-      'kernelInitializer',
-      config.kernelInitializer,
-      'glorotUniform',
-    );
-    this.biasInitializer = initializerField(
-      FACTORY,
-      'biasInitializer',
-      config.biasInitializer,
-      'zeros',
-    );
-    this.supportsMasking = true;
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
-  }
-
-  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const channels = this.checkInputShape(`${this.getClassName()}.build`, inputShape);
-    const width: Record<Projection, [number, number]> = {
-      query: [channels, this.numHeads * this.keyDim],
-      key: [channels, this.numHeads * this.keyDim],
-      value: [channels, this.numHeads * this.valueDim],
-      output: [this.numHeads * this.valueDim, channels],
-    };
-    for (const projection of PROJECTIONS) {
-      const shape = width[projection];
-      this.kernels.set(
-        projection,
-        this.addWeight(
-          `${projection}/kernel`,
-          shape,
-          'float32',
-          this.kernelInitializer,
-          undefined,
-          true,
-        ),
-      );
-      if (this.useBias) {
-        this.biases.set(
-          projection,
-          this.addWeight(
-            `${projection}/bias`,
-            [shape[1]],
-            'float32',
-            this.biasInitializer,
-            undefined,
-            true,
-          ),
-        );
-      }
-    }
-    this.channels = channels;
-    this.built = true;
-  }
-
-  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    this.checkInputShape(`${this.getClassName()}.computeOutputShape`, inputShape);
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-  }
-
-  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
-    return tf.tidy(() => {
-      this.invokeCallHook(inputs, kwargs);
-      const where = `${this.getClassName()} '${this.name}'`;
-      const x = checkSequence(where, singleInput(where, inputs), this.builtChannels());
-      const [batch, length] = x.shape;
-      const maskIn = maskFromKwargs(kwargs);
-      const mask = maskIn === null ? undefined : checkMask(where, maskIn, batch, length);
-      const [q, k, v] = this.headsQKV(x);
-      const attended = softmaxAttention(q, k, v, {
-        causal: this.causal,
-        ...(mask === undefined ? {} : { mask: this.perHead(mask) }),
-      });
-      return this.projectOne('output', this.mergeHeads(attended, batch));
-    });
-  }
-
-  /** The padding mask passes through: position i of the output belongs to position i. */
-  override computeMask(
-    _inputs: tf.Tensor | tf.Tensor[],
-    mask?: tf.Tensor | tf.Tensor[],
-  ): tf.Tensor | tf.Tensor[] {
-    // tfjs reads null as "no mask"; its declared type leaves null out.
-    return maskFromKwargs({ mask }) as tf.Tensor;
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -206,68 +90,48 @@ export class MultiHeadAttentionLayer extends tfl.layers.Layer {
       numHeads: this.numHeads,
       keyDim: this.keyDim,
       valueDim: this.valueDim,
-      causal: this.causal,
-      useBias: this.useBias,
-      kernelInitializer: serializeInitializer(this.kernelInitializer),
-      biasInitializer: serializeInitializer(this.biasInitializer),
       ...super.getConfig(),
     };
   }
 
-  /** The empty cache of `batch` sequences (T = 0). */
-  initState(batch: number): KeyValueCache {
-    const where = `${this.getClassName()}.initState`;
-    this.assertCausal(where);
-    const size = checkBatch(where, batch);
+  protected override projectionShapes(channels: number): Record<Projection, [number, number]> {
     return {
-      key: tf.zeros([size, this.numHeads, 0, this.keyDim]),
-      value: tf.zeros([size, this.numHeads, 0, this.valueDim]),
-      mask: tf.zeros([size, 0]),
+      query: [channels, this.numHeads * this.keyDim],
+      key: [channels, this.numHeads * this.keyDim],
+      value: [channels, this.numHeads * this.valueDim],
+      output: [this.numHeads * this.valueDim, channels],
     };
   }
 
-  /**
-   * Runs the causal layer over x [B, L, D] after the positions in `state` (default: none) and
-   * returns y [B, L, D], equal to the layer's call over the whole sequence at those positions,
-   * and the cache with the L new keys and values appended. Dispose both yourself.
-   */
-  prefill(
-    x: tf.Tensor,
-    options: MultiHeadAttentionPrefillOptions = {},
-  ): { y: tf.Tensor3D; state: KeyValueCache } {
-    const where = `${this.getClassName()}.prefill`;
-    this.assertCausal(where);
-    const opts = checkOptions(where, options, ['mask', 'state']);
-    const channels = this.ensureBuilt(where, x, 3);
-    const input = checkSequence(where, x, channels);
-    const [batch, length] = input.shape;
-    const cache =
-      opts.state === undefined ? undefined : this.checkCache(where, 'state', opts.state, batch);
-    return tf.tidy(() => {
-      const mask = opts.mask === undefined ? undefined : checkMask(where, opts.mask, batch, length);
-      return this.attendAfter(input, cache, mask);
+  protected override attend(x: tf.Tensor3D, mask: tf.Tensor2D | undefined): tf.Tensor {
+    const [q, k, v] = this.headsQKV(x);
+    const attended = softmaxAttention(q, k, v, {
+      causal: this.causal,
+      ...(mask === undefined ? {} : { mask: this.perHead(mask) }),
     });
+    return this.projectOne('output', this.mergeHeads(attended, x.shape[0]));
   }
 
-  /**
-   * One position: xt [B, D] after the cached ones gives y [B, D] (the causal call's output at
-   * that position) and the cache with its key and value appended (T + 1). `state` is left
-   * untouched: dispose it yourself (`tf.dispose(state)`). A step costs O(T · D).
-   */
-  step(xt: tf.Tensor, state: KeyValueCache): { y: tf.Tensor2D; state: KeyValueCache } {
-    const where = `${this.getClassName()}.step`;
-    this.assertCausal(where);
-    const channels = this.ensureBuilt(where, xt, 2);
-    const input = checkToken(where, xt, channels);
-    const cache = this.checkCache(where, 'state', state, input.shape[0]);
-    return tf.tidy(() => {
-      const result = this.attendAfter(tf.expandDims(input, 1) as tf.Tensor3D, cache, undefined);
-      return { y: tf.squeeze(result.y, [1]) as tf.Tensor2D, state: result.state };
-    });
+  /** One position after the cached ones: the cache grows by one key and value, O(T · D). */
+  protected override attendOne(
+    xt: tf.Tensor2D,
+    cache: KeyValueCache,
+  ): { y: tf.Tensor2D; state: KeyValueCache } {
+    const result = this.attendAfter(tf.expandDims(xt, 1) as tf.Tensor3D, cache, undefined);
+    return { y: tf.squeeze(result.y, [1]) as tf.Tensor2D, state: result.state };
+  }
+
+  /** The empty cache (T = 0). */
+  protected override emptyState(_where: string, batch: number): KeyValueCache {
+    return {
+      key: tf.zeros([batch, this.numHeads, 0, this.keyDim]),
+      value: tf.zeros([batch, this.numHeads, 0, this.valueDim]),
+      mask: tf.zeros([batch, 0]),
+    };
   }
 
   /** Causal attention of x's positions over the cached keys and their own. */
-  private attendAfter(
+  protected override attendAfter(
     x: tf.Tensor3D,
     cache: KeyValueCache | undefined,
     mask: tf.Tensor2D | undefined,
@@ -341,13 +205,12 @@ export class MultiHeadAttentionLayer extends tfl.layers.Layer {
     ]) as tf.Tensor2D;
   }
 
-  private projectOne(projection: Projection, x: tf.Tensor): tf.Tensor {
-    const kernel = this.kernels.get(projection)!.read();
-    const bias = this.biases.get(projection)?.read() ?? null;
-    return project(x, kernel, bias);
-  }
-
-  private checkCache(where: string, name: string, state: unknown, batch: number): KeyValueCache {
+  protected override checkState(
+    where: string,
+    name: string,
+    state: unknown,
+    batch: number,
+  ): KeyValueCache {
     const heads = this.numHeads;
     const probe = state as Partial<KeyValueCache> | null;
     const cached =
@@ -363,50 +226,6 @@ export class MultiHeadAttentionLayer extends tfl.layers.Layer {
       mask: { shape: [batch, cached], symbolic: '[B, T]' },
     });
     return { key: parts.key, value: parts.value, mask: parts.mask };
-  }
-
-  /** Validates an input shape [B, L, D] (B and L may be null) and returns D. */
-  private checkInputShape(where: string, inputShape: tfl.Shape | tfl.Shape[]): number {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
-    if (Array.isArray(inputShape[0]) && inputShape.length !== 1) {
-      fail(where, `expects one input, got ${inputShape.length}`);
-    }
-    const channels = shape[shape.length - 1];
-    if (shape.length !== 3 || typeof channels !== 'number' || channels < 1) {
-      fail(where, `input shape must be [B, L, D] with a known D, got ${formatShape(shape)}`);
-    }
-    if (this.channels !== null && channels !== this.channels) {
-      fail(
-        where,
-        `input shape must be [B, L, ${this.channels}] as the layer was built for, got ${formatShape(shape)}`,
-      );
-    }
-    return channels;
-  }
-
-  private builtChannels(): number {
-    if (this.channels === null) fail(this.getClassName(), 'the layer is not built');
-    return this.channels;
-  }
-
-  /** Builds the layer from a tensor's last axis if nothing has called it yet. */
-  private ensureBuilt(where: string, x: unknown, rank: 2 | 3): number {
-    if (this.channels !== null) return this.channels;
-    if (!(x instanceof tf.Tensor) || x.rank !== rank || x.shape[rank - 1] < 1) {
-      const symbolic = rank === 3 ? 'x must have shape [B, L, D]' : 'xt must have shape [B, D]';
-      fail(where, `${symbolic}, got ${describeValue(x)}`);
-    }
-    const channels = x.shape[rank - 1];
-    tf.tidy(() => {
-      this.apply(tf.zeros([1, 1, channels]));
-    });
-    return this.builtChannels();
-  }
-
-  private assertCausal(where: string): void {
-    if (!this.causal) {
-      fail(where, 'needs a causal layer (construct it with causal: true); this one is not causal');
-    }
   }
 }
 
