@@ -81,6 +81,9 @@ export async function browserTestConfig(overrides = {}) {
           launchOptions: { executablePath, args: [...CHROMIUM_ARGS] },
         }),
         instances: [{ browser: 'chromium' }],
+        // Several packages start Chromium at once in CI; on 2 busy cores the page can take more
+        // than the default 30 s to connect, which fails a package without running a test.
+        connectTimeout: 180_000,
         ...browserOverrides,
       },
     },
