@@ -185,7 +185,7 @@ function queryShift(hidden: tf.Tensor, seen: tf.Tensor, state: tf.Tensor[]): tf.
 export interface StateUse {
   /** The caller passed an initial state (else it is zeros and does not enter). */
   initial: boolean;
-  /** The caller wants the final state (else zeros are returned in its place). */
+  /** The caller wants the final state (else the initial state is returned in its place, unread). */
   final: boolean;
 }
 
