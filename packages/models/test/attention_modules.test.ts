@@ -37,6 +37,16 @@ const affine = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>
   }
   return y;
 };
+/**
+ * The values of the tensor `compute` builds, read after its tidy: a typed array returned from
+ * tf.tidy is walked element by element.
+ */
+const readOutside = (compute: () => tf.Tensor) => {
+  const tensor = tf.tidy(compute);
+  const values = tensor.dataSync();
+  tensor.dispose();
+  return values;
+};
 const silu = (x: number) => x / (1 + Math.exp(-x));
 
 /** Float64 softmax attention per slice n of [N, L, d] (causal or not). */
@@ -97,18 +107,16 @@ describe('the attention modules of a block', () => {
       { q: project('query'), k: project('key'), v: project('value'), dims },
       { order: 4, causal: true },
     ).y;
-    const expected = tf.tidy(() =>
-      tf
-        .add(
-          tf.matMul(
-            tf.tensor2d(Float32Array.from(ea), [batch * length, dModel]),
-            store.get('a/output/kernel'),
-          ),
-          store.get('a/output/bias'),
-        )
-        .dataSync(),
+    const expected = readOutside(() =>
+      tf.add(
+        tf.matMul(
+          tf.tensor2d(Float32Array.from(ea), [batch * length, dModel]),
+          store.get('a/output/kernel'),
+        ),
+        store.get('a/output/bias'),
+      ),
     );
-    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    const got = readOutside(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])));
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();
   });
@@ -134,7 +142,7 @@ describe('the attention modules of a block', () => {
       { order: 2, groupSize, causal: true },
     ).y;
     const expected = affine(ea, read('output/kernel'), read('output/bias'), dModel);
-    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    const got = readOutside(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])));
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();
   });
@@ -162,7 +170,7 @@ describe('the attention modules of a block', () => {
     const dims = { batch, queryLength: length, keyLength: length, channels: dModel };
     const ea = eaForward({ q, k, v: project('value', false), dims }, { order: 6, causal: true }).y;
     const expected = affine(ea, read('output/kernel'), read('output/bias'), dModel);
-    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    const got = readOutside(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])));
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();
   });
@@ -204,7 +212,7 @@ describe('the attention modules of a block', () => {
         .add(tf.matMul(merged, store.get('a/output/kernel')), store.get('a/output/bias'))
         .dataSync();
     });
-    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    const got = readOutside(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])));
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     store.dispose();
   });
@@ -245,7 +253,7 @@ describe('short convolution and output gate around EA', () => {
     const gate = affine(x, read('gate/kernel'), read('gate/bias'), dModel);
     const gated = Float64Array.from(ea, (value, i) => value * silu(gate[i]));
     const expected = affine(gated, read('output/kernel'), read('output/bias'), dModel);
-    const got = tf.tidy(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])).dataSync());
+    const got = readOutside(() => attention.apply(tf.tensor3d(x, [batch, length, dModel])));
     expect(relativeError(expected, got)).toBeLessThan(1e-5);
     expect(store.names().filter((n) => n.includes('_conv/'))).toHaveLength(6);
     store.dispose();
