@@ -20,6 +20,7 @@ export {
   backwardDims,
   expectShape,
   forwardDims,
+  groupedStepDims,
   type KernelDims,
   readOrder,
   stepDims,

@@ -61,6 +61,21 @@ export const ElementwiseAttentionBackward = 'ElementwiseAttentionBackward';
  */
 export const ElementwiseAttentionStep = 'ElementwiseAttentionStep';
 
+/**
+ * One recurrent step of grouped EA (`groupSize` d > 1, series orders only): groups of d channels
+ * share one similarity, with F = C(d + t, t) Taylor features per channel (`@elementwise/math`
+ * grouped.ts). With q̂ = q/√d, k̂ = k/√d over a group's channels and `f_α(k) = k̂^α e^{-|k̂|²}`:
+ * `s' = s + f(k) v`, `z' = z + f(k)`, `y = Σ_α a_α q̂^α s'_α / Σ_α a_α q̂^α z'_α`. Equal to the
+ * causal grouped forward at the last position.
+ *
+ * Inputs:  q [B,D], k [B,D], v [B,D], s [B,F,D], z [B,F,G] (G = D/d groups).
+ * Outputs: [y [B,D], s' [B,F,D], z' [B,F,G]].
+ * It has no registered gradient: the op runs it only where no gradient is being recorded
+ * (generation) and on values the value scale leaves alone (./value_scale.ts), and its
+ * composite step, which tfjs differentiates, everywhere else.
+ */
+export const ElementwiseAttentionGroupedStep = 'ElementwiseAttentionGroupedStep';
+
 export interface ElementwiseAttentionAttrs {
   order: AttentionOrder;
   causal: boolean;
@@ -68,6 +83,12 @@ export interface ElementwiseAttentionAttrs {
 
 export interface ElementwiseAttentionStepAttrs {
   order: number;
+}
+
+export interface ElementwiseAttentionGroupedStepAttrs {
+  order: number;
+  /** d, channels per group (> 1, divides D). */
+  groupSize: number;
 }
 
 export interface ElementwiseAttentionInputs {
@@ -110,7 +131,10 @@ export function asKernelArgs(
     | ElementwiseAttentionInputs
     | ElementwiseAttentionBackwardInputs
     | ElementwiseAttentionStepInputs,
-  attrs: ElementwiseAttentionAttrs | ElementwiseAttentionStepAttrs,
+  attrs:
+    | ElementwiseAttentionAttrs
+    | ElementwiseAttentionStepAttrs
+    | ElementwiseAttentionGroupedStepAttrs,
 ): [NamedTensorInfoMap, NamedAttrMap] {
   return [inputs as unknown as NamedTensorInfoMap, attrs as unknown as NamedAttrMap];
 }

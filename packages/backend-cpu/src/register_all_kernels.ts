@@ -8,6 +8,10 @@ import {
   elementwiseAttentionForwardWasmConfig,
 } from './kernels/ElementwiseAttentionForward.js';
 import {
+  elementwiseAttentionGroupedStepCpuConfig,
+  elementwiseAttentionGroupedStepWasmConfig,
+} from './kernels/ElementwiseAttentionGroupedStep.js';
+import {
   elementwiseAttentionStepCpuConfig,
   elementwiseAttentionStepWasmConfig,
 } from './kernels/ElementwiseAttentionStep.js';
@@ -18,9 +22,11 @@ export const kernelConfigs: readonly KernelConfig[] = [
   elementwiseAttentionForwardCpuConfig,
   elementwiseAttentionBackwardCpuConfig,
   elementwiseAttentionStepCpuConfig,
+  elementwiseAttentionGroupedStepCpuConfig,
   elementwiseAttentionForwardWasmConfig,
   elementwiseAttentionBackwardWasmConfig,
   elementwiseAttentionStepWasmConfig,
+  elementwiseAttentionGroupedStepWasmConfig,
 ];
 
 /**

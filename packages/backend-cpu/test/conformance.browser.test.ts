@@ -18,7 +18,7 @@ for (const backend of ['cpu', 'wasm']) {
   describeBackendConformance({
     backend,
     setup: registerCpuKernels,
-    expectFused: ['forward', 'backward', 'step'],
+    expectFused: ['forward', 'backward', 'step', 'groupedStep'],
     size: 'small',
   });
 }

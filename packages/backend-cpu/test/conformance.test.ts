@@ -8,6 +8,6 @@ for (const backend of ['cpu', 'wasm']) {
   describeBackendConformance({
     backend,
     setup: registerCpuKernels,
-    expectFused: ['forward', 'backward', 'step'],
+    expectFused: ['forward', 'backward', 'step', 'groupedStep'],
   });
 }

@@ -1,6 +1,7 @@
 import {
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
+  ElementwiseAttentionGroupedStep,
   ElementwiseAttentionStep,
   elementwiseAttention,
   elementwiseAttentionStep,
@@ -25,10 +26,10 @@ const KERNELS = [
 describe('registration', () => {
   it('registers every kernel for cpu and wasm on import, and again harmlessly', () => {
     for (const backend of BACKENDS) {
-      for (const name of KERNELS)
+      for (const name of [...KERNELS, ElementwiseAttentionGroupedStep])
         expect(tf.getKernel(name, backend), `${name} on ${backend}`).toBeDefined();
     }
-    expect(kernelConfigs).toHaveLength(6);
+    expect(kernelConfigs).toHaveLength(8);
     const warn = console.warn;
     const warnings: unknown[] = [];
     console.warn = (...args: unknown[]) => warnings.push(args);

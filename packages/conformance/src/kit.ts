@@ -1,12 +1,13 @@
 import {
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
+  ElementwiseAttentionGroupedStep,
   ElementwiseAttentionStep,
 } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it, type TestContext } from 'vitest';
 import { Comparator } from './compare.js';
-import type { KernelForm, ResolvedOptions } from './options.js';
+import { KERNEL_FORMS, type KernelForm, type ResolvedOptions } from './options.js';
 import { defaultPoisoner } from './poison.js';
 import { TOLERANCE_FORMS } from './tolerances.js';
 
@@ -14,6 +15,7 @@ export const KERNEL_NAMES: Readonly<Record<KernelForm, string>> = {
   forward: ElementwiseAttentionForward,
   backward: ElementwiseAttentionBackward,
   step: ElementwiseAttentionStep,
+  groupedStep: ElementwiseAttentionGroupedStep,
 };
 
 export type FusedKernels = Record<KernelForm, boolean>;
@@ -21,7 +23,7 @@ export type FusedKernels = Record<KernelForm, boolean>;
 /** Which of the contract's kernels `backend` registers (the op runs the composite for the rest). */
 export function fusedKernels(backend: string): FusedKernels {
   const has = (form: KernelForm) => tf.getKernel(KERNEL_NAMES[form], backend) != null;
-  return { forward: has('forward'), backward: has('backward'), step: has('step') };
+  return Object.fromEntries(KERNEL_FORMS.map((form) => [form, has(form)])) as FusedKernels;
 }
 
 /** Tensors the engine tracks and data ids the active backend holds. */
@@ -62,7 +64,7 @@ export async function activateBackend(name: string): Promise<void> {
 /** State shared by the suites of one `describeBackendConformance` call. */
 export class Kit {
   readonly compare: Comparator;
-  fused: FusedKernels = { forward: false, backward: false, step: false };
+  fused: FusedKernels = { forward: false, backward: false, step: false, groupedStep: false };
   poisoning = 'not installed yet';
   private unpoison?: () => void;
 
@@ -113,7 +115,7 @@ export class Kit {
     );
     return [
       `[EA conformance] backend '${this.backend}' (${this.options.precision}, size ${this.options.size}):`,
-      `  kernels: ${(['forward', 'backward', 'step'] as const).map(path).join(', ')}`,
+      `  kernels: ${KERNEL_FORMS.map(path).join(', ')}`,
       `  output poisoning: ${this.poisoning}`,
       `  tolerances (relative RMS): ${bounds.join(', ')}; long sequence L = ${this.options.longSequence}`,
     ].join('\n');

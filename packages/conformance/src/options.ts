@@ -4,7 +4,10 @@ import type { OutputPoisoner } from './poison.js';
 import { type Precision, resolveTolerances, type Tolerances } from './tolerances.js';
 
 /** The three kernels of the contract, by the short names the kit reports them under. */
-export type KernelForm = 'forward' | 'backward' | 'step';
+export type KernelForm = 'forward' | 'backward' | 'step' | 'groupedStep';
+
+/** Every kernel form of the contract, in the order reports list them. */
+export const KERNEL_FORMS: readonly KernelForm[] = ['forward', 'backward', 'step', 'groupedStep'];
 
 export interface ConformanceOptions {
   /** The tfjs backend name the adapter's kernels are registered under (`tf.setBackend` name). */
@@ -100,8 +103,10 @@ export function resolveOptions(options: ConformanceOptions): ResolvedOptions {
   if (!(timeout > 0)) fail(`timeout must be a positive number of milliseconds, got ${timeout}`);
   const expectFused = options.expectFused ?? [];
   for (const form of expectFused) {
-    if (!['forward', 'backward', 'step'].includes(form)) {
-      fail(`expectFused must list 'forward', 'backward' or 'step', got ${String(form)}`);
+    if (!KERNEL_FORMS.includes(form)) {
+      fail(
+        `expectFused must list ${KERNEL_FORMS.map((x) => `'${x}'`).join(', ')}, got ${String(form)}`,
+      );
     }
   }
   let tolerances: Tolerances;

@@ -1,9 +1,10 @@
-import { orderProblem } from '@elementwise/math';
+import { groupFeatureCount, orderProblem } from '@elementwise/math';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type AttentionOrder,
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
+  ElementwiseAttentionGroupedStep,
   ElementwiseAttentionStep,
   stateSize,
 } from '../kernel_names.js';
@@ -89,6 +90,50 @@ export function stepDims(
   expectShape(kernelName, 's', s, stateShape);
   expectShape(kernelName, 'z', z, stateShape);
   return { order, batch, channels, stateShape };
+}
+
+/** The sizes of a grouped step call, after checking its attrs and every input against q. */
+export function groupedStepDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): {
+  order: number;
+  groupSize: number;
+  batch: number;
+  channels: number;
+  stateShapes: { s: number[]; z: number[] };
+} {
+  const kernelName = ElementwiseAttentionGroupedStep;
+  const order = readOrder(kernelName, attrs);
+  if (order === 'exact') {
+    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
+  }
+  const groupSize = attrs.groupSize as unknown;
+  const { q, k, v, s, z } = inputs;
+  if (q.shape.length !== 2) {
+    throw new Error(`${kernelName}: q must have shape [B, D]`);
+  }
+  const [batch, channels] = q.shape;
+  if (
+    typeof groupSize !== 'number' ||
+    !Number.isInteger(groupSize) ||
+    groupSize < 2 ||
+    channels % groupSize !== 0
+  ) {
+    throw new Error(
+      `${kernelName}: groupSize must be an integer >= 2 that divides D = ${channels}, got ${String(groupSize)}`,
+    );
+  }
+  const features = groupFeatureCount(groupSize, order);
+  const stateShapes = {
+    s: [batch, features, channels],
+    z: [batch, features, channels / groupSize],
+  };
+  expectShape(kernelName, 'k', k, q.shape);
+  expectShape(kernelName, 'v', v, q.shape);
+  expectShape(kernelName, 's', s, stateShapes.s);
+  expectShape(kernelName, 'z', z, stateShapes.z);
+  return { order, groupSize, batch, channels, stateShapes };
 }
 
 /** The order, causality and sizes of a forward call, after checking its inputs. */

@@ -2,9 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { groupedStepComposite } from '../composite/grouped.js';
 import { stepForward } from '../composite/step.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
+import { isRecordingGradients } from '../gradient_recording.js';
 import { checkGroupSize, checkGroupsDivide } from '../group_size.js';
 import {
   asKernelArgs,
+  ElementwiseAttentionGroupedStep,
   ElementwiseAttentionStep,
   type ElementwiseAttentionStepInputs,
 } from '../kernel_names.js';
@@ -63,9 +65,7 @@ export function elementwiseAttentionStep(
   const [y, s, z] = tf.tidy(() => {
     const { inputs, batched } = prepareStepInputs(q, k, v, state, order, groupSize);
     const outputs =
-      groupSize > 1
-        ? groupedStepComposite(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order, groupSize)
-        : runStep(inputs, order);
+      groupSize > 1 ? runGroupedStep(inputs, order, groupSize) : runStep(inputs, order);
     return batched ? outputs : outputs.map((x) => tf.squeeze(x, [0]));
   });
   return { y, state: { s, z } };
@@ -100,6 +100,26 @@ function runStep(inputs: StepTensors, order: number): tf.Tensor[] {
     () => kernel(inputs),
     (dys, saved) => stepGradientMap(saved, dys, order),
   );
+}
+
+/**
+ * The contract's grouped step kernel where the backend registered one, else the composite step.
+ * The kernel has no gradient of its own and never sees huge values: generation, where it pays,
+ * records no gradient, and under one tfjs differentiates the composite's ops, which also scale
+ * huge values themselves.
+ */
+function runGroupedStep(inputs: StepTensors, order: number, groupSize: number): tf.Tensor[] {
+  const fused =
+    hasFusedKernel(ElementwiseAttentionGroupedStep) &&
+    !isRecordingGradients() &&
+    valuesFitUnscaled({ v: inputs.v, mask: null, s: inputs.s });
+  if (fused) {
+    return runFusedKernel(
+      ElementwiseAttentionGroupedStep,
+      ...asKernelArgs(inputs, { order, groupSize }),
+    );
+  }
+  return groupedStepComposite(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order, groupSize);
 }
 
 interface StepTensors extends ElementwiseAttentionStepInputs {

@@ -21,8 +21,9 @@ import { tokenAt } from './step.js';
 /**
  * Grouped EA (`groupSize` d > 1: groups of d channels share one similarity) against the oracle's
  * grouped form: outputs, final state, gradients (central differences of the oracle), steps.
- * The form has no kernel names yet, so every backend runs the op's composite; the suite holds a
- * backend to it all the same, as the tfjs ops it is built from are the backend's.
+ * The parallel form has no kernel name yet, so every backend runs the op's composite; the suite
+ * holds a backend to it all the same, as the tfjs ops it is built from are the backend's. The
+ * steps run the backend's ElementwiseAttentionGroupedStep where it registers one.
  */
 const [B, L, D] = [2, 5, 6];
 /** Relative RMS bound on ∂q, ∂k with keys ×30 (float32 logits of a few hundred). */
