@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { forwardGradientMap, savedForwardInputs } from '../backward.js';
-import { groupedForwardComposite } from '../composite/grouped.js';
+import { groupedForward } from '../composite/grouped_blocks.js';
 import { compositeForward, type ForwardTensors } from '../composite/kernels.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
 import { checkGroupSize, checkGroupsDivide, stateShapes } from '../group_size.js';
@@ -97,7 +97,7 @@ export function elementwiseAttention(
     const [y, finalS, finalZ] =
       groupSize === 1
         ? runForward(inputs, order, causal)
-        : groupedForwardComposite(inputs, order, groupSize, causal, {
+        : groupedForward(inputs, order, groupSize, causal, {
             initial: options.initialState != null,
             final: returnFinalState,
           });
