@@ -28,10 +28,6 @@ export {
 export { isRecordingGradients } from './gradient_recording.js';
 export * from './kernel_names.js';
 export {
-  ElementwiseAttention,
-  type ElementwiseAttentionConfig,
-} from './layer/elementwise_attention_layer.js';
-export {
   type ElementwiseAttentionOptions,
   type ElementwiseAttentionResult,
   elementwiseAttention,

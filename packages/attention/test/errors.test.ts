@@ -1,11 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import {
-  ElementwiseAttention,
-  elementwiseAttention,
-  elementwiseAttentionStep,
-  zeroState,
-} from '../src/index.js';
+import { elementwiseAttention, elementwiseAttentionStep, zeroState } from '../src/index.js';
 import { useBackend } from './helpers.js';
 import './node_backends.js';
 
@@ -142,47 +137,6 @@ describe('clear errors for bad input', () => {
     tf.dispose([state.s, state.z]);
   });
 
-  it('layer configuration and inputs', () => {
-    expect(() => new ElementwiseAttention({ dModel: 0 })).toThrow(
-      'dModel must be a positive integer, got 0',
-    );
-    expect(() => new ElementwiseAttention({ dModel: 4, order: 1 })).toThrow(
-      "order must be an even integer >= 0 or 'exact', got 1",
-    );
-    expect(() => new ElementwiseAttention({ dModel: 4, casual: true } as never)).toThrow(
-      "unknown option 'casual'",
-    );
-    const layer = new ElementwiseAttention({ dModel: 4, name: 'errors_layer' });
-    const before = tf.memory().numTensors;
-    expect(call(() => layer.apply(tf.zeros([2, 5, 3])))).toThrow(
-      'ElementwiseAttention.apply: x must have shape [B, L, dModel] (or [L, dModel]) with dModel = 4, got [2, 5, 3]',
-    );
-    expect(() => layer.initState(2)).toThrow(
-      'ElementwiseAttention.initState: needs a causal layer (construct it with causal: true)',
-    );
-    expect(() => layer.setWeights({})).toThrow(
-      'weights must have exactly the names errors_layer/query/kernel',
-    );
-    const wrong = Object.fromEntries(
-      Object.entries(layer.getWeights()).map(([n, w]) => [
-        n,
-        n.endsWith('bias') ? tf.zeros([3]) : w,
-      ]),
-    );
-    expect(() => layer.setWeights(wrong)).toThrow(
-      'errors_layer/query/bias must have shape [4], got [3]',
-    );
-    tf.dispose(
-      Object.entries(wrong)
-        .filter(([n]) => n.endsWith('bias'))
-        .map(([, t]) => t),
-    );
-    expect(tf.memory().numTensors).toBe(before);
-    layer.dispose();
-    expect(call(() => layer.apply(tf.zeros([1, 1, 4])))).toThrow(
-      "ElementwiseAttention 'errors_layer': has been disposed",
-    );
-  });
   const OP_OPTIONS = 'order, causal, mask, initialState, returnFinalState, groupSize';
 
   it.each([
@@ -284,103 +238,5 @@ describe('clear errors for bad input', () => {
       }).arraySync(),
     );
     expect(fromArrays).toEqual(fromTensors);
-  });
-
-  it('layer config values of the wrong type, and a config that is not an object', () => {
-    const make = (config: object) => () => new ElementwiseAttention(config as never);
-    const configNames = 'dModel, order, causal, useBias, name, seed, trainable';
-    expect(make({ dModel: 4, causal: 'yes' })).toThrow(
-      "ElementwiseAttention: config.causal must be a boolean, got 'yes'",
-    );
-    expect(make({ dModel: 4, useBias: 'false' })).toThrow(
-      "ElementwiseAttention: config.useBias must be a boolean, got 'false'",
-    );
-    expect(make({ dModel: 4, trainable: 'no' })).toThrow(
-      "ElementwiseAttention: config.trainable must be a boolean, got 'no'",
-    );
-    expect(make({ dModel: 4, seed: '1' })).toThrow(
-      "ElementwiseAttention: config.seed must be a finite number, got '1'",
-    );
-    expect(make({ dModel: 4, seed: Number.NaN })).toThrow(
-      'config.seed must be a finite number, got NaN',
-    );
-    expect(make({ dModel: 4, name: 7 })).toThrow(
-      'ElementwiseAttention: config.name must be a non-empty string, got 7',
-    );
-    expect(make({ dModel: '4' })).toThrow(
-      "ElementwiseAttention: config.dModel must be a positive integer, got '4'",
-    );
-    expect(() => new ElementwiseAttention(4 as never)).toThrow(
-      `ElementwiseAttention: config must be an object with any of ${configNames}, got 4`,
-    );
-    expect(() => new (ElementwiseAttention as new () => unknown)()).toThrow(
-      'ElementwiseAttention: config is required, e.g. {dModel: 64, causal: true}',
-    );
-  });
-
-  it('a layer too wide to hold is refused before anything is allocated', () => {
-    expect(() => new ElementwiseAttention({ dModel: 1e5 })).toThrow(
-      'ElementwiseAttention: config.dModel must be at most 8192 (four dModel × dModel float32 matrices), got 100000',
-    );
-  });
-
-  it('layer method options: not an object, unknown names', () => {
-    const layer = new ElementwiseAttention({ dModel: 4, causal: true, name: 'options_layer' });
-    const x = () => tf.zeros([1, 3, 4]);
-    expect(call(() => layer.apply(x(), true as never))).toThrow(
-      'ElementwiseAttention.apply: options must be an object with any of mask, got true',
-    );
-    expect(call(() => layer.apply(x(), { casual: true } as never))).toThrow(
-      "ElementwiseAttention.apply: unknown option 'casual'; expected one of mask",
-    );
-    expect(call(() => layer.prefill(x(), { stat: null } as never))).toThrow(
-      "ElementwiseAttention.prefill: unknown option 'stat'; expected one of mask, state",
-    );
-    expect(() => layer.setWeights(null as never)).toThrow(
-      'ElementwiseAttention.setWeights: weights must be an object of tensors by name, got null',
-    );
-    const weights = layer.getWeights();
-    const asArrays = Object.fromEntries(
-      Object.entries(weights).map(([name, w]) => [name, w.arraySync()]),
-    );
-    expect(() => layer.setWeights(asArrays as never)).toThrow(
-      'ElementwiseAttention.setWeights: options_layer/query/kernel must be a tf.Tensor, got an array of length 4',
-    );
-    const copies = Object.fromEntries(
-      Object.entries(weights).map(([name, w]) => [name, tf.clone(w)]),
-    );
-    copies['options_layer/value/bias'].dispose();
-    expect(() => layer.setWeights(copies)).toThrow(
-      'ElementwiseAttention.setWeights: options_layer/value/bias has been disposed',
-    );
-    tf.dispose(Object.values(copies));
-    layer.dispose();
-  });
-
-  it('a second layer with a name in use is refused without leaking, and the name frees on dispose', () => {
-    const first = new ElementwiseAttention({ dModel: 4, name: 'taken' });
-    const tensors = tf.memory().numTensors;
-    const variables = Object.keys(tf.engine().registeredVariables).length;
-    expect(() => new ElementwiseAttention({ dModel: 4, name: 'taken' })).toThrow(
-      "ElementwiseAttention: config.name 'taken' is taken: a tfjs variable named taken/query/kernel exists (tfjs variable names are global); dispose the layer that holds it or pass another name",
-    );
-    expect(tf.memory().numTensors).toBe(tensors);
-    expect(Object.keys(tf.engine().registeredVariables)).toHaveLength(variables);
-    first.dispose();
-    const second = new ElementwiseAttention({ dModel: 4, name: 'taken' });
-    expect(second.trainableWeights).toHaveLength(8);
-    second.dispose();
-  });
-
-  it('unnamed layers skip default names that a named layer holds', () => {
-    const unnamed = new ElementwiseAttention({ dModel: 2 });
-    const index = Number(/_(\d+)$/.exec(unnamed.name)?.[1] ?? 0);
-    const squatter = new ElementwiseAttention({
-      dModel: 2,
-      name: `elementwise_attention_${index + 1}`,
-    });
-    const next = new ElementwiseAttention({ dModel: 2 });
-    expect(next.name).toBe(`elementwise_attention_${index + 2}`);
-    for (const layer of [unnamed, squatter, next]) layer.dispose();
   });
 });
