@@ -23,6 +23,8 @@ export { Forecaster } from './tasks/forecaster.js';
 export { GenerationSession } from './tasks/generation_session.js';
 export type { GenerateOptions } from './tasks/sampling.js';
 export { SequenceClassifier } from './tasks/sequence_classifier.js';
+export { AdamW, type AdamWConfig } from './training/adamw.js';
+export { clipByGlobalNorm } from './training/clip.js';
 export {
   type Dataset,
   type SequenceDataset,
@@ -31,6 +33,7 @@ export {
   type TextDataset,
 } from './training/datasets.js';
 export { evaluate } from './training/evaluate.js';
+export { type LearningRateSchedule, learningRateAt } from './training/learning_rate.js';
 export {
   type TrainOptions,
   type TrainProgress,

@@ -220,15 +220,13 @@ describe('training utilities', () => {
   it('AdamW decays only the variables marked for decay, and the model marks only linear kernels', () => {
     const decayed = tf.variable(tf.tensor1d([2]), true, 'adamw_test_decayed');
     const kept = tf.variable(tf.tensor1d([2]), true, 'adamw_test_kept');
-    const optimizer = new AdamW(
-      [
-        { variable: decayed, decay: true },
-        { variable: kept, decay: false },
-      ],
-      { weightDecay: 0.5 },
-    );
+    const optimizer = new AdamW({
+      learningRate: 0.1,
+      weightDecay: 0.5,
+      decays: (name) => name === decayed.name,
+    });
     tf.tidy(() =>
-      optimizer.apply({ [decayed.name]: tf.zeros([1]), [kept.name]: tf.zeros([1]) }, 0.1),
+      optimizer.applyGradients({ [decayed.name]: tf.zeros([1]), [kept.name]: tf.zeros([1]) }),
     );
     expect(decayed.dataSync()[0]).toBeCloseTo(2 * (1 - 0.05));
     expect(kept.dataSync()[0]).toBeCloseTo(2);

@@ -208,7 +208,12 @@ export async function train(
   const dropoutRandom = random.fork();
   const parameters = model.trainableVariables();
   const variables = parameters.map((p) => p.variable);
-  const optimizer = new AdamW(parameters, { weightDecay });
+  const decayed = new Set(parameters.filter((p) => p.decay).map((p) => p.variable.name));
+  const optimizer = new AdamW({
+    learningRate: options.learningRate,
+    weightDecay,
+    decays: (name) => decayed.has(name),
+  });
   const history: TrainProgress[] = [];
   let best: Metrics | undefined;
   let bestWeights: tf.Tensor[] | null = null;
@@ -250,7 +255,8 @@ export async function train(
             options.clipNorm === undefined
               ? grads
               : clipByGlobalNorm(grads, options.clipNorm).gradients;
-          optimizer.apply(gradients, learningRate);
+          optimizer.learningRate = learningRate;
+          optimizer.applyGradients(gradients);
           return value;
         });
         loss = (await lossTensor.data())[0];
