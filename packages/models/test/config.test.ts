@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { configParameterCount } from '../src/config/parameter_count.js';
 import { MAX_LENGTH, MAX_PARAMETERS } from '../src/config/validate_config.js';
-import { ConfigError, createModel, loadModel, type ModelConfig } from '../src/index.js';
+import { ConfigError, createModel, loadModel, type ModelConfig, train } from '../src/index.js';
 import { expectedWeights } from '../src/io/expected_weights.js';
 import { FORMAT_VERSION, GENERATED_BY, MODEL_FORMAT } from '../src/io/format.js';
-import { tinyCharLM, useBackend } from './helpers.js';
+import { TEXT, tinyCharLM, useBackend } from './helpers.js';
 
 beforeAll(() => useBackend('cpu'));
 
@@ -36,6 +36,9 @@ describe('createModel config validation', () => {
     );
     expect(bad(tinyCharLM({ dropout: 1 }))).toThrow(
       'config.dropout must be a number in [0, 1), got 1',
+    );
+    expect(bad(tinyCharLM({ ffMultiplier: -1 }))).toThrow(
+      'config.ffMultiplier must be a finite number >= 0 (0: attention-only blocks), got -1',
     );
     expect(bad(tinyCharLM({ maxLength: 0 }))).toThrow(
       'config.maxLength must be a positive integer, got 0',
@@ -176,10 +179,28 @@ describe('createModel config validation', () => {
     for (const m of [a, b, c, twin, gated, gatedTwin]) m.dispose();
   });
 
+  it('ffMultiplier 0 builds attention-only blocks: no feed-forward weights, and the model trains', async () => {
+    const model = createModel(tinyCharLM({ ffMultiplier: 0 }), { seed: 1 });
+    const names = Object.keys(model.getWeights());
+    expect(names.some((name) => name.includes('feed_forward'))).toBe(false);
+    expect(names.some((name) => name.includes('attention'))).toBe(true);
+    const { history } = await train(
+      model,
+      { train: { kind: 'text', text: TEXT } },
+      { steps: 30, batchSize: 4, learningRate: 1e-2, seed: 1 },
+    );
+    const mean = (events: typeof history) =>
+      events.reduce((sum, e) => sum + e.loss, 0) / events.length;
+    expect(mean(history.slice(-5))).toBeLessThan(mean(history.slice(0, 5)) - 0.3);
+    model.dispose();
+  });
+
   it('computes the parameter count and the weights from the config alone, as the built model has them', () => {
     const configs: ModelConfig[] = [
       tinyCharLM(),
       tinyCharLM({ positional: 'learned', norm: 'pre', ffMultiplier: 1.5 }),
+      tinyCharLM({ ffMultiplier: 0 }),
+      tinyCharLM({ ffMultiplier: 0, norm: 'pre' }),
       tinyCharLM({
         shortConv: 3,
         outputGate: true,

@@ -65,6 +65,10 @@ const VARIANTS = [
     }),
   },
   {
+    name: 'EA-6, attention-only blocks (ffMultiplier 0), Pre-LN',
+    config: tinyCharLM({ ffMultiplier: 0, norm: 'pre' }),
+  },
+  {
     name: 'softmax, short convolution 3 and output gate',
     config: tinyCharLM({ attention: { kind: 'softmax' }, shortConv: 3, outputGate: true }),
   },

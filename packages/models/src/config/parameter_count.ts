@@ -16,7 +16,8 @@ export function configParameterCount(config: ModelConfig): number {
   if (backbone.shortConv > 0) attention += 3 * (backbone.shortConv * d + d);
   if (backbone.attention.kind === 'ea' && backbone.attention.qkNorm === 'rms') attention += 2 * d;
   const hidden = Math.round(d * backbone.ffMultiplier);
-  const block = attention + norm + linear(d, hidden) + linear(hidden, d) + norm;
+  const feedForward = hidden === 0 ? 0 : linear(d, hidden) + linear(hidden, d) + norm;
+  const block = attention + norm + feedForward;
 
   let total = backbone.numLayers * block;
   if (backbone.positional === 'learned') total += backbone.maxLength * d;

@@ -32,7 +32,7 @@ export interface BackboneConfig {
   /** Softmax attention heads (dModel must be divisible by it). EA works per channel and ignores it. */
   numHeads: number;
   numLayers: number;
-  /** Feed-forward width as a multiple of dModel. Default 4. */
+  /** Feed-forward width as a multiple of dModel; 0 leaves the feed-forward out (attention-only blocks). Default 4. */
   ffMultiplier?: number;
   /** Feed-forward activation. Default `'gelu'` (tanh approximation). */
   activation?: 'gelu' | 'relu';

@@ -167,10 +167,10 @@ function resolveBackbone(where: string, config: BackboneConfig): ResolvedBackbon
   }
   const numLayers = positiveInteger(where, 'numLayers', config.numLayers);
   const ffMultiplier = config.ffMultiplier ?? 4;
-  if (typeof ffMultiplier !== 'number' || !(ffMultiplier > 0) || !Number.isFinite(ffMultiplier)) {
+  if (typeof ffMultiplier !== 'number' || !(ffMultiplier >= 0) || !Number.isFinite(ffMultiplier)) {
     fail(
       where,
-      `config.ffMultiplier must be a positive number, got ${describeValue(ffMultiplier)}`,
+      `config.ffMultiplier must be a finite number >= 0 (0: attention-only blocks), got ${describeValue(ffMultiplier)}`,
     );
   }
   if (!Number.isInteger(ffMultiplier * dModel)) {

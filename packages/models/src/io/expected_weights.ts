@@ -63,9 +63,11 @@ export function expectedWeights(config: ModelConfig): ExpectedWeight[] {
       add(`${attention}/key_norm/gain`, [d]);
     }
     layerNorm(`${block}/attention_norm`, d);
-    linear(`${block}/feed_forward/expand`, d, hidden);
-    linear(`${block}/feed_forward/contract`, hidden, d);
-    layerNorm(`${block}/feed_forward_norm`, d);
+    if (hidden > 0) {
+      linear(`${block}/feed_forward/expand`, d, hidden);
+      linear(`${block}/feed_forward/contract`, hidden, d);
+      layerNorm(`${block}/feed_forward_norm`, d);
+    }
   }
   if (backbone.norm === 'pre') layerNorm('final_norm', d);
 

@@ -14,13 +14,14 @@ import { LayerNorm } from './normalization.js';
  *   h = LN₁(x + Dropout(Attention(x))),  y = LN₂(h + Dropout(FFN(h)));
  * Pre-LN:
  *   h = x + Dropout(Attention(LN₁(x))),  y = h + Dropout(FFN(LN₂(h))).
+ * With `ffMultiplier: 0` the block is attention only: y = h.
  * Works on [B, L, d] in parallel, and on one token [B, d] with the attention's cache.
  */
 export class TransformerBlock {
   private readonly attention: SelfAttention;
-  private readonly feedForward: FeedForward;
   private readonly attentionNorm: LayerNorm;
-  private readonly feedForwardNorm: LayerNorm;
+  /** Null in an attention-only block. */
+  private readonly feedForward: { layer: FeedForward; norm: LayerNorm } | null;
 
   constructor(
     store: ParameterStore,
@@ -49,15 +50,21 @@ export class TransformerBlock {
             options,
           );
     this.attentionNorm = new LayerNorm(store, `${name}/attention_norm`, dModel);
-    this.feedForward = new FeedForward(
-      store,
-      `${name}/feed_forward`,
-      dModel,
-      Math.round(dModel * config.ffMultiplier),
-      config.activation,
-      config.dropout,
-    );
-    this.feedForwardNorm = new LayerNorm(store, `${name}/feed_forward_norm`, dModel);
+    const hidden = Math.round(dModel * config.ffMultiplier);
+    this.feedForward =
+      hidden === 0
+        ? null
+        : {
+            layer: new FeedForward(
+              store,
+              `${name}/feed_forward`,
+              dModel,
+              hidden,
+              config.activation,
+              config.dropout,
+            ),
+            norm: new LayerNorm(store, `${name}/feed_forward_norm`, dModel),
+          };
   }
 
   get recurrent(): boolean {
@@ -101,13 +108,16 @@ export class TransformerBlock {
     attend: (input: tf.Tensor) => tf.Tensor,
   ): tf.Tensor {
     const rate = this.config.dropout;
+    const feedForward = this.feedForward;
     if (this.config.norm === 'post') {
       const h = this.attentionNorm.apply(tf.add(x, dropout(attend(x), rate, context)));
-      const f = this.feedForward.apply(h, context);
-      return this.feedForwardNorm.apply(tf.add(h, dropout(f, rate, context)));
+      if (feedForward === null) return h;
+      const f = feedForward.layer.apply(h, context);
+      return feedForward.norm.apply(tf.add(h, dropout(f, rate, context)));
     }
     const h = tf.add(x, dropout(attend(this.attentionNorm.apply(x)), rate, context));
-    const f = this.feedForward.apply(this.feedForwardNorm.apply(h), context);
+    if (feedForward === null) return h;
+    const f = feedForward.layer.apply(feedForward.norm.apply(h), context);
     return tf.add(h, dropout(f, rate, context));
   }
 }
