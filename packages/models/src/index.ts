@@ -15,6 +15,7 @@ export type {
 export { ConfigError } from './config/validate_config.js';
 export { createModel, type Model } from './create_model.js';
 export { loadModel, saveModel } from './io/save_load.js';
+export type { ForwardOptions } from './layers/context.js';
 export { fromPretrained, listPretrained } from './pretrained/from_pretrained.js';
 export type { PretrainedEntry } from './pretrained/registry.js';
 export type { Metrics } from './tasks/batch.js';

@@ -1,7 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { CharLMConfig, ResolvedBackboneConfig } from '../config/types.js';
 import { Backbone } from '../layers/backbone.js';
-import { type ForwardContext, INFERENCE } from '../layers/context.js';
+import {
+  type ForwardContext,
+  type ForwardOptions,
+  forwardContext,
+  INFERENCE,
+} from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
 import { matMulUnflagged } from '../layers/matmul.js';
 import { checkNumber, checkOptions, describeValue, isPositiveInteger } from '../options.js';
@@ -82,10 +87,12 @@ export class CharLM extends BaseModel<CharLMConfig> {
   /**
    * Next-character logits for every position of ids [B, L] (int32 in [0, vocabularySize)):
    * [B, L, vocabularySize]. The ids are read back to check their range: an id outside it would
-   * embed as a zero vector and give logits that look like an answer.
+   * embed as a zero vector and give logits that look like an answer. Inference by default;
+   * `{training: true, seed}` turns dropout on, with masks the seed fixes.
    */
-  logits(ids: tf.Tensor2D, context: ForwardContext = INFERENCE): tf.Tensor3D {
+  logits(ids: tf.Tensor2D, options?: ForwardOptions | ForwardContext): tf.Tensor3D {
     this.assertAlive();
+    const context = forwardContext('CharLM.logits', options);
     this.checkIds('CharLM.logits', ids);
     const values = ids.dataSync();
     const bad = values.findIndex((id) => !(id >= 0 && id < this.vocabularySize));

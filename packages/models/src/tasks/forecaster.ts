@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForecasterConfig, ResolvedBackboneConfig } from '../config/types.js';
 import { Backbone } from '../layers/backbone.js';
-import { type ForwardContext, INFERENCE } from '../layers/context.js';
+import { type ForwardContext, type ForwardOptions, forwardContext } from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
 import { describeValue } from '../options.js';
 import { BaseModel } from './base_model.js';
@@ -35,13 +35,17 @@ export class Forecaster extends BaseModel<ForecasterConfig> {
     this.std = Float32Array.from(config.normalization?.std ?? new Array(channels).fill(1));
   }
 
-  /** Forecast in normalised units [B, horizon]. */
+  /**
+   * Forecast in normalised units [B, horizon]. Inference by default; `{training: true, seed}`
+   * turns dropout on, with masks the seed fixes.
+   */
   normalizedForecast(
     inputs: tf.Tensor3D,
     times?: tf.Tensor2D,
-    context: ForwardContext = INFERENCE,
+    options?: ForwardOptions | ForwardContext,
   ): tf.Tensor2D {
     this.assertAlive();
+    const context = forwardContext('Forecaster.normalizedForecast', options);
     const { inputChannels, maxLength } = this.config;
     checkSequenceInput('Forecaster', inputs, inputChannels, maxLength);
     if (times !== undefined) {

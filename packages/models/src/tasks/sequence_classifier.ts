@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ResolvedBackboneConfig, SequenceClassifierConfig } from '../config/types.js';
 import { Backbone } from '../layers/backbone.js';
-import { type ForwardContext, INFERENCE } from '../layers/context.js';
+import { type ForwardContext, type ForwardOptions, forwardContext } from '../layers/context.js';
 import { Linear } from '../layers/linear.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
@@ -33,9 +33,13 @@ export class SequenceClassifier extends BaseModel<SequenceClassifierConfig> {
     }
   }
 
-  /** Class logits [B, numClasses] of inputs [B, L, inputChannels]. */
-  logits(inputs: tf.Tensor3D, context: ForwardContext = INFERENCE): tf.Tensor2D {
+  /**
+   * Class logits [B, numClasses] of inputs [B, L, inputChannels]. Inference by default;
+   * `{training: true, seed}` turns dropout on, with masks the seed fixes.
+   */
+  logits(inputs: tf.Tensor3D, options?: ForwardOptions | ForwardContext): tf.Tensor2D {
     this.assertAlive();
+    const context = forwardContext('SequenceClassifier.logits', options);
     const { inputChannels, maxLength } = this.config;
     checkSequenceInput('SequenceClassifier', inputs, inputChannels, maxLength);
     return tf.tidy(() => {
