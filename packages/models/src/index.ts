@@ -32,6 +32,7 @@ export {
   type SeriesDataset,
   seriesNormalization,
   type TextDataset,
+  type TokenDataset,
 } from './training/datasets.js';
 export { evaluate } from './training/evaluate.js';
 export { type LearningRateSchedule, learningRateAt } from './training/learning_rate.js';

@@ -186,7 +186,7 @@ describe('train', () => {
         },
         base,
       ),
-    ).rejects.toThrow("a char-lm model needs a dataset of kind 'text', got 'series'");
+    ).rejects.toThrow("a char-lm model needs a dataset of kind 'text' or 'tokens', got 'series'");
     await expect(train(model, { train: { kind: 'text', text: 'a' } }, base)).rejects.toThrow(
       /at least 2 characters/,
     );
@@ -492,7 +492,7 @@ describe('data is checked where it enters, before any work starts', () => {
       'evaluate: dataset.text must be a string, got 42',
     );
     await expect(evaluate(model, 'some text' as never)).rejects.toThrow(
-      "evaluate: a char-lm model needs a dataset {kind: 'text', …}, got 'some text'",
+      "evaluate: a char-lm model needs a dataset {kind: 'text' or 'tokens', …}, got 'some text'",
     );
     // One known character is enough: unknown characters are part of real text.
     const mixed = await evaluate(model, { kind: 'text', text: 'ДОБРЫЙ a ДЕНЬ!' });

@@ -8,11 +8,13 @@ export interface Batch {
   targets: tf.Tensor;
   /** Forecaster with `'time'` positions: timestamps [B, L]. */
   times?: tf.Tensor2D;
+  /** char-lm from a token dataset with weights: each position's weight in the loss [B, L]. */
+  weights?: tf.Tensor2D;
 }
 
 /** Sums over the examples of a batch, added up by `evaluate` into {@link Metrics}. */
 export interface MetricSums {
-  /** Number of predictions (tokens, examples, or forecast values). */
+  /** Number of predictions (tokens, examples, or forecast values), or their summed weights. */
   count: number;
   /** Sum of per-prediction losses (nats for cross-entropy, normalised squared error for MSE). */
   loss: number;

@@ -134,20 +134,42 @@ export class CharLM extends BaseModel<CharLMConfig> {
     return this.head.apply(hidden);
   }
 
+  /** Mean cross-entropy over the positions, weighted by `batch.weights` where it has them. */
   loss(batch: Batch, context: ForwardContext): tf.Scalar {
-    return tf.tidy(() =>
-      tf.mean(crossEntropy(this.forward(batch.inputs as tf.Tensor2D, context), batch.targets)),
-    ) as tf.Scalar;
+    return tf.tidy(() => {
+      const losses = crossEntropy(
+        this.forward(batch.inputs as tf.Tensor2D, context),
+        batch.targets,
+      );
+      if (!batch.weights) return tf.mean(losses);
+      // A batch whose weights are all 0 teaches nothing: loss 0, gradients 0.
+      return tf.div(
+        tf.sum(tf.mul(losses, batch.weights)),
+        tf.maximum(tf.sum(batch.weights), 1e-12),
+      );
+    }) as tf.Scalar;
   }
 
   async metricSums(batch: Batch): Promise<MetricSums> {
-    const [loss, correct] = tf.tidy(() => {
+    const weights = batch.weights;
+    const [loss, correct, count] = tf.tidy(() => {
       const logits = this.forward(batch.inputs as tf.Tensor2D, INFERENCE);
-      return [tf.sum(crossEntropy(logits, batch.targets)), correctCount(logits, batch.targets)];
+      const losses = crossEntropy(logits, batch.targets);
+      if (!weights) {
+        return [tf.sum(losses), correctCount(logits, batch.targets), tf.scalar(batch.targets.size)];
+      }
+      const hits = tf.equal(tf.argMax(logits, -1), tf.cast(batch.targets, 'int32'));
+      return [
+        tf.sum(tf.mul(losses, weights)),
+        tf.sum(tf.mul(tf.cast(hits, 'float32'), weights)),
+        tf.sum(weights),
+      ];
     });
-    const [lossSum, correctSum] = [(await loss.data())[0], (await correct.data())[0]];
-    tf.dispose([loss, correct]);
-    return { count: batch.targets.size, loss: lossSum, correct: correctSum };
+    const [lossSum, correctSum, countSum] = await Promise.all(
+      [loss, correct, count].map(async (x) => (await x.data())[0]),
+    );
+    tf.dispose([loss, correct, count]);
+    return { count: countSum, loss: lossSum, correct: correctSum };
   }
 
   /** A session that prefills a context and steps through it one token at a time. */

@@ -70,3 +70,57 @@ export function checkIntegerField(
     );
   }
 }
+
+/** Token ids: an Int32Array of ids in [0, vocabularySize). */
+export function checkTokenIds(
+  where: string,
+  field: string,
+  ids: unknown,
+  vocabularySize: number,
+): asserts ids is Int32Array {
+  if (!(ids instanceof Int32Array)) {
+    throw new Error(
+      `${where}: dataset.${field} must be an Int32Array of token ids (model.encode(text) gives them), got ${describeValue(ids)}`,
+    );
+  }
+  for (let i = 0; i < ids.length; i++) {
+    if (ids[i] < 0 || ids[i] >= vocabularySize) {
+      throw new Error(
+        `${where}: dataset.${field} must hold ids in [0, vocabularySize = ${vocabularySize}), got ${ids[i]} at index ${i}`,
+      );
+    }
+  }
+}
+
+/** Per-position loss weights: a Float32Array of `size` finite values >= 0, not all 0. */
+export function checkWeights(
+  where: string,
+  weights: unknown,
+  size: number,
+  length: number,
+): asserts weights is Float32Array {
+  if (!(weights instanceof Float32Array)) {
+    throw new Error(
+      `${where}: dataset.weights must be a Float32Array of per-position weights, got ${describeValue(weights)}`,
+    );
+  }
+  if (weights.length !== size) {
+    throw new Error(
+      `${where}: dataset.weights must hold one weight per input id (${size}), got ${weights.length}`,
+    );
+  }
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) {
+    if (!(weights[i] >= 0) || !Number.isFinite(weights[i])) {
+      throw new Error(
+        `${where}: dataset.weights must be finite numbers >= 0, got ${weights[i]} at index ${i} (sequence ${Math.floor(i / length)}, position ${i % length})`,
+      );
+    }
+    total += weights[i];
+  }
+  if (total === 0) {
+    throw new Error(
+      `${where}: dataset.weights are all 0, so no position would be learned or scored`,
+    );
+  }
+}

@@ -4,6 +4,21 @@ export interface TextDataset {
   text: string;
 }
 
+/**
+ * char-lm: N sequences prepared by the caller, each `length` token ids (`model.encode` gives
+ * them), with the id each position must predict: `inputs` and `targets` [N, length], row-major
+ * (usually `targets[i] = inputs[i + 1]`). `weights` [N, length] (>= 0, default all 1) weigh
+ * each position in the loss and the metrics; 0 leaves a position out, e.g. to train and score
+ * only the answers of a task. Batches draw whole sequences, reshuffled each epoch.
+ */
+export interface TokenDataset {
+  kind: 'tokens';
+  inputs: Int32Array;
+  targets: Int32Array;
+  length: number;
+  weights?: Float32Array;
+}
+
 /** sequence-classifier: N examples of [length, channels], row-major, with integer labels. */
 export interface SequenceDataset {
   kind: 'sequences';
@@ -27,7 +42,7 @@ export interface SeriesDataset {
   horizon: number;
 }
 
-export type Dataset = TextDataset | SequenceDataset | SeriesDataset;
+export type Dataset = TextDataset | TokenDataset | SequenceDataset | SeriesDataset;
 
 /**
  * Per-channel mean and standard deviation of a series, for `ForecasterConfig.normalization`

@@ -9,7 +9,8 @@ import { explainWasmFailure } from './wasm_failure.js';
 
 /** Turns summed metrics into means: loss, bits per char, accuracy, MAE and RMSE as the task has. */
 export function metricsFromSums(task: Model['task'], sums: MetricSums): Metrics {
-  const count = Math.max(1, sums.count);
+  // A count may be a sum of fractional weights (token datasets), so only 0 is replaced.
+  const count = sums.count > 0 ? sums.count : 1;
   const metrics: Metrics = { loss: sums.loss / count };
   if (task === 'char-lm') metrics.bitsPerChar = metrics.loss / Math.LN2;
   if (sums.correct !== undefined) metrics.accuracy = sums.correct / count;

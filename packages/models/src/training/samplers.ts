@@ -10,8 +10,16 @@ import {
   checkFiniteValues,
   checkIntegerField,
   checkLabels,
+  checkTokenIds,
+  checkWeights,
 } from './dataset_checks.js';
-import type { Dataset, SequenceDataset, SeriesDataset, TextDataset } from './datasets.js';
+import type {
+  Dataset,
+  SequenceDataset,
+  SeriesDataset,
+  TextDataset,
+  TokenDataset,
+} from './datasets.js';
 
 /**
  * Turns a dataset into batches for one model: random batches for training, and a fixed,
@@ -49,28 +57,35 @@ export function checkBatchSize(where: string, batchSize: number, most: number, w
 }
 
 export function disposeBatch(batch: Batch): void {
-  tf.dispose([batch.inputs, batch.targets, ...(batch.times ? [batch.times] : [])]);
+  const optional = [batch.times, batch.weights].filter((x) => x !== undefined);
+  tf.dispose([batch.inputs, batch.targets, ...optional]);
 }
 
-const EXPECTED_KIND = {
-  'char-lm': 'text',
-  'sequence-classifier': 'sequences',
-  forecaster: 'series',
+/** The dataset kinds each task reads. */
+const EXPECTED_KINDS: Record<Model['task'], readonly string[]> = {
+  'char-lm': ['text', 'tokens'],
+  'sequence-classifier': ['sequences'],
+  forecaster: ['series'],
 };
 
 export function createSampler(model: Model, dataset: Dataset, where: string): Sampler {
-  const expected = EXPECTED_KIND[model.task];
+  const expected = EXPECTED_KINDS[model.task];
+  const kinds = expected.map((kind) => `'${kind}'`).join(' or ');
   if (dataset === null || typeof dataset !== 'object' || Array.isArray(dataset)) {
     throw new Error(
-      `${where}: a ${model.task} model needs a dataset {kind: '${expected}', …}, got ${describeValue(dataset)}`,
+      `${where}: a ${model.task} model needs a dataset {kind: ${kinds}, …}, got ${describeValue(dataset)}`,
     );
   }
-  if (dataset.kind !== expected) {
+  if (!expected.includes(dataset.kind)) {
     throw new Error(
-      `${where}: a ${model.task} model needs a dataset of kind '${expected}', got ${describeValue((dataset as { kind: unknown }).kind)}`,
+      `${where}: a ${model.task} model needs a dataset of kind ${kinds}, got ${describeValue((dataset as { kind: unknown }).kind)}`,
     );
   }
-  if (model instanceof CharLM) return new TextSampler(model, dataset as TextDataset, where);
+  if (model instanceof CharLM) {
+    return dataset.kind === 'tokens'
+      ? new TokenSampler(model, dataset, where)
+      : new TextSampler(model, dataset as TextDataset, where);
+  }
   if (model instanceof Forecaster) return new SeriesSampler(model, dataset as SeriesDataset, where);
   return new SequenceSampler(
     model.config.inputChannels,
@@ -136,13 +151,92 @@ class TextSampler implements Sampler {
   }
 }
 
+/** Indices of `size` examples, reshuffled each time all of them have been drawn. */
+class EpochOrder {
+  private order: number[] = [];
+
+  constructor(private readonly size: number) {}
+
+  draw(count: number, random: SeededRandom): number[] {
+    const indices: number[] = [];
+    while (indices.length < count) {
+      if (this.order.length === 0) this.order = shuffled(this.size, random);
+      indices.push(this.order.pop()!);
+    }
+    return indices;
+  }
+}
+
+/** Sequences the caller prepared, drawn by reshuffling each epoch; evaluation in order. */
+class TokenSampler implements Sampler {
+  readonly size: number;
+  readonly trainingSize: number;
+  readonly unit = 'sequences';
+  readonly positions: number;
+  private readonly order: EpochOrder;
+
+  constructor(
+    model: CharLM,
+    private readonly dataset: TokenDataset,
+    where: string,
+  ) {
+    checkDatasetFields(where, dataset, ['kind', 'inputs', 'targets', 'length', 'weights']);
+    const { inputs, targets, length, weights } = dataset;
+    const { maxLength, vocabularySize } = model;
+    checkIntegerField(where, 'length', length, 1, maxLength, `[1, maxLength = ${maxLength}]`);
+    for (const [field, ids] of [
+      ['inputs', inputs],
+      ['targets', targets],
+    ] as const) {
+      checkTokenIds(where, field, ids, vocabularySize);
+    }
+    if (inputs.length === 0 || inputs.length % length !== 0) {
+      throw new Error(
+        `${where}: dataset.inputs must hold N × length = N × ${length} ids (N >= 1), got ${inputs.length}`,
+      );
+    }
+    if (targets.length !== inputs.length) {
+      throw new Error(
+        `${where}: dataset.targets must hold one id per input id (${inputs.length}), got ${targets.length}`,
+      );
+    }
+    if (weights !== undefined) checkWeights(where, weights, inputs.length, length);
+    this.size = inputs.length / length;
+    this.trainingSize = this.size;
+    this.positions = length;
+    this.order = new EpochOrder(this.size);
+  }
+
+  randomBatch(batchSize: number, random: SeededRandom): Batch {
+    return this.batchOf(this.order.draw(batchSize, random));
+  }
+
+  batchOf(indices: number[]): Batch {
+    const { length, inputs, targets, weights } = this.dataset;
+    const rows = <T extends Int32Array | Float32Array>(values: T, out: T): T => {
+      indices.forEach((index, b) => {
+        out.set(values.subarray(index * length, (index + 1) * length), b * length);
+      });
+      return out;
+    };
+    const size = indices.length * length;
+    const shape: [number, number] = [indices.length, length];
+    const batch: Batch = {
+      inputs: tf.tensor2d(rows(inputs, new Int32Array(size)), shape, 'int32'),
+      targets: tf.tensor2d(rows(targets, new Int32Array(size)), shape, 'int32'),
+    };
+    if (weights) batch.weights = tf.tensor2d(rows(weights, new Float32Array(size)), shape);
+    return batch;
+  }
+}
+
 /** Examples drawn by reshuffling each epoch; evaluation in order. */
 class SequenceSampler implements Sampler {
   readonly size: number;
   readonly trainingSize: number;
   readonly unit = 'examples';
   readonly positions: number;
-  private order: number[] = [];
+  private readonly order: EpochOrder;
 
   constructor(
     private readonly channels: number,
@@ -173,15 +267,11 @@ class SequenceSampler implements Sampler {
     this.size = labels.length;
     this.trainingSize = labels.length;
     this.positions = length;
+    this.order = new EpochOrder(this.size);
   }
 
   randomBatch(batchSize: number, random: SeededRandom): Batch {
-    const indices: number[] = [];
-    while (indices.length < batchSize) {
-      if (this.order.length === 0) this.order = shuffled(this.size, random);
-      indices.push(this.order.pop()!);
-    }
-    return this.batchOf(indices);
+    return this.batchOf(this.order.draw(batchSize, random));
   }
 
   batchOf(indices: number[]): Batch {
