@@ -68,7 +68,7 @@ export function groupFeatures(groupSize: number, order: number): GroupFeatures {
   for (let n = 1; n <= order; n++) {
     const levelEnd = next;
     for (let p = levelStart; p < levelEnd; p++) {
-      const last = variable[p] < 0 ? 0 : variable[p];
+      const last = Math.max(variable[p], 0);
       for (let c = last; c < groupSize; c++) {
         const alpha = Int32Array.from(exponents[p]);
         alpha[c] += 1;

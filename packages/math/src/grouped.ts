@@ -120,7 +120,7 @@ export function groupedForward(inputs: AttentionInputs, options: GroupedOptions)
   for (let b = 0; b < batch; b++) {
     const q = (i: number, g: number) => groupRow(inputs.q, b * queryLength + i, channels, g * d, d);
     const k = (j: number, g: number) => groupRow(inputs.k, b * keyLength + j, channels, g * d, d);
-    const visible = (j: number) => !inputs.mask || inputs.mask[b * keyLength + j] !== 0;
+    const visible = (j: number) => inputs.mask?.[b * keyLength + j] !== 0;
     for (let g = 0; g < groups; g++) {
       for (let i = 0; i < queryLength; i++) {
         const last = causal ? i : keyLength - 1;

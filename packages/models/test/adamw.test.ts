@@ -69,7 +69,7 @@ describe('AdamW, a tfjs optimizer', () => {
   it('trains a tfjs-layers model through model.compile, and without decay equals tf.train.adam', async () => {
     const x = tf.randomNormal([32, 4], 0, 1, 'float32', 1);
     const y = tf.matMul(x, tf.tensor2d([1, -1, 0.5, 2], [4, 1]));
-    const fit = async (optimizer: tf.Optimizer) => {
+    const fitModel = async (optimizer: tf.Optimizer) => {
       const model = tfl.sequential({
         layers: [tfl.layers.dense({ units: 1, inputShape: [4], kernelInitializer: 'ones' })],
       });
@@ -84,8 +84,8 @@ describe('AdamW, a tfjs optimizer', () => {
       model.dispose();
       return { losses: history.history.loss as number[], weights };
     };
-    const ours = await fit(new AdamW({ learningRate: 0.05 }));
-    const reference = await fit(tf.train.adam(0.05));
+    const ours = await fitModel(new AdamW({ learningRate: 0.05 }));
+    const reference = await fitModel(tf.train.adam(0.05));
     expect(ours.losses[ours.losses.length - 1]).toBeLessThan(ours.losses[0] / 10);
     ours.weights.flat().forEach((w, i) => {
       expect(w).toBeCloseTo(reference.weights.flat()[i], 4);
