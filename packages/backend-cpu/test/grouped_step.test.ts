@@ -34,7 +34,7 @@ describe.each(BACKENDS)('the fused grouped step on %s', (backend) => {
       const batch = 2;
       const features = groupFeatureCount(groupSize, order);
       let state = zeroState(order, batch, channels, groupSize);
-      let before = {
+      let before: { s: ArrayLike<number>; z: ArrayLike<number> } = {
         s: new Float32Array(batch * features * channels),
         z: new Float32Array((batch * features * channels) / groupSize),
       };

@@ -23,6 +23,15 @@ export function leadingExamples(data: Dataset, count: number, model: Model): Dat
   switch (data.kind) {
     case 'text':
       return { ...data, text: data.text.slice(0, count * (model.config.maxLength + 1)) };
+    case 'tokens': {
+      const values = Math.min(count, data.inputs.length / data.length) * data.length;
+      return {
+        ...data,
+        inputs: data.inputs.slice(0, values),
+        targets: data.targets.slice(0, values),
+        ...(data.weights ? { weights: data.weights.slice(0, values) } : {}),
+      };
+    }
     case 'sequences': {
       const n = Math.min(count, data.labels.length);
       return {
