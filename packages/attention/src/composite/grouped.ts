@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { valueScaleDown, valuesFitUnscaled } from '../value_scale.js';
-import { logWeights, weightedMean } from './grouped_weights.js';
+import { keyMask, logWeights, visibleRows, weightedMean } from './grouped_weights.js';
 import { isZeroDenominator } from './safe_divide.js';
 import { withoutGradient } from './without_gradient.js';
 
@@ -139,11 +139,7 @@ function queryFeatures(q: tf.Tensor, features: GroupFeatures): tf.Tensor {
 
 /** Which keys each query sees, [B, 1, Lq, L] as 0/1: the mask, and j <= i when causal. */
 function visibility(mask: tf.Tensor2D, queries: number, causal: boolean): tf.Tensor4D {
-  const [batch, keys] = mask.shape;
-  const byKey = tf.reshape(tf.notEqual(mask, 0), [batch, 1, 1, keys]);
-  if (!causal) return tf.cast(tf.broadcastTo(byKey, [batch, 1, queries, keys]), 'float32');
-  const lower = tf.linalg.bandPart(tf.ones([queries, keys]), -1, 0);
-  return tf.mul(tf.cast(byKey, 'float32'), tf.reshape(lower, [1, 1, queries, keys]));
+  return visibleRows(keyMask(mask), 0, queries, causal) as tf.Tensor4D;
 }
 
 const HIDDEN_LOGIT = -1e30;
@@ -236,10 +232,9 @@ function scaledForward(
   const q = byGroup(tf.mul(inputs.q, scale), groupSize);
   const k = byGroup(tf.mul(inputs.k, scale), groupSize);
   const v = byGroup(inputs.v, groupSize);
-  const seen = visibility(inputs.mask, q.shape[2], causal);
   if (!use.initial) {
     // No state enters y: the weighted mean with its own, recomputing gradient.
-    const y = fromGroups(weightedMean(q, k, v, seen, order));
+    const y = fromGroups(weightedMean(q, k, v, keyMask(inputs.mask), causal, order));
     if (order === 'exact' || !use.final) {
       // Placeholders the op discards: clones share the initial state's data and cost nothing.
       return [y, tf.clone(inputs.initialS), tf.clone(inputs.initialZ)];
@@ -248,6 +243,7 @@ function scaledForward(
     return [y, finalS, finalZ];
   }
   if (order === 'exact') throw new Error("order 'exact' has no state");
+  const seen = visibility(inputs.mask, q.shape[2], causal);
   const logits = logWeights(q, k, order);
   const hidden = tf.where(tf.cast(seen, 'bool'), logits, tf.fill(logits.shape, HIDDEN_LOGIT));
   const features = groupFeatures(groupSize, order);

@@ -146,48 +146,133 @@ function normalisedWeights(
 }
 
 /**
+ * Queries per block of {@link weightedMean}: its forward and backward hold [B, G, block, L]
+ * weights at a time, not [B, G, Lq, L] (at L = 1024, batch 4 and 16 groups, 268 MB per tensor,
+ * which took a training step past the 4 GiB wasm heap).
+ */
+export const QUERY_BLOCK = 128;
+
+/** The mask [B, L] as [B, 1, 1, L] of 0/1: which keys any query may see. */
+export function keyMask(mask: tf.Tensor2D): tf.Tensor4D {
+  const [batch, keys] = mask.shape;
+  return tf.reshape(tf.cast(tf.notEqual(mask, 0), 'float32'), [batch, 1, 1, keys]);
+}
+
+/**
+ * Which keys queries [start, start + size) see, [B, 1, size, L] as 0/1: the key mask, and
+ * j <= i when causal.
+ */
+export function visibleRows(
+  keys: tf.Tensor,
+  start: number,
+  size: number,
+  causal: boolean,
+): tf.Tensor {
+  const [batch, , , length] = keys.shape as [number, number, number, number];
+  if (!causal) return tf.broadcastTo(keys, [batch, 1, size, length]);
+  // Row i keeps the keys j <= start + i: `start` diagonals above the main one.
+  const lower = tf.linalg.bandPart(tf.ones([size, length]), -1, start);
+  return tf.mul(keys, tf.reshape(lower, [1, 1, size, length]));
+}
+
+/** Rows [start, start + size) of axis 2 of a rank-4 tensor. */
+function rows(x: tf.Tensor, start: number, size: number): tf.Tensor {
+  return tf.slice(x, [0, 0, start, 0], [-1, -1, size, -1]);
+}
+
+/** [start, size] of each block of {@link QUERY_BLOCK} queries. */
+function queryBlocks(queries: number): Array<[number, number]> {
+  const blocks: Array<[number, number]> = [];
+  for (let start = 0; start < queries; start += QUERY_BLOCK) {
+    blocks.push([start, Math.min(QUERY_BLOCK, queries - start)]);
+  }
+  return blocks;
+}
+
+/** `total + part`, freeing both inputs (total may be null at the first part). */
+function accumulate(total: tf.Tensor | null, part: tf.Tensor): tf.Tensor {
+  if (total === null) return part;
+  const sum = tf.add(total, part);
+  tf.dispose([total, part]);
+  return sum;
+}
+
+/**
  * y = P v for a call without a state, with its own gradient: the forward keeps q̂, k̂, v and
- * the visibility, and the backward recomputes P instead of holding every [B, G, Lq, L]
- * intermediate on the tape (which took a 3-layer char LM past the 4 GiB wasm heap). With
- * g = ∂ℓ/∂y, ∂P = g vᵀ, ∂log w = P ⊙ (∂P - rowsum(∂P ⊙ P)), ∂x = ∂log w ⊙ (log T_t)'(x):
+ * the key mask `keys` [B, 1, 1, L] (with `causal`, whatever each query sees), and the backward recomputes P instead of holding every [B, G, Lq, L]
+ * intermediate on the tape (which took a 3-layer char LM past the 4 GiB wasm heap). Both run
+ * over blocks of {@link QUERY_BLOCK} queries, whose rows of P do not depend on one another.
+ * With g = ∂ℓ/∂y, ∂P = g vᵀ, ∂log w = P ⊙ (∂P - rowsum(∂P ⊙ P)), ∂x = ∂log w ⊙ (log T_t)'(x):
  *   ∂v = Pᵀ g,   ∂q̂ = 2 ∂x k̂,   ∂k̂ = 2 ∂xᵀ q̂ - 2 k̂ ⊙ colsum(∂log w).
  */
 export function weightedMean(
   q: tf.Tensor,
   k: tf.Tensor,
   v: tf.Tensor,
-  seen: tf.Tensor,
+  keys: tf.Tensor,
+  causal: boolean,
   order: AttentionOrder,
 ): tf.Tensor {
+  const blocks = queryBlocks(q.shape[2] as number);
   const forward = (
     qIn: tf.Tensor,
     kIn: tf.Tensor,
     vIn: tf.Tensor,
-    seenIn: tf.Tensor,
+    keysIn: tf.Tensor,
     save: tf.GradSaveFunc,
   ) => {
-    save([qIn, kIn, vIn, seenIn]);
-    const value = tf.tidy(() => tf.matMul(normalisedWeights(qIn, kIn, seenIn, order).P, vIn));
+    save([qIn, kIn, vIn, keysIn]);
+    const parts = blocks.map(([start, size]) =>
+      tf.tidy(() => {
+        const seen = visibleRows(keysIn, start, size, causal);
+        const { P } = normalisedWeights(rows(qIn, start, size), kIn, seen, order);
+        return tf.matMul(P, vIn);
+      }),
+    );
+    const value = parts.length === 1 ? parts[0] : tf.concat(parts, 2);
+    if (parts.length > 1) tf.dispose(parts);
     return {
       value,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        tf.tidy(() => {
-          const [qs, ks, vs, seenSaved] = saved;
-          const { P, x } = normalisedWeights(qs, ks, seenSaved, order);
-          const dv = tf.matMul(P, dy, true, false);
-          const dP = tf.matMul(dy, vs, false, true);
-          const dLogW = tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true)));
-          const dx = order === 'exact' ? dLogW : tf.mul(dLogW, logTaylorSlope(x, order));
-          const dq = tf.mul(tf.matMul(dx, ks), 2);
-          const columns = tf.expandDims(tf.sum(dLogW, 2), -1);
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [qs, ks, vs, keysSaved] = saved;
+        let dv: tf.Tensor | null = null;
+        let dkProducts: tf.Tensor | null = null;
+        let columns: tf.Tensor | null = null;
+        const dqParts: tf.Tensor[] = [];
+        for (const [start, size] of blocks) {
+          const [dq, dvPart, dkPart, columnsPart] = tf.tidy(() => {
+            const qBlock = rows(qs, start, size);
+            const g = rows(dy, start, size);
+            const seen = visibleRows(keysSaved, start, size, causal);
+            const { P, x } = normalisedWeights(qBlock, ks, seen, order);
+            const dP = tf.matMul(g, vs, false, true);
+            const dLogW = tf.mul(P, tf.sub(dP, tf.sum(tf.mul(dP, P), -1, true)));
+            const dx = order === 'exact' ? dLogW : tf.mul(dLogW, logTaylorSlope(x, order));
+            return [
+              tf.mul(tf.matMul(dx, ks), 2),
+              tf.matMul(P, g, true, false),
+              tf.mul(tf.matMul(dx, qBlock, true, false), 2),
+              tf.sum(dLogW, 2),
+            ];
+          });
+          dqParts.push(dq);
+          dv = accumulate(dv, dvPart);
+          dkProducts = accumulate(dkProducts, dkPart);
+          columns = accumulate(columns, columnsPart);
+        }
+        const gradients = tf.tidy(() => {
+          const dq = dqParts.length === 1 ? tf.clone(dqParts[0]) : tf.concat(dqParts, 2);
           const dk = tf.sub(
-            tf.mul(tf.matMul(dx, qs, true, false), 2),
-            tf.mul(ks, tf.mul(columns, 2)),
+            dkProducts as tf.Tensor,
+            tf.mul(ks, tf.mul(tf.expandDims(columns as tf.Tensor, -1), 2)),
           );
-          return [dq, dk, dv, tf.zerosLike(seenSaved)];
-        }),
+          return [dq, dk, dv as tf.Tensor, tf.zerosLike(keysSaved)];
+        });
+        tf.dispose([...dqParts, dkProducts as tf.Tensor, columns as tf.Tensor]);
+        return gradients;
+      },
     };
   };
   // customGrad types its function over a rest parameter of tensors and the save function.
-  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(q, k, v, seen);
+  return tf.customGrad(forward as unknown as Parameters<typeof tf.customGrad>[0])(q, k, v, keys);
 }
