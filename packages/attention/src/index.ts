@@ -9,22 +9,6 @@ export {
   MAX_ORDER,
   orderProblem,
 } from '@elementwise/math';
-export {
-  type Compute,
-  type HostBackendName,
-  type KernelBody,
-  kernelFuncFor,
-} from './authoring/host_memory_kernel.js';
-export {
-  attentionDims,
-  backwardDims,
-  expectShape,
-  forwardDims,
-  groupedStepDims,
-  type KernelDims,
-  readOrder,
-  stepDims,
-} from './authoring/kernel_checks.js';
 export { isRecordingGradients } from './gradient_recording.js';
 export * from './kernel_names.js';
 export {

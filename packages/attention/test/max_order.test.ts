@@ -7,13 +7,13 @@ import {
 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { readOrder } from '../src/authoring/index.js';
 import { seriesForward } from '../src/composite/series.js';
 import {
   ElementwiseAttentionForward,
   elementwiseAttention,
   elementwiseAttentionStep,
   MAX_ORDER,
-  readOrder,
   zeroState,
 } from '../src/index.js';
 import { expectClose, randomNormal, useBackend } from './helpers.js';

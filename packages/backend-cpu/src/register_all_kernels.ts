@@ -1,4 +1,5 @@
-import { getKernel, type KernelConfig, registerKernel } from '@tensorflow/tfjs-core';
+import { type RegisterKernelsOptions, registerKernels } from '@elementwise/attention/authoring';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 import {
   elementwiseAttentionBackwardCpuConfig,
   elementwiseAttentionBackwardWasmConfig,
@@ -32,18 +33,18 @@ export const kernelConfigs: readonly KernelConfig[] = [
 /**
  * Registers the kernels with the tfjs engine, by backend name: neither backend is imported, so
  * an app needs only the one it uses. Importing the package does this already; calling it again
- * is harmless (kernels already registered are left alone).
+ * is harmless. Kernels of another adapter for `cpu` or `wasm` (e.g. `@elementwise/backend-node-cuda`)
+ * are refused with an error naming it, or replaced with `{override: true}`.
  *
  * It also puts the malloc guard (./wasm_malloc_guard.ts) on the tfjs `wasm` backend as soon as
  * that exists: at once if tfjs has created it already, else through the wasm kernels'
  * `setupFunc`, which tfjs runs when `setBackend('wasm')` activates the backend. So every process
  * that imports this package is guarded on `wasm`, whether or not it runs one of our kernels.
  */
-export function registerCpuKernels(): void {
-  for (const config of kernelConfigs) {
-    if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
-  }
+export function registerCpuKernels(options?: RegisterKernelsOptions): void {
+  registerKernels('@elementwise/backend-cpu', kernelConfigs, options);
   guardCreatedWasmBackend();
 }
 
-registerCpuKernels();
+// On import a conflict only warns: importing two adapters must not fail an import.
+registerCpuKernels({ onConflict: 'warn' });

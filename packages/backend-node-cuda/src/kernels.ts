@@ -1,14 +1,16 @@
 import {
-  backwardDims,
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
   ElementwiseAttentionStep,
+} from '@elementwise/attention';
+import {
+  backwardDims,
   forwardDims,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
   stepDims,
-} from '@elementwise/attention';
+} from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { nativeAddon } from './native.js';
 import { nativeOrder } from './native_order.js';

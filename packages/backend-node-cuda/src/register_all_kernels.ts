@@ -1,15 +1,15 @@
-import { getKernel, registerKernel } from '@tensorflow/tfjs-core';
+import { type RegisterKernelsOptions, registerKernels } from '@elementwise/attention/authoring';
 import { kernelConfigs } from './kernels.js';
 
 /**
  * Registers the kernels with the tfjs engine, by backend name: no backend is imported, so an
  * app needs only the one it uses. Importing the package does this already; calling it again is
- * harmless (kernels already registered for a name and backend are left alone).
+ * harmless. Kernels of another adapter for the same backends (e.g. `@elementwise/backend-cpu`)
+ * are refused with an error naming it, or replaced with `{override: true}`.
  */
-export function registerNodeCudaKernels(): void {
-  for (const config of kernelConfigs) {
-    if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
-  }
+export function registerNodeCudaKernels(options?: RegisterKernelsOptions): void {
+  registerKernels('@elementwise/backend-node-cuda', kernelConfigs, options);
 }
 
-registerNodeCudaKernels();
+// On import a conflict only warns: importing two adapters must not fail an import.
+registerNodeCudaKernels({ onConflict: 'warn' });

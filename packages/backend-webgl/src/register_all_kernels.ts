@@ -1,9 +1,5 @@
-import {
-  getKernel,
-  type KernelConfig,
-  registerKernel,
-  unregisterKernel,
-} from '@tensorflow/tfjs-core';
+import { type RegisterKernelsOptions, registerKernels } from '@elementwise/attention/authoring';
+import { getKernel, type KernelConfig, unregisterKernel } from '@tensorflow/tfjs-core';
 import { elementwiseAttentionBackwardWebGLConfig } from './kernels/ElementwiseAttentionBackward.js';
 import { elementwiseAttentionForwardWebGLConfig } from './kernels/ElementwiseAttentionForward.js';
 import { elementwiseAttentionStepWebGLConfig } from './kernels/ElementwiseAttentionStep.js';
@@ -17,13 +13,12 @@ export const kernelConfigs: readonly KernelConfig[] = [
 
 /**
  * Registers the kernels with the tfjs engine under the backend name `'webgl'`. Importing the
- * package does this already; calling it again is harmless (kernels already registered are left
- * alone). The webgl backend itself is not imported: an app imports it as usual.
+ * package does this already; calling it again is harmless. Another adapter's kernels for
+ * `webgl` are refused with an error naming it, or replaced with `{override: true}`. The webgl
+ * backend itself is not imported: an app imports it as usual.
  */
-export function registerWebGLKernels(): void {
-  for (const config of kernelConfigs) {
-    if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
-  }
+export function registerWebGLKernels(options?: RegisterKernelsOptions): void {
+  registerKernels('@elementwise/backend-webgl', kernelConfigs, options);
 }
 
 /**
@@ -38,4 +33,5 @@ export function unregisterWebGLKernels(): void {
   }
 }
 
-registerWebGLKernels();
+// On import a conflict only warns: importing two adapters must not fail an import.
+registerWebGLKernels({ onConflict: 'warn' });

@@ -1,4 +1,5 @@
-import { getKernel, type KernelConfig, registerKernel } from '@tensorflow/tfjs-core';
+import { type RegisterKernelsOptions, registerKernels } from '@elementwise/attention/authoring';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { elementwiseAttentionBackwardConfig } from './kernels/ElementwiseAttentionBackward.js';
 import { elementwiseAttentionForwardConfig } from './kernels/ElementwiseAttentionForward.js';
 import { elementwiseAttentionStepConfig } from './kernels/ElementwiseAttentionStep.js';
@@ -13,12 +14,12 @@ export const kernelConfigs: readonly KernelConfig[] = [
 /**
  * Registers the kernels with the tfjs engine for the backend named 'webgpu'. The backend
  * itself is not imported (in Node, `navigator.gpu` must exist before it is). Importing this
- * package does this already; calling it again is harmless (registered kernels are left alone).
+ * package does this already; calling it again is harmless. Another adapter's kernels for
+ * `webgpu` are refused with an error naming it, or replaced with `{override: true}`.
  */
-export function registerWebGPUKernels(): void {
-  for (const config of kernelConfigs) {
-    if (getKernel(config.kernelName, config.backendName) == null) registerKernel(config);
-  }
+export function registerWebGPUKernels(options?: RegisterKernelsOptions): void {
+  registerKernels('@elementwise/backend-webgpu', kernelConfigs, options);
 }
 
-registerWebGPUKernels();
+// On import a conflict only warns: importing two adapters must not fail an import.
+registerWebGPUKernels({ onConflict: 'warn' });

@@ -1,9 +1,9 @@
+import { ElementwiseAttentionBackward } from '@elementwise/attention';
 import {
   backwardDims,
-  ElementwiseAttentionBackward,
   type HostBackendName,
   type KernelBody,
-} from '@elementwise/attention';
+} from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactBackward } from '../maths/exact.js';

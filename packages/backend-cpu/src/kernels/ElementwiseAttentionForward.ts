@@ -1,9 +1,9 @@
+import { ElementwiseAttentionForward } from '@elementwise/attention';
 import {
-  ElementwiseAttentionForward,
   forwardDims,
   type HostBackendName,
   type KernelBody,
-} from '@elementwise/attention';
+} from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactForward } from '../maths/exact.js';

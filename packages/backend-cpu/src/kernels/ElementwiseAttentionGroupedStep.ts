@@ -1,9 +1,9 @@
+import { ElementwiseAttentionGroupedStep } from '@elementwise/attention';
 import {
-  ElementwiseAttentionGroupedStep,
   groupedStepDims,
   type HostBackendName,
   type KernelBody,
-} from '@elementwise/attention';
+} from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { groupedSeriesStep } from '../maths/grouped_step.js';
 import { hostKernelConfig } from './heap_guarded_kernel.js';

@@ -1,9 +1,5 @@
-import {
-  ElementwiseAttentionStep,
-  type HostBackendName,
-  type KernelBody,
-  stepDims,
-} from '@elementwise/attention';
+import { ElementwiseAttentionStep } from '@elementwise/attention';
+import { type HostBackendName, type KernelBody, stepDims } from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { seriesStep } from '../maths/series.js';
 import { hostKernelConfig } from './heap_guarded_kernel.js';

@@ -1,4 +1,8 @@
-import { type HostBackendName, type KernelBody, kernelFuncFor } from '@elementwise/attention';
+import {
+  type HostBackendName,
+  type KernelBody,
+  kernelFuncFor,
+} from '@elementwise/attention/authoring';
 import {
   findBackend,
   type KernelConfig,

@@ -1,8 +1,8 @@
 import {
-  backwardDims,
   ElementwiseAttentionBackward,
   type ElementwiseAttentionBackwardInputs,
 } from '@elementwise/attention';
+import { backwardDims } from '@elementwise/attention/authoring';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';

@@ -1,8 +1,8 @@
 import {
   ElementwiseAttentionStep,
   type ElementwiseAttentionStepInputs,
-  stepDims,
 } from '@elementwise/attention';
+import { stepDims } from '@elementwise/attention/authoring';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, runAll } from '../moment_passes.js';

@@ -1,8 +1,8 @@
 import {
-  backwardDims,
   ElementwiseAttentionBackward,
   type ElementwiseAttentionBackwardInputs,
 } from '@elementwise/attention';
+import { backwardDims } from '@elementwise/attention/authoring';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { blockScanProgram } from '../programs/block_programs.js';
 import { exactKeyProgram, exactQueryProgram } from '../programs/exact_programs.js';

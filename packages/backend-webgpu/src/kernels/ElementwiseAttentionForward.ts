@@ -1,8 +1,8 @@
 import {
   ElementwiseAttentionForward,
   type ElementwiseAttentionInputs,
-  forwardDims,
 } from '@elementwise/attention';
+import { forwardDims } from '@elementwise/attention/authoring';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { blockScanProgram } from '../programs/block_programs.js';
 import { exactForwardProgram } from '../programs/exact_programs.js';

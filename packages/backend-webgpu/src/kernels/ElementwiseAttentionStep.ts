@@ -1,8 +1,8 @@
 import {
   ElementwiseAttentionStep,
   type ElementwiseAttentionStepInputs,
-  stepDims,
 } from '@elementwise/attention';
+import { stepDims } from '@elementwise/attention/authoring';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { scanGeometry } from '../programs/geometry.js';
 import { stepOutputProgram, stepStateProgram } from '../programs/series_programs.js';
