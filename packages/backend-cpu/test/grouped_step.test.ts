@@ -167,6 +167,19 @@ describe.each(BACKENDS)('the fused grouped step on %s', (backend) => {
     expect(await kernelsRun(run)).not.toContain(ElementwiseAttentionGroupedStep);
   });
 
+  it('lets a NaN input propagate to its group, like the composite, and leaves other groups finite', () => {
+    const [channels, groupSize, order] = [6, 3, 2];
+    const q = randomNormal(channels, 1, 0.8);
+    q[1] = Number.NaN;
+    const x = tf.tensor2d(q, [1, channels]);
+    const state = zeroState(order, 1, channels, groupSize);
+    const step = elementwiseAttentionStep(x, x, x, state, { order, groupSize });
+    const [y] = readAndDispose([step.y, step.state.s, step.state.z]);
+    expect(Array.from(y.slice(0, 3), Number.isNaN)).toEqual([true, true, true]);
+    expect(Array.from(y.slice(3), Number.isFinite)).toEqual([true, true, true]);
+    tf.dispose([x, state.s, state.z]);
+  });
+
   it('refuses a call that breaks the contract, naming the input', () => {
     const x = tf.ones([1, 6]);
     const features = groupFeatureCount(3, 2);

@@ -1,4 +1,5 @@
-import { type GroupFeatures, groupFeatures, isZeroDenominator } from '@elementwise/math';
+import { type GroupFeatures, groupFeatures } from '@elementwise/math';
+import { isZeroDenominator } from './common.js';
 import type { StepInputs, StepOutputs } from './series.js';
 
 /**
