@@ -8,16 +8,23 @@ import {
   zeroState,
 } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { checkConfig, positiveIntegerField } from './config.js';
-import { fail } from './errors.js';
+import { describeValue, fail } from './errors.js';
 import { checkStateParts } from './inputs.js';
 import {
+  type ConvolutionWindows,
   type Projection,
+  type QKV,
+  SELF_ATTENTION_KEYS,
   SelfAttentionLayer,
   type SelfAttentionLayerArgs,
 } from './self_attention_layer.js';
 
 export type { AttentionState };
+
+/** The recurrent state of the EA layer: EA's moments, and the short convolutions' windows. */
+export type ElementwiseAttentionLayerState = AttentionState & ConvolutionWindows;
 
 /** {@link SelfAttentionLayerArgs} (its four kernels are D × D here) and EA's own settings. */
 export interface ElementwiseAttentionLayerArgs extends SelfAttentionLayerArgs {
@@ -25,6 +32,16 @@ export interface ElementwiseAttentionLayerArgs extends SelfAttentionLayerArgs {
   order?: number | 'exact';
   /** Channels that share one similarity (must divide D). Default 1: per-channel EA. */
   groupSize?: number;
+  /**
+   * `'rms'`: q and k go through RMSNorm with a learned gain (started at 1) before EA compares
+   * them. Default `'none'`, the paper's plain projections.
+   */
+  qkNorm?: 'none' | 'rms';
+  /**
+   * b in (0, 8]: q and k go through `b·tanh(x / b)`, so |2qk| < 2b² stays where the Taylor
+   * series follows `e^{2qk}` (b = 1.2: |2qk| < 2.9). 0 (default): unbounded.
+   */
+  qkBound?: number;
 }
 
 /** Options of {@link ElementwiseAttentionLayer.prefill}. */
@@ -32,19 +49,14 @@ export interface ElementwiseAttentionPrefillOptions {
   /** Key padding mask [B, L]; nonzero = visible. Masked positions add nothing to the state. */
   mask?: tf.Tensor;
   /** The state to continue from (default: empty), e.g. the previous chunk's. Left untouched. */
-  state?: AttentionState;
+  state?: ElementwiseAttentionLayerState;
 }
 
 const FACTORY = 'elementwiseAttentionLayer';
 /** Every config key, in the order error messages list them. */
-const CONFIG_KEYS = [
-  'order',
-  'causal',
-  'groupSize',
-  'useBias',
-  'kernelInitializer',
-  'biasInitializer',
-] as const;
+const CONFIG_KEYS = ['order', 'groupSize', 'qkNorm', 'qkBound', ...SELF_ATTENTION_KEYS] as const;
+/** RMSNorm's epsilon, as in `@elementwise/models`. */
+const EPSILON = 1e-5;
 
 /**
  * Element-wise attention (Feng 2025) as a tfjs layer: self-attention on x [B, L, D] with four
@@ -65,6 +77,9 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
 
   readonly order: number | 'exact';
   readonly groupSize: number;
+  readonly qkNorm: 'none' | 'rms';
+  readonly qkBound: number;
+  private gains: { query: tfl.LayerVariable; key: tfl.LayerVariable } | null = null;
 
   constructor(args?: ElementwiseAttentionLayerArgs) {
     const config = checkConfig<ElementwiseAttentionLayerArgs>(FACTORY, args, CONFIG_KEYS);
@@ -82,6 +97,29 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
         `config.groupSize ${this.groupSize} at order ${this.order} needs C(d + t, t) = ${groupFeatureCount(this.groupSize, this.order)} Taylor features per channel, more than ${MAX_GROUP_FEATURES}; use a smaller group or order`,
       );
     }
+    const qkNorm = config.qkNorm ?? 'none';
+    if (qkNorm !== 'none' && qkNorm !== 'rms') {
+      fail(FACTORY, `config.qkNorm must be 'none' or 'rms', got ${describeValue(qkNorm)}`);
+    }
+    this.qkNorm = qkNorm;
+    const qkBound = config.qkBound ?? 0;
+    if (typeof qkBound !== 'number' || !(qkBound >= 0 && qkBound <= 8)) {
+      fail(
+        FACTORY,
+        `config.qkBound must be 0 (unbounded) or a number in (0, 8], got ${describeValue(qkBound)}`,
+      );
+    }
+    this.qkBound = qkBound;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    super.build(inputShape);
+    if (this.qkNorm === 'rms') {
+      const channels = this.builtChannels();
+      const gain = (name: string) =>
+        this.addWeight(name, [channels], 'float32', tfl.initializers.ones(), undefined, true);
+      this.gains = { query: gain('query_norm/gain'), key: gain('key_norm/gain') };
+    }
   }
 
   override getConfig(): tf.serialization.ConfigDict {
@@ -90,6 +128,8 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
       order: this.order,
       causal: this.causal,
       groupSize: this.groupSize,
+      qkNorm: this.qkNorm,
+      qkBound: this.qkBound,
       ...super.getConfig(),
     };
   }
@@ -115,51 +155,61 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
     return { query: square, key: square, value: square, output: square };
   }
 
-  protected override attend(x: tf.Tensor3D, mask: tf.Tensor2D | undefined): tf.Tensor {
-    const [q, k, v] = this.projectQKV(x);
-    const y = elementwiseAttention(q, k, v, {
+  protected override attend(qkv: QKV, mask: tf.Tensor2D | undefined): tf.Tensor {
+    const [q, k, v] = this.compared(qkv);
+    return elementwiseAttention(q, k, v, {
       order: this.order,
       causal: this.causal,
       groupSize: this.groupSize,
       ...(mask === undefined ? {} : { mask }),
     });
-    return this.projectOne('output', y);
   }
 
   protected override attendAfter(
-    x: tf.Tensor3D,
+    qkv: QKV,
     state: AttentionState | undefined,
     mask: tf.Tensor2D | undefined,
-  ): { y: tf.Tensor3D; state: AttentionState } {
-    const [q, k, v] = this.projectQKV(x);
+  ): { attended: tf.Tensor; state: AttentionState } {
+    const [q, k, v] = this.compared(qkv);
     const { y, finalState } = elementwiseAttention(q, k, v, {
       order: this.order,
       causal: true,
       groupSize: this.groupSize,
       returnFinalState: true,
       ...(mask === undefined ? {} : { mask }),
-      ...(state === undefined ? {} : { initialState: state }),
+      ...(state === undefined ? {} : { initialState: { s: state.s, z: state.z } }),
     });
-    return {
-      y: this.projectOne('output', y) as tf.Tensor3D,
-      state: { s: finalState.s, z: finalState.z },
-    };
+    return { attended: y, state: { s: finalState.s, z: finalState.z } };
   }
 
   /** O(F·D) whatever the position. */
   protected override attendOne(
-    xt: tf.Tensor2D,
+    qkv: QKV,
     state: AttentionState,
-  ): { y: tf.Tensor2D; state: AttentionState } {
-    const [q, k, v] = this.projectQKV(xt);
+  ): { attended: tf.Tensor; state: AttentionState } {
+    const [q, k, v] = this.compared(qkv);
     const next = elementwiseAttentionStep(q, k, v, state, {
       order: this.order as number,
       groupSize: this.groupSize,
     });
-    return {
-      y: this.projectOne('output', next.y) as tf.Tensor2D,
-      state: { s: next.state.s, z: next.state.z },
-    };
+    return { attended: next.y, state: { s: next.state.s, z: next.state.z } };
+  }
+
+  /** q and k as EA compares them: RMS-normalised and bounded where the config asks. */
+  private compared([q, k, v]: QKV): QKV {
+    let [query, key] = [q, k];
+    if (this.gains !== null) {
+      const rms = (x: tf.Tensor, gain: tfl.LayerVariable) => {
+        const meanSquare = tf.mean(tf.square(x), x.rank - 1, true);
+        return tf.mul(tf.mul(x, tf.rsqrt(tf.add(meanSquare, EPSILON))), gain.read());
+      };
+      [query, key] = [rms(query, this.gains.query), rms(key, this.gains.key)];
+    }
+    if (this.qkBound > 0) {
+      const bound = (x: tf.Tensor) => tf.mul(tf.tanh(tf.div(x, this.qkBound)), this.qkBound);
+      [query, key] = [bound(query), bound(key)];
+    }
+    return [query, key, v];
   }
 
   /**
@@ -198,10 +248,6 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
       },
     });
     return { s: parts.s, z: parts.z };
-  }
-
-  private projectQKV(x: tf.Tensor): [tf.Tensor, tf.Tensor, tf.Tensor] {
-    return [this.projectOne('query', x), this.projectOne('key', x), this.projectOne('value', x)];
   }
 }
 

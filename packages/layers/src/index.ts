@@ -12,6 +12,7 @@ export {
   type AttentionState,
   ElementwiseAttentionLayer,
   type ElementwiseAttentionLayerArgs,
+  type ElementwiseAttentionLayerState,
   type ElementwiseAttentionPrefillOptions,
   elementwiseAttentionLayer,
 } from './elementwise_attention_layer.js';
@@ -19,7 +20,9 @@ export {
   type KeyValueCache,
   MultiHeadAttentionLayer,
   type MultiHeadAttentionLayerArgs,
+  type MultiHeadAttentionLayerState,
   type MultiHeadAttentionPrefillOptions,
   multiHeadAttentionLayer,
 } from './multi_head_attention_layer.js';
 export { matMulUnflagged } from './projection.js';
+export type { ConvolutionWindows, SelfAttentionLayerArgs } from './self_attention_layer.js';

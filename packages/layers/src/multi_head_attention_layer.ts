@@ -4,7 +4,10 @@ import { checkConfig, positiveIntegerField } from './config.js';
 import { fail } from './errors.js';
 import { checkStateParts } from './inputs.js';
 import {
+  type ConvolutionWindows,
   type Projection,
+  type QKV,
+  SELF_ATTENTION_KEYS,
   SelfAttentionLayer,
   type SelfAttentionLayerArgs,
 } from './self_attention_layer.js';
@@ -37,20 +40,15 @@ export interface MultiHeadAttentionPrefillOptions {
   /** Key padding mask [B, L]; nonzero = visible. */
   mask?: tf.Tensor;
   /** The cache to continue from (default: empty). Left untouched. */
-  state?: KeyValueCache;
+  state?: MultiHeadAttentionLayerState;
 }
+
+/** The recurrent state of the softmax layer: its KV cache and the short convolutions' windows. */
+export type MultiHeadAttentionLayerState = KeyValueCache & ConvolutionWindows;
 
 const FACTORY = 'multiHeadAttentionLayer';
 /** Every config key, in the order error messages list them. */
-const CONFIG_KEYS = [
-  'numHeads',
-  'keyDim',
-  'valueDim',
-  'causal',
-  'useBias',
-  'kernelInitializer',
-  'biasInitializer',
-] as const;
+const CONFIG_KEYS = ['numHeads', 'keyDim', 'valueDim', ...SELF_ATTENTION_KEYS] as const;
 
 /**
  * Softmax multi-head self-attention as a tfjs layer, the twin of
@@ -103,22 +101,24 @@ export class MultiHeadAttentionLayer extends SelfAttentionLayer<
     };
   }
 
-  protected override attend(x: tf.Tensor3D, mask: tf.Tensor2D | undefined): tf.Tensor {
-    const [q, k, v] = this.headsQKV(x);
+  protected override attend(qkv: QKV, mask: tf.Tensor2D | undefined): tf.Tensor {
+    const batch = qkv[0].shape[0];
+    const [q, k, v] = this.heads(qkv);
     const attended = softmaxAttention(q, k, v, {
       causal: this.causal,
       ...(mask === undefined ? {} : { mask: this.perHead(mask) }),
     });
-    return this.projectOne('output', this.mergeHeads(attended, x.shape[0]));
+    return this.mergeHeads(attended, batch);
   }
 
   /** One position after the cached ones: the cache grows by one key and value, O(T · D). */
   protected override attendOne(
-    xt: tf.Tensor2D,
+    qkv: QKV,
     cache: KeyValueCache,
-  ): { y: tf.Tensor2D; state: KeyValueCache } {
-    const result = this.attendAfter(tf.expandDims(xt, 1) as tf.Tensor3D, cache, undefined);
-    return { y: tf.squeeze(result.y, [1]) as tf.Tensor2D, state: result.state };
+  ): { attended: tf.Tensor; state: KeyValueCache } {
+    const sequence = qkv.map((x) => tf.expandDims(x, 1)) as QKV;
+    const result = this.attendAfter(sequence, cache, undefined);
+    return { attended: tf.squeeze(result.attended, [1]), state: result.state };
   }
 
   /** The empty cache (T = 0). */
@@ -130,14 +130,14 @@ export class MultiHeadAttentionLayer extends SelfAttentionLayer<
     };
   }
 
-  /** Causal attention of x's positions over the cached keys and their own. */
+  /** Causal attention of the new positions over the cached keys and their own. */
   protected override attendAfter(
-    x: tf.Tensor3D,
+    qkv: QKV,
     cache: KeyValueCache | undefined,
     mask: tf.Tensor2D | undefined,
-  ): { y: tf.Tensor3D; state: KeyValueCache } {
-    const [batch, length] = x.shape;
-    const [q, kNew, vNew] = this.headsQKV(x);
+  ): { attended: tf.Tensor; state: KeyValueCache } {
+    const [batch, length] = qkv[0].shape as [number, number, number];
+    const [q, kNew, vNew] = this.heads(qkv);
     const cached = cache?.key.shape[2] ?? 0;
     const total = cached + length;
     const toHeads = (t: tf.Tensor, depth: number) =>
@@ -151,9 +151,8 @@ export class MultiHeadAttentionLayer extends SelfAttentionLayer<
       causal: true,
       ...(useMask ? { mask: this.perHead(fullMask) } : {}),
     });
-    const y = this.projectOne('output', this.mergeHeads(attended, batch)) as tf.Tensor3D;
     return {
-      y,
+      attended: this.mergeHeads(attended, batch),
       state: {
         key: tf.reshape(k, [batch, this.numHeads, total, this.keyDim]),
         value: tf.reshape(v, [batch, this.numHeads, total, this.valueDim]),
@@ -162,12 +161,12 @@ export class MultiHeadAttentionLayer extends SelfAttentionLayer<
     };
   }
 
-  /** q, k, v of x [B, L, D], heads as batch: [B · H, L, keyDim | valueDim]. */
-  private headsQKV(x: tf.Tensor3D): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  /** q, k, v [B, L, H · d], heads as batch: [B · H, L, keyDim | valueDim]. */
+  private heads([q, k, v]: QKV): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
     return [
-      this.splitHeads(this.projectOne('query', x), this.keyDim),
-      this.splitHeads(this.projectOne('key', x), this.keyDim),
-      this.splitHeads(this.projectOne('value', x), this.valueDim),
+      this.splitHeads(q, this.keyDim),
+      this.splitHeads(k, this.keyDim),
+      this.splitHeads(v, this.valueDim),
     ];
   }
 

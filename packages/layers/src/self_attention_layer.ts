@@ -13,8 +13,9 @@ import {
   singleInput,
 } from './config.js';
 import { describeValue, fail, formatShape } from './errors.js';
-import { checkBatch, checkMask, checkSequence, checkToken } from './inputs.js';
+import { checkBatch, checkMask, checkSequence, checkStateParts, checkToken } from './inputs.js';
 import { project } from './projection.js';
+import { convolveAfter, convolveStep, emptyWindow, silu } from './short_convolution.js';
 
 /** The settings every self-attention layer of this package takes beside its own. */
 export interface SelfAttentionLayerArgs extends LayerArgs {
@@ -26,7 +27,47 @@ export interface SelfAttentionLayerArgs extends LayerArgs {
   kernelInitializer?: InitializerIdentifier;
   /** Initializer of the biases. Default `'zeros'`. */
   biasInitializer?: InitializerIdentifier;
+  /**
+   * Kernel size (2–16) of a causal depthwise convolution, with SiLU, on q, k and v after their
+   * projections (as in GLA, Mamba and Based): a query or key can then carry the last few
+   * positions. 0 (default): none. Its weights start uniform in ±1/√size, its biases at 0.
+   */
+  shortConv?: number;
+  /** Multiply what attention returns by `silu(x W_g + b_g)` before the output projection. Default false. */
+  outputGate?: boolean;
 }
+
+/** Config keys every self-attention layer takes, for the subclasses' lists of known keys. */
+export const SELF_ATTENTION_KEYS = [
+  'causal',
+  'useBias',
+  'kernelInitializer',
+  'biasInitializer',
+  'shortConv',
+  'outputGate',
+] as const;
+
+/**
+ * The short convolutions' part of a recurrent state, present when `shortConv` > 0: the last
+ * `shortConv - 1` projected queries, keys and values, each [B, shortConv - 1, width].
+ */
+export type ConvolutionWindows = {
+  queryWindow?: tf.Tensor;
+  keyWindow?: tf.Tensor;
+  valueWindow?: tf.Tensor;
+};
+
+/** The projections that a short convolution follows, and their windows' names in a state. */
+const CONVOLVED = ['query', 'key', 'value'] as const;
+type Convolved = (typeof CONVOLVED)[number];
+const WINDOW: Record<Convolved, keyof ConvolutionWindows> = {
+  query: 'queryWindow',
+  key: 'keyWindow',
+  value: 'valueWindow',
+};
+
+/** q, k and v as a subclass attends them (projected, and convolved where configured). */
+export type QKV = [tf.Tensor, tf.Tensor, tf.Tensor];
 
 /** The projections, in the order their weights are made (and saved). */
 export const PROJECTIONS = ['query', 'key', 'value', 'output'] as const;
@@ -34,22 +75,31 @@ export type Projection = (typeof PROJECTIONS)[number];
 
 /**
  * What the EA layer and its softmax twin have in common: self-attention on x [B, L, D] between
- * four projections `query`, `key`, `value` and `output`, a key padding mask that passes on
- * unchanged, and beside the graph a recurrent API over a `State`, its tensors by name
- * (initState, prefill, step).
- * The base does the tfjs plumbing and every input check; a subclass says what its projections'
- * shapes are and how it attends, through the protected hooks at the end.
+ * four projections `query`, `key`, `value` and `output` (with the block options `shortConv` and
+ * `outputGate` around any attention), a key padding mask that passes on unchanged, and beside
+ * the graph a recurrent API over a state: the subclass's `Core` tensors by name, plus the
+ * convolutions' windows (initState, prefill, step).
+ * The base does the tfjs plumbing, the projections and every input check; a subclass says what
+ * its projections' shapes are and how it attends q, k and v, through the protected hooks at the
+ * end.
  */
 export abstract class SelfAttentionLayer<
-  State extends Record<string, tf.Tensor>,
-  PrefillOptions extends { mask?: tf.Tensor; state?: State },
+  Core extends Record<string, tf.Tensor>,
+  PrefillOptions extends { mask?: tf.Tensor; state?: Core & ConvolutionWindows },
 > extends tfl.layers.Layer {
   readonly causal: boolean;
   readonly useBias: boolean;
+  readonly shortConv: number;
+  readonly outputGate: boolean;
   private readonly kernelInitializer: Initializer;
   private readonly biasInitializer: Initializer;
   private readonly kernels = new Map<Projection, tfl.LayerVariable>();
   private readonly biases = new Map<Projection, tfl.LayerVariable>();
+  private readonly convolutions = new Map<
+    Convolved,
+    { kernel: tfl.LayerVariable; bias: tfl.LayerVariable }
+  >();
+  private gate: { kernel: tfl.LayerVariable; bias: tfl.LayerVariable | null } | null = null;
   /** D, once built. */
   protected channels: number | null = null;
 
@@ -70,6 +120,21 @@ export abstract class SelfAttentionLayer<
       config.biasInitializer,
       'zeros',
     );
+    const shortConv = config.shortConv ?? 0;
+    if (
+      typeof shortConv !== 'number' ||
+      !Number.isInteger(shortConv) ||
+      shortConv === 1 ||
+      shortConv < 0 ||
+      shortConv > 16
+    ) {
+      fail(
+        factory,
+        `config.shortConv must be 0 (none) or an integer kernel size from 2 to 16, got ${describeValue(shortConv)}`,
+      );
+    }
+    this.shortConv = shortConv;
+    this.outputGate = booleanField(factory, 'outputGate', config.outputGate, false);
     this.supportsMasking = true;
   }
 
@@ -112,6 +177,54 @@ export abstract class SelfAttentionLayer<
         );
       }
     }
+    if (this.shortConv > 0) {
+      const limit = 1 / Math.sqrt(this.shortConv);
+      const uniform = tfl.initializers.randomUniform({ minval: -limit, maxval: limit });
+      for (const projection of CONVOLVED) {
+        const width = shapes[projection][1];
+        this.convolutions.set(projection, {
+          kernel: this.addWeight(
+            `${projection}_conv/kernel`,
+            [this.shortConv, width],
+            'float32',
+            uniform,
+            undefined,
+            true,
+          ),
+          bias: this.addWeight(
+            `${projection}_conv/bias`,
+            [width],
+            'float32',
+            tfl.initializers.zeros(),
+            undefined,
+            true,
+          ),
+        });
+      }
+    }
+    if (this.outputGate) {
+      const attended = shapes.output[0];
+      this.gate = {
+        kernel: this.addWeight(
+          'gate/kernel',
+          [channels, attended],
+          'float32',
+          this.kernelInitializer,
+          undefined,
+          true,
+        ),
+        bias: this.useBias
+          ? this.addWeight(
+              'gate/bias',
+              [attended],
+              'float32',
+              this.biasInitializer,
+              undefined,
+              true,
+            )
+          : null,
+      };
+    }
     this.channels = channels;
     this.built = true;
   }
@@ -128,7 +241,9 @@ export abstract class SelfAttentionLayer<
       const x = checkSequence(where, singleInput(where, inputs), this.builtChannels());
       const mask = maskFromKwargs(kwargs);
       const [batch, length] = x.shape;
-      return this.attend(x, mask === null ? undefined : checkMask(where, mask, batch, length));
+      const keys = mask === null ? undefined : checkMask(where, mask, batch, length);
+      const qkv = this.projectQKVAfter(x, undefined).qkv;
+      return this.finish(this.attend(qkv, keys), x);
     });
   }
 
@@ -147,15 +262,27 @@ export abstract class SelfAttentionLayer<
       useBias: this.useBias,
       kernelInitializer: serializeInitializer(this.kernelInitializer),
       biasInitializer: serializeInitializer(this.biasInitializer),
+      shortConv: this.shortConv,
+      outputGate: this.outputGate,
       ...super.getConfig(),
     };
   }
 
   /** The state of `batch` empty sequences, to {@link step} from. */
-  initState(batch: number): State {
+  initState(batch: number): Core & ConvolutionWindows {
     const where = `${this.getClassName()}.initState`;
     this.assertRecurrent(where);
-    return this.emptyState(where, checkBatch(where, batch));
+    const size = checkBatch(where, batch);
+    const core = this.emptyState(where, size);
+    const windows: ConvolutionWindows = {};
+    for (const [projection, weights] of this.convolutions) {
+      windows[WINDOW[projection]] = emptyWindow(
+        size,
+        this.shortConv,
+        weights.bias.shape[0] as number,
+      );
+    }
+    return { ...core, ...windows };
   }
 
   /**
@@ -164,7 +291,10 @@ export abstract class SelfAttentionLayer<
    * and the state after the last position, to continue with {@link step} or the next chunk.
    * Tensors in, new tensors out: `state` is left untouched; dispose both results yourself.
    */
-  prefill(x: tf.Tensor, options?: PrefillOptions): { y: tf.Tensor3D; state: State } {
+  prefill(
+    x: tf.Tensor,
+    options?: PrefillOptions,
+  ): { y: tf.Tensor3D; state: Core & ConvolutionWindows } {
     const where = `${this.getClassName()}.prefill`;
     this.assertRecurrent(where);
     const opts = checkOptions(where, options, ['mask', 'state']);
@@ -172,10 +302,15 @@ export abstract class SelfAttentionLayer<
     const input = checkSequence(where, x, channels);
     const [batch, length] = input.shape;
     const state =
-      opts.state === undefined ? undefined : this.checkState(where, 'state', opts.state, batch);
+      opts.state === undefined ? undefined : this.checkFullState(where, opts.state, batch);
     return tf.tidy(() => {
       const mask = opts.mask === undefined ? undefined : checkMask(where, opts.mask, batch, length);
-      return this.attendAfter(input, state, mask);
+      const { qkv, windows } = this.projectQKVAfter(input, state?.windows);
+      const result = this.attendAfter(qkv, state?.core, mask);
+      return {
+        y: this.finish(result.attended, input) as tf.Tensor3D,
+        state: { ...result.state, ...windows },
+      };
     });
   }
 
@@ -184,13 +319,32 @@ export abstract class SelfAttentionLayer<
    * that position) and the state after it. `state` is left untouched: dispose it yourself when
    * you no longer need it (`tf.dispose(state)`).
    */
-  step(xt: tf.Tensor, state: State): { y: tf.Tensor2D; state: State } {
+  step(
+    xt: tf.Tensor,
+    state: Core & ConvolutionWindows,
+  ): { y: tf.Tensor2D; state: Core & ConvolutionWindows } {
     const where = `${this.getClassName()}.step`;
     this.assertRecurrent(where);
     const channels = this.ensureBuilt(where, xt, 2);
     const input = checkToken(where, xt, channels);
-    const current = this.checkState(where, 'state', state, input.shape[0]);
-    return tf.tidy(() => this.attendOne(input, current));
+    const current = this.checkFullState(where, state, input.shape[0]);
+    return tf.tidy(() => {
+      const windows: ConvolutionWindows = {};
+      const qkv = CONVOLVED.map((projection) => {
+        const projected = this.projectOne(projection, input);
+        const convolution = this.convolutions.get(projection);
+        if (!convolution) return projected;
+        const window = current.windows[WINDOW[projection]] as tf.Tensor;
+        const result = convolveStep(projected as tf.Tensor2D, this.weightsOf(convolution), window);
+        windows[WINDOW[projection]] = result.window;
+        return result.y;
+      }) as QKV;
+      const result = this.attendOne(qkv, current.core);
+      return {
+        y: this.finish(result.attended, input) as tf.Tensor2D,
+        state: { ...result.state, ...windows },
+      };
+    });
   }
 
   /** y = x·kernel (+ bias) of one projection. */
@@ -198,6 +352,67 @@ export abstract class SelfAttentionLayer<
     const kernel = this.kernels.get(projection)!.read();
     const bias = this.biases.get(projection)?.read() ?? null;
     return project(x, kernel, bias);
+  }
+
+  /**
+   * q, k, v of x [B, L, D], through the short convolutions where configured (continuing from
+   * `windows`, zeros by default), and the windows after x.
+   */
+  private projectQKVAfter(
+    x: tf.Tensor3D,
+    windows: ConvolutionWindows | undefined,
+  ): { qkv: QKV; windows: ConvolutionWindows } {
+    const next: ConvolutionWindows = {};
+    const qkv = CONVOLVED.map((projection) => {
+      const projected = this.projectOne(projection, x) as tf.Tensor3D;
+      const convolution = this.convolutions.get(projection);
+      if (!convolution) return projected;
+      const result = convolveAfter(
+        projected,
+        this.weightsOf(convolution),
+        windows?.[WINDOW[projection]],
+      );
+      next[WINDOW[projection]] = result.window;
+      return result.y;
+    }) as QKV;
+    return { qkv, windows: next };
+  }
+
+  private weightsOf(convolution: { kernel: tfl.LayerVariable; bias: tfl.LayerVariable }) {
+    return { kernel: convolution.kernel.read(), bias: convolution.bias.read() };
+  }
+
+  /** The output projection of what attention returned, gated by `silu(x W_g + b_g)` if configured. */
+  private finish(attended: tf.Tensor, x: tf.Tensor): tf.Tensor {
+    if (this.gate === null) return this.projectOne('output', attended);
+    const gate = silu(project(x, this.gate.kernel.read(), this.gate.bias?.read() ?? null));
+    return this.projectOne('output', tf.mul(attended, gate));
+  }
+
+  /** A state given by the user, split into the subclass's part and the windows, each checked. */
+  private checkFullState(
+    where: string,
+    state: unknown,
+    batch: number,
+  ): { core: Core; windows: ConvolutionWindows } {
+    const core = this.checkState(where, 'state', state, batch);
+    if (this.convolutions.size === 0) return { core, windows: {} };
+    const expected: Partial<
+      Record<keyof ConvolutionWindows, { shape: number[]; symbolic: string }>
+    > = {};
+    for (const [projection, weights] of this.convolutions) {
+      expected[WINDOW[projection]] = {
+        shape: [batch, this.shortConv - 1, weights.bias.shape[0] as number],
+        symbolic: `[B, shortConv - 1, ${projection} width]`,
+      };
+    }
+    const windows = checkStateParts(
+      where,
+      'state',
+      state,
+      expected as Record<keyof ConvolutionWindows, { shape: number[]; symbolic: string }>,
+    );
+    return { core, windows };
   }
 
   protected builtChannels(): number {
@@ -218,24 +433,27 @@ export abstract class SelfAttentionLayer<
   /** The [in, out] shape of each projection's kernel for inputs of D = `channels`. */
   protected abstract projectionShapes(channels: number): Record<Projection, [number, number]>;
 
-  /** The layer's call on a checked x [B, L, D] and key mask [B, L] (float 0/1). */
-  protected abstract attend(x: tf.Tensor3D, mask: tf.Tensor2D | undefined): tf.Tensor;
+  /**
+   * The layer's call: attention of q, k, v [B, L, width] under a key mask [B, L] (float 0/1),
+   * as [B, L, output width] before the output projection.
+   */
+  protected abstract attend(qkv: QKV, mask: tf.Tensor2D | undefined): tf.Tensor;
 
-  /** {@link prefill} on checked inputs, inside a tidy. */
+  /** {@link prefill}'s attention after the subclass's state, inside a tidy. */
   protected abstract attendAfter(
-    x: tf.Tensor3D,
-    state: State | undefined,
+    qkv: QKV,
+    state: Core | undefined,
     mask: tf.Tensor2D | undefined,
-  ): { y: tf.Tensor3D; state: State };
+  ): { attended: tf.Tensor; state: Core };
 
-  /** {@link step} on checked inputs, inside a tidy. */
-  protected abstract attendOne(xt: tf.Tensor2D, state: State): { y: tf.Tensor2D; state: State };
+  /** {@link step}'s attention of one position (q, k, v [B, width]), inside a tidy. */
+  protected abstract attendOne(qkv: QKV, state: Core): { attended: tf.Tensor; state: Core };
 
-  /** {@link initState} after the checks. */
-  protected abstract emptyState(where: string, batch: number): State;
+  /** {@link initState}'s part for the subclass, after the checks. */
+  protected abstract emptyState(where: string, batch: number): Core;
 
-  /** Checks that a state given by the user fits this layer and `batch`. */
-  protected abstract checkState(where: string, name: string, state: unknown, batch: number): State;
+  /** Checks that the subclass's part of a state given by the user fits this layer and `batch`. */
+  protected abstract checkState(where: string, name: string, state: unknown, batch: number): Core;
 
   /** Validates an input shape [B, L, D] (B and L may be null) and returns D. */
   private checkInputShape(where: string, inputShape: tfl.Shape | tfl.Shape[]): number {

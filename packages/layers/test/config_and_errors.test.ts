@@ -45,9 +45,13 @@ describe('registration and serialization', () => {
       order: 'exact',
       causal: true,
       groupSize: 2,
+      qkNorm: 'none',
+      qkBound: 0,
       useBias: false,
       kernelInitializer: { className: 'Constant', config: { value: 0.5 } },
       biasInitializer: { className: 'Ones', config: {} },
+      shortConv: 0,
+      outputGate: false,
       name: 'ea',
       trainable: true,
     });
@@ -144,7 +148,7 @@ describe('errors name the argument, the expected value and what was given', () =
     [
       'unknown key (typo)',
       () => elementwiseAttentionLayer({ casual: true } as never),
-      "elementwiseAttentionLayer: unknown config key 'casual'; expected one of order, causal, groupSize",
+      "elementwiseAttentionLayer: unknown config key 'casual'; expected one of order, groupSize, qkNorm, qkBound, causal, useBias",
     ],
     [
       'config that is not an object',

@@ -39,6 +39,34 @@ const LAYERS: { name: string; make: () => Recurrent }[] = [
     name: 'softmax, 2 heads',
     make: () => multiHeadAttentionLayer({ numHeads: 2, keyDim: 3, causal: true }) as never,
   },
+  {
+    name: 'EA order 6, shortConv 4, output gate, qkNorm rms, qkBound 1.2',
+    make: () =>
+      elementwiseAttentionLayer({
+        order: 6,
+        causal: true,
+        shortConv: 4,
+        outputGate: true,
+        qkNorm: 'rms',
+        qkBound: 1.2,
+      }) as never,
+  },
+  {
+    name: 'EA order 2, groupSize 3, shortConv 3 (longer than one step, shorter than the prompt)',
+    make: () =>
+      elementwiseAttentionLayer({ order: 2, causal: true, groupSize: 3, shortConv: 3 }) as never,
+  },
+  {
+    name: 'softmax, 2 heads, shortConv 6 (longer than the prompt), output gate',
+    make: () =>
+      multiHeadAttentionLayer({
+        numHeads: 2,
+        keyDim: 3,
+        causal: true,
+        shortConv: 6,
+        outputGate: true,
+      }) as never,
+  },
 ];
 
 const BATCH = 2;

@@ -1,3 +1,4 @@
+import { matmul64 } from './helpers.js';
 /**
  * Float64 softmax attention, per head, the truth `multiHeadAttentionLayer` is checked against
  * (`softmaxAttention` itself is checked in @elementwise/attention). Flat row-major arrays as
@@ -80,26 +81,32 @@ export function multiHeadAttention64(
   config: HeadsConfig,
   mask?: ArrayLike<number>,
 ): Float64Array {
-  const { batch, length, channels, numHeads, keyDim, valueDim, causal, useBias } = config;
+  const { batch, length, channels, numHeads, keyDim, valueDim, useBias } = config;
   const rows = batch * length;
-  const linear = (input: ArrayLike<number>, p: string, inputs: number, outputs: number) => {
-    const kernel = w[`${p}/kernel`];
-    const bias = useBias ? w[`${p}/bias`] : null;
-    const out = new Float64Array(rows * outputs);
-    for (let r = 0; r < rows; r++) {
-      for (let o = 0; o < outputs; o++) {
-        let sum = bias ? bias[o] : 0;
-        for (let i = 0; i < inputs; i++) sum += input[r * inputs + i] * kernel[i * outputs + o];
-        out[r * outputs + o] = sum;
-      }
-    }
-    return out;
-  };
+  const linear = (input: ArrayLike<number>, p: string, inputs: number, outputs: number) =>
+    matmul64(input, rows, inputs, w[`${p}/kernel`], outputs, useBias ? w[`${p}/bias`] : null);
   const q = linear(x, 'query', channels, numHeads * keyDim);
   const k = linear(x, 'key', channels, numHeads * keyDim);
   const v = linear(x, 'value', channels, numHeads * valueDim);
+  const merged = multiHeadCore64(q, k, v, config, mask);
+  return linear(merged, 'output', numHeads * valueDim, channels);
+}
+
+/**
+ * The heads between the projections: q, k [B, L, H·keyDim] and v [B, L, H·valueDim] to the
+ * concatenated heads' outputs [B, L, H·valueDim]. `mask` [B, L].
+ */
+export function multiHeadCore64(
+  q: ArrayLike<number>,
+  k: ArrayLike<number>,
+  v: ArrayLike<number>,
+  config: Omit<HeadsConfig, 'channels' | 'useBias'>,
+  mask?: ArrayLike<number>,
+): Float64Array {
+  const { batch, length, numHeads, keyDim, valueDim, causal } = config;
+  const rows = batch * length;
   // Heads as sequences: [B, L, H, d] → [B·H, L, d].
-  const heads = (t: Float64Array, depth: number) => {
+  const heads = (t: ArrayLike<number>, depth: number) => {
     const out = new Float64Array(t.length);
     for (let b = 0; b < batch; b++)
       for (let h = 0; h < numHeads; h++)
@@ -130,5 +137,5 @@ export function multiHeadAttention64(
         for (let c = 0; c < valueDim; c++)
           merged[((b * length + i) * numHeads + h) * valueDim + c] =
             attended[((b * numHeads + h) * length + i) * valueDim + c];
-  return linear(merged, 'output', numHeads * valueDim, channels);
+  return merged;
 }
