@@ -98,6 +98,46 @@ describe('elementwise command line', () => {
     });
   });
 
+  it("bench reports each twin's training step time, peak step memory per token and decode speed", () => {
+    const result = run(
+      'bench',
+      '--attention',
+      'ea-2,softmax',
+      '--d-model',
+      '16',
+      '--heads',
+      '2',
+      '--layers',
+      '1',
+      '--train-context',
+      '32',
+      '--batch-size',
+      '2',
+      '--train-steps',
+      '2',
+      '--context',
+      '24',
+      '--prompt-length',
+      '8',
+      '--tokens',
+      '8',
+    );
+    expect(result.status, result.stderr).toBe(0);
+    const header = result.stdout.split('\n').find((line) => line.includes('step peak MB'));
+    expect(header, result.stdout).toBeDefined();
+    const columns = (line: string) => line.split('│').map((cell) => cell.trim());
+    const names = columns(header as string);
+    for (const label of ['EA-2', 'softmax']) {
+      const row = result.stdout.split('\n').find((line) => columns(line)[1] === label);
+      expect(row, `${label} row in:\n${result.stdout}`).toBeDefined();
+      const cells = columns(row as string);
+      const perToken = Number(cells[names.indexOf('KB per train token')]);
+      // A step holds at least its activations: several dModel-wide float32 tensors per token.
+      expect(perToken, `${label}: KB per train token`).toBeGreaterThan((16 * 4 * 4) / 1024);
+      expect(Number(cells[names.indexOf('decode tokens/s')])).toBeGreaterThan(0);
+    }
+  });
+
   it('checks --out before loading data or training', () => {
     const dir = mkdtempSync(join(tmpdir(), 'elementwise-cli-out-'));
     try {

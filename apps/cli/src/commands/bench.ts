@@ -5,6 +5,7 @@ import {
   createModel,
   train,
 } from '@elementwise/models';
+import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, useBackend } from '../backend.js';
 import { characterVocabulary, loadMobyDick } from '../data/moby_dick.js';
 import { machineDescription } from '../machine.js';
@@ -37,6 +38,8 @@ interface BenchResult {
   label: string;
   parameters: number;
   trainMsPerStep: number;
+  /** Peak tensor bytes of one training step above what was allocated before it. */
+  stepPeakBytes: number;
   decodeTokensPerSecond: number;
   firstTokenMs: number;
 }
@@ -80,6 +83,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
     const trainee = createModel(trainConfig, { seed: options.seed });
     const parameters = trainee.parameterCount();
     const stepTimes: Array<{ step: number; elapsedMs: number }> = [];
+    let stepPeakBytes = 0;
     const progress = new ProgressDisplay(options.trainSteps, `${label} training step`, 10);
     try {
       await train(
@@ -96,6 +100,8 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
           },
         },
       );
+      progress.stop();
+      stepPeakBytes = await trainingStepPeakBytes(trainee, splits.train, options);
     } finally {
       progress.stop();
       trainee.dispose();
@@ -122,6 +128,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
         label,
         parameters,
         trainMsPerStep,
+        stepPeakBytes,
         decodeTokensPerSecond: timing.decodeTokensPerSecond,
         firstTokenMs: timing.firstTokenMs,
       });
@@ -146,6 +153,8 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
       'parameters',
       'train ms/step',
       'train chars/s',
+      'step peak MB',
+      'KB per train token',
       'decode tokens/s',
       'first token ms',
       ...(softmax ? ['train speed ÷ softmax', 'decode speed ÷ softmax'] : []),
@@ -160,6 +169,12 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
             result.trainMsPerStep,
         ),
       ),
+      (result.stepPeakBytes / 2 ** 20).toFixed(1),
+      (
+        result.stepPeakBytes /
+        1024 /
+        (options.batchSize * (options.trainContext ?? defaults.maxLength))
+      ).toFixed(0),
       result.decodeTokensPerSecond.toFixed(1),
       result.firstTokenMs.toFixed(0),
       ...(softmax
@@ -182,6 +197,28 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
       ]),
     );
   }
+}
+
+/**
+ * Peak tensor bytes of one more training step of an already warmed-up model, above the bytes
+ * allocated before it (the weights and anything else resident): activations, gradients and the
+ * optimizer's moments, as `tf.profile` sees them.
+ */
+async function trainingStepPeakBytes(
+  model: Parameters<typeof train>[0],
+  text: Parameters<typeof train>[1]['train'],
+  options: BenchCommandOptions,
+): Promise<number> {
+  const before = tf.memory().numBytes;
+  const profile = await tf.profile(async () => {
+    await train(
+      model,
+      { train: text },
+      { steps: 1, batchSize: options.batchSize, learningRate: 1e-3, seed: options.seed },
+    );
+    return [];
+  });
+  return Math.max(0, profile.peakBytes - before);
 }
 
 /**
