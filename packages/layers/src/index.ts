@@ -1,6 +1,6 @@
 /**
  * `@elementwise/layers`: element-wise attention (EA) and its softmax multi-head twin as
- * tfjs-layers layers, registered for serialization when this module is imported, so that
+ * tfjs-layers layers, with the token and positional embeddings a sequence model needs, registered for serialization when this module is imported, so that
  * `tf.loadLayersModel` rebuilds models that use them.
  */
 export type {
@@ -24,5 +24,16 @@ export {
   type MultiHeadAttentionPrefillOptions,
   multiHeadAttentionLayer,
 } from './multi_head_attention_layer.js';
+export {
+  PositionalEmbedding,
+  type PositionalEmbeddingLayerArgs,
+  positionalEmbeddingLayer,
+  sinusoidalTable,
+} from './positional_embedding_layer.js';
 export { matMulUnflagged } from './projection.js';
 export type { ConvolutionWindows, SelfAttentionLayerArgs } from './self_attention_layer.js';
+export {
+  TokenEmbedding,
+  type TokenEmbeddingLayerArgs,
+  tokenEmbeddingLayer,
+} from './token_embedding_layer.js';
