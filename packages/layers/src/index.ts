@@ -37,3 +37,10 @@ export {
   type TokenEmbeddingLayerArgs,
   tokenEmbeddingLayer,
 } from './token_embedding_layer.js';
+export {
+  type BlockAttention,
+  TransformerBlock,
+  type TransformerBlockLayerArgs,
+  type TransformerBlockState,
+  transformerBlockLayer,
+} from './transformer_block_layer.js';

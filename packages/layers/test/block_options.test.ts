@@ -3,7 +3,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { elementwiseAttentionLayer, multiHeadAttentionLayer } from '../src/index.js';
-import { expectClose, layerWeights, matmul64, randomNormal, useBackend } from './helpers.js';
+import { type Block, block64, rms64 } from './block_reference.js';
+import { expectClose, layerWeights, randomNormal, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { multiHeadCore64 } from './softmax_reference.js';
 
@@ -13,75 +14,7 @@ import { multiHeadCore64 } from './softmax_reference.js';
  */
 
 const [B, L, D] = [2, 7, 6];
-
-interface Block {
-  shortConv: number;
-  outputGate: boolean;
-  useBias: boolean;
-  mask?: number[];
-}
-
-const silu = (x: number) => x / (1 + Math.exp(-x));
-
-/** A causal depthwise convolution with SiLU over positions of t [B, L, C], in float64. */
-function convolution64(
-  t: Float64Array,
-  w: Record<string, Float32Array>,
-  name: string,
-  size: number,
-) {
-  const channels = t.length / (B * L);
-  const kernel = w[`${name}_conv/kernel`];
-  const bias = w[`${name}_conv/bias`];
-  const y = new Float64Array(t.length);
-  for (let b = 0; b < B; b++)
-    for (let i = 0; i < L; i++)
-      for (let c = 0; c < channels; c++) {
-        let sum = bias[c];
-        for (let tap = 0; tap < size; tap++) {
-          const position = i - size + 1 + tap;
-          if (position >= 0)
-            sum += kernel[tap * channels + c] * t[(b * L + position) * channels + c];
-        }
-        y[(b * L + i) * channels + c] = silu(sum);
-      }
-  return y;
-}
-
-/** The whole layer in float64: projections, convolutions, `attend`, gate, output projection. */
-function block64(
-  x: Float32Array,
-  w: Record<string, Float32Array>,
-  block: Block,
-  widths: { key: number; value: number },
-  attend: (q: Float64Array, k: Float64Array, v: Float64Array) => Float64Array,
-): Float64Array {
-  const rows = B * L;
-  const bias = (p: string) => (block.useBias ? w[`${p}/bias`] : null);
-  const [q, k, v] = (['query', 'key', 'value'] as const).map((p) => {
-    const width = p === 'value' ? widths.value : widths.key;
-    const projected = matmul64(x, rows, D, w[`${p}/kernel`], width, bias(p));
-    return block.shortConv > 0 ? convolution64(projected, w, p, block.shortConv) : projected;
-  });
-  let attended = attend(q, k, v);
-  if (block.outputGate) {
-    const gate = matmul64(x, rows, D, w['gate/kernel'], widths.value, bias('gate'));
-    attended = attended.map((a, i) => a * silu(gate[i]));
-  }
-  return matmul64(attended, rows, widths.value, w['output/kernel'], D, bias('output'));
-}
-
-/** RMSNorm over the last axis with a gain, or b·tanh(x / b), in float64. */
-function rms64(t: Float64Array, gain: Float32Array): Float64Array {
-  const out = new Float64Array(t.length);
-  for (let r = 0; r < t.length / D; r++) {
-    let meanSquare = 0;
-    for (let c = 0; c < D; c++) meanSquare += t[r * D + c] ** 2 / D;
-    for (let c = 0; c < D; c++)
-      out[r * D + c] = (t[r * D + c] / Math.sqrt(meanSquare + 1e-5)) * gain[c];
-  }
-  return out;
-}
+const DIMS = { batch: B, length: L, channels: D };
 
 afterEach(() => {
   tf.disposeVariables();
@@ -166,6 +99,7 @@ describe.each(BACKENDS)('block options on %s', (backend) => {
       const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
       const { values: w } = layerWeights(layer);
       const reference = block64(
+        DIMS,
         x.dataSync() as Float32Array,
         w,
         c.block,
@@ -173,7 +107,7 @@ describe.each(BACKENDS)('block options on %s', (backend) => {
         (q, k, v) => {
           let [query, key] = [q, k];
           if (c.qkNorm === 'rms') {
-            [query, key] = [rms64(q, w['query_norm/gain']), rms64(k, w['key_norm/gain'])];
+            [query, key] = [rms64(q, w['query_norm/gain'], D), rms64(k, w['key_norm/gain'], D)];
           }
           if (c.qkBound > 0) {
             const bound = (t: Float64Array) =>
@@ -208,6 +142,7 @@ describe.each(BACKENDS)('block options on %s', (backend) => {
     const y = layer.apply(x) as tf.Tensor;
     const { values: w } = layerWeights(layer);
     const reference = block64(
+      DIMS,
       x.dataSync() as Float32Array,
       w,
       block,

@@ -1,0 +1,396 @@
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import {
+  booleanField,
+  checkConfig,
+  type Initializer,
+  type Kwargs,
+  type LayerArgs,
+  maskFromKwargs,
+  singleInput,
+} from './config.js';
+import {
+  ElementwiseAttentionLayer,
+  type ElementwiseAttentionLayerState,
+} from './elementwise_attention_layer.js';
+import { describeValue, fail, formatShape } from './errors.js';
+import {
+  MultiHeadAttentionLayer,
+  type MultiHeadAttentionLayerState,
+} from './multi_head_attention_layer.js';
+import { project } from './projection.js';
+
+/** The attention inside a block, as the config of the layer that runs it. */
+export type BlockAttention =
+  | {
+      kind: 'ea';
+      /** Default 6. */
+      order?: number | 'exact';
+      groupSize?: number;
+      qkNorm?: 'none' | 'rms';
+      qkBound?: number;
+    }
+  | {
+      kind: 'softmax';
+      numHeads: number;
+      /** Default D / numHeads. */
+      keyDim?: number;
+    };
+
+export interface TransformerBlockLayerArgs extends LayerArgs {
+  /** `{kind: 'ea', order, groupSize, qkNorm, qkBound}` or `{kind: 'softmax', numHeads, keyDim}`. */
+  attention: BlockAttention;
+  /** Causal attention (language models, forecasting). Default false. */
+  causal?: boolean;
+  /** The attention layer's short convolution on q, k, v (2–16; 0, default: none). */
+  shortConv?: number;
+  /** The attention layer's output gate. Default false. */
+  outputGate?: boolean;
+  /** `'post'` (default, as in Vaswani et al. and the EA paper) or `'pre'` LayerNorm. */
+  norm?: 'post' | 'pre';
+  /** Feed-forward width as a multiple of D; 0 leaves the feed-forward out. Default 4. */
+  ffMultiplier?: number;
+  /** `'gelu'` (tanh approximation, default) or `'relu'`. */
+  activation?: 'gelu' | 'relu';
+  /** Dropout on the attention output and in and after the feed-forward, in training. Default 0. */
+  dropout?: number;
+}
+
+/** The recurrent state of a block: its attention's. */
+export type TransformerBlockState = ElementwiseAttentionLayerState | MultiHeadAttentionLayerState;
+
+const FACTORY = 'transformerBlockLayer';
+const CONFIG_KEYS = [
+  'attention',
+  'causal',
+  'shortConv',
+  'outputGate',
+  'norm',
+  'ffMultiplier',
+  'activation',
+  'dropout',
+] as const;
+const EPSILON = 1e-5;
+
+/** GELU, tanh approximation (Hendrycks & Gimpel). */
+function gelu(x: tf.Tensor): tf.Tensor {
+  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
+  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
+}
+
+/**
+ * One Transformer block around an EA or softmax attention layer, as a tfjs layer. Post-LN:
+ * `h = LN₁(x + Dropout(Attention(x)))`, `y = LN₂(h + Dropout(FFN(h)))`; Pre-LN:
+ * `h = x + Dropout(Attention(LN₁(x)))`, `y = h + Dropout(FFN(LN₂(h)))`, with
+ * `FFN(x) = W₂ Dropout(act(W₁ x + b₁)) + b₂` of width `ffMultiplier · D` (none when 0). Its
+ * weights are the attention layer's and its own (`attention_norm`, `feed_forward/expand`,
+ * `feed_forward/contract`, `feed_forward_norm`), all saved with the model. A causal block of a
+ * recurrent attention runs beside the graph as the attention does: {@link initState},
+ * {@link prefill}, {@link step}.
+ */
+export class TransformerBlock extends tfl.layers.Layer {
+  static className = 'TransformerBlock';
+
+  readonly attentionConfig: BlockAttention;
+  readonly causal: boolean;
+  readonly norm: 'post' | 'pre';
+  readonly ffMultiplier: number;
+  readonly activation: 'gelu' | 'relu';
+  readonly rate: number;
+  /** Made in the constructor, or at build when a softmax keyDim waits for D. */
+  private attentionLayer: ElementwiseAttentionLayer | MultiHeadAttentionLayer | null;
+  private readonly attentionArgs: { shortConv: number; outputGate: boolean };
+  private own: Record<string, tfl.LayerVariable> = {};
+  private channels: number | null = null;
+
+  constructor(args: TransformerBlockLayerArgs) {
+    if (args === undefined) {
+      fail(FACTORY, "config is required, e.g. {attention: {kind: 'ea', order: 6}, causal: true}");
+    }
+    const config = checkConfig<TransformerBlockLayerArgs>(FACTORY, args, CONFIG_KEYS);
+    super(config);
+    this.causal = booleanField(FACTORY, 'causal', config.causal, false);
+    const norm = config.norm ?? 'post';
+    if (norm !== 'post' && norm !== 'pre') {
+      fail(FACTORY, `config.norm must be 'post' or 'pre', got ${describeValue(norm)}`);
+    }
+    this.norm = norm;
+    const ffMultiplier = config.ffMultiplier ?? 4;
+    if (
+      typeof ffMultiplier !== 'number' ||
+      !(ffMultiplier >= 0) ||
+      !Number.isFinite(ffMultiplier)
+    ) {
+      fail(
+        FACTORY,
+        `config.ffMultiplier must be a finite number >= 0 (0: no feed-forward), got ${describeValue(ffMultiplier)}`,
+      );
+    }
+    this.ffMultiplier = ffMultiplier;
+    const activation = config.activation ?? 'gelu';
+    if (activation !== 'gelu' && activation !== 'relu') {
+      fail(FACTORY, `config.activation must be 'gelu' or 'relu', got ${describeValue(activation)}`);
+    }
+    this.activation = activation;
+    const rate = config.dropout ?? 0;
+    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
+      fail(FACTORY, `config.dropout must be a number in [0, 1), got ${describeValue(rate)}`);
+    }
+    this.rate = rate;
+    this.attentionArgs = {
+      shortConv: config.shortConv ?? 0,
+      outputGate: config.outputGate ?? false,
+    };
+    this.attentionConfig = config.attention;
+    this.attentionLayer = this.makeAttention(config.attention, null);
+    this.supportsMasking = true;
+  }
+
+  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
+  static override fromConfig<T extends tf.serialization.Serializable>(
+    cls: tf.serialization.SerializableConstructor<T>,
+    config: tf.serialization.ConfigDict,
+  ): T {
+    const { customObjects: _, ...own } = config;
+    return new cls(own);
+  }
+
+  /** The attention layer, or null for a softmax one whose keyDim waits for `channels`. */
+  private makeAttention(
+    attention: unknown,
+    channels: number | null,
+  ): ElementwiseAttentionLayer | MultiHeadAttentionLayer | null {
+    const kind = (attention as { kind?: unknown } | null)?.kind;
+    if (
+      attention === null ||
+      typeof attention !== 'object' ||
+      (kind !== 'ea' && kind !== 'softmax')
+    ) {
+      fail(
+        FACTORY,
+        `config.attention must be {kind: 'ea', …} or {kind: 'softmax', numHeads, …}, got ${describeValue(attention)}`,
+      );
+    }
+    const { kind: _, ...settings } = attention as Record<string, unknown>;
+    const shared = { causal: this.causal, ...this.attentionArgs };
+    if (kind === 'ea') return new ElementwiseAttentionLayer({ ...settings, ...shared });
+    const numHeads = settings.numHeads as number;
+    if (settings.keyDim === undefined) {
+      if (channels === null) return null;
+      if (!Number.isInteger(numHeads) || numHeads < 1 || channels % numHeads !== 0) {
+        fail(
+          FACTORY,
+          `config.attention.numHeads must divide D = ${channels} when keyDim is not given, got ${describeValue(numHeads)}`,
+        );
+      }
+      return new MultiHeadAttentionLayer({
+        ...settings,
+        numHeads,
+        keyDim: channels / numHeads,
+        ...shared,
+      });
+    }
+    return new MultiHeadAttentionLayer({
+      ...(settings as { numHeads: number; keyDim: number }),
+      ...shared,
+    });
+  }
+
+  /** The attention layer, once it exists. */
+  private attention(where: string): ElementwiseAttentionLayer | MultiHeadAttentionLayer {
+    if (this.attentionLayer === null) {
+      fail(
+        where,
+        'the block is not built yet (its softmax keyDim comes from D); call it on an input first',
+      );
+    }
+    return this.attentionLayer;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const channels = shape[shape.length - 1];
+    if (shape.length !== 3 || typeof channels !== 'number' || channels < 1) {
+      fail(
+        'TransformerBlock.build',
+        `input shape must be [B, L, D] with a known D, got ${formatShape(shape)}`,
+      );
+    }
+    this.attentionLayer ??= this.makeAttention(this.attentionConfig, channels);
+    this.attention('TransformerBlock.build').build(shape);
+    const weight = (name: string, size: number[], init: Initializer) =>
+      this.addWeight(name, size, 'float32', init, undefined, true);
+    const ones = tfl.initializers.ones();
+    const zeros = tfl.initializers.zeros();
+    this.own = {
+      'attention_norm/gain': weight('attention_norm/gain', [channels], ones),
+      'attention_norm/bias': weight('attention_norm/bias', [channels], zeros),
+    };
+    const hidden = Math.round(channels * this.ffMultiplier);
+    if (hidden > 0) {
+      const glorot = tfl.initializers.glorotUniform({});
+      Object.assign(this.own, {
+        'feed_forward/expand/kernel': weight(
+          'feed_forward/expand/kernel',
+          [channels, hidden],
+          glorot,
+        ),
+        'feed_forward/expand/bias': weight('feed_forward/expand/bias', [hidden], zeros),
+        'feed_forward/contract/kernel': weight(
+          'feed_forward/contract/kernel',
+          [hidden, channels],
+          glorot,
+        ),
+        'feed_forward/contract/bias': weight('feed_forward/contract/bias', [channels], zeros),
+        'feed_forward_norm/gain': weight('feed_forward_norm/gain', [channels], ones),
+        'feed_forward_norm/bias': weight('feed_forward_norm/bias', [channels], zeros),
+      });
+    }
+    this.channels = channels;
+    this.built = true;
+  }
+
+  /** The attention layer's weights, then the block's own. */
+  override get trainableWeights(): tfl.LayerVariable[] {
+    return [...(this.attentionLayer?.trainableWeights ?? []), ...super.trainableWeights];
+  }
+
+  override get nonTrainableWeights(): tfl.LayerVariable[] {
+    return [...(this.attentionLayer?.nonTrainableWeights ?? []), ...super.nonTrainableWeights];
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+  }
+
+  override computeMask(
+    _inputs: tf.Tensor | tf.Tensor[],
+    mask?: tf.Tensor | tf.Tensor[],
+  ): tf.Tensor | tf.Tensor[] {
+    return maskFromKwargs({ mask }) as tf.Tensor;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const x = singleInput(`TransformerBlock '${this.name}'`, inputs);
+      const mask = maskFromKwargs(kwargs);
+      const training = kwargs?.['training'] === true;
+      const attention = this.attention(`TransformerBlock '${this.name}'`);
+      return this.around(
+        x,
+        training,
+        (input) => attention.apply(input, mask === null ? {} : { mask }) as tf.Tensor,
+      );
+    });
+  }
+
+  /** The attention's empty state for `batch` sequences. */
+  initState(batch: number): TransformerBlockState {
+    return this.attention('TransformerBlock.initState').initState(batch);
+  }
+
+  /**
+   * The causal block over x [B, L, D] after `state` (default: empty): y and the state after it,
+   * equal to the block's call at those positions. Inference: no dropout.
+   */
+  prefill(
+    x: tf.Tensor,
+    options: { mask?: tf.Tensor; state?: TransformerBlockState } = {},
+  ): { y: tf.Tensor3D; state: TransformerBlockState } {
+    let state: TransformerBlockState | undefined;
+    const y = tf.tidy(() =>
+      this.around(x, false, (input) => {
+        const result = this.attention('TransformerBlock.prefill').prefill(input, options as never);
+        state = result.state;
+        for (const part of Object.values(state)) tf.keep(part);
+        return result.y;
+      }),
+    );
+    return { y: y as tf.Tensor3D, state: state as TransformerBlockState };
+  }
+
+  /** One position xt [B, D] after `state` (left untouched): y [B, D] and the next state. */
+  step(
+    xt: tf.Tensor,
+    state: TransformerBlockState,
+  ): { y: tf.Tensor2D; state: TransformerBlockState } {
+    let next: TransformerBlockState | undefined;
+    const y = tf.tidy(() =>
+      this.around(xt, false, (input) => {
+        const result = this.attention('TransformerBlock.step').step(input, state as never);
+        next = result.state;
+        for (const part of Object.values(next)) tf.keep(part);
+        return result.y;
+      }),
+    );
+    return { y: y as tf.Tensor2D, state: next as TransformerBlockState };
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      attention: this.attentionConfig as unknown as tf.serialization.ConfigDict,
+      causal: this.causal,
+      shortConv: this.attentionArgs.shortConv,
+      outputGate: this.attentionArgs.outputGate,
+      norm: this.norm,
+      ffMultiplier: this.ffMultiplier,
+      activation: this.activation,
+      dropout: this.rate,
+      ...super.getConfig(),
+    };
+  }
+
+  /** The residual wiring around an attention function, the same for every form. */
+  private around(
+    x: tf.Tensor,
+    training: boolean,
+    attend: (input: tf.Tensor) => tf.Tensor,
+  ): tf.Tensor {
+    const drop = (t: tf.Tensor) => (training && this.rate > 0 ? tf.dropout(t, this.rate) : t);
+    const hasFeedForward = 'feed_forward/expand/kernel' in this.own;
+    if (this.norm === 'post') {
+      const h = this.layerNorm('attention_norm', tf.add(x, drop(attend(x))));
+      if (!hasFeedForward) return h;
+      return this.layerNorm('feed_forward_norm', tf.add(h, drop(this.feedForward(h, drop))));
+    }
+    const h = tf.add(x, drop(attend(this.layerNorm('attention_norm', x))));
+    if (!hasFeedForward) return h;
+    return tf.add(h, drop(this.feedForward(this.layerNorm('feed_forward_norm', h), drop)));
+  }
+
+  private feedForward(x: tf.Tensor, drop: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+    const read = (name: string) => this.own[name].read();
+    const expanded = project(
+      x,
+      read('feed_forward/expand/kernel'),
+      read('feed_forward/expand/bias'),
+    );
+    const activated = this.activation === 'gelu' ? gelu(expanded) : tf.relu(expanded);
+    return project(
+      drop(activated),
+      read('feed_forward/contract/kernel'),
+      read('feed_forward/contract/bias'),
+    );
+  }
+
+  private layerNorm(name: string, x: tf.Tensor): tf.Tensor {
+    const { mean, variance } = tf.moments(x, x.rank - 1, true);
+    const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPSILON)));
+    return tf.add(
+      tf.mul(normalized, this.own[`${name}/gain`].read()),
+      this.own[`${name}/bias`].read(),
+    );
+  }
+}
+
+tf.serialization.registerClass(TransformerBlock);
+
+/**
+ * One Transformer block around EA or softmax attention (tfjs-style factory):
+ * `transformerBlockLayer({attention: {kind: 'ea', order: 6, groupSize: 8}, causal: true,
+ * shortConv: 4})`. See {@link TransformerBlock}.
+ */
+export function transformerBlockLayer(args: TransformerBlockLayerArgs): TransformerBlock {
+  return new TransformerBlock(args);
+}

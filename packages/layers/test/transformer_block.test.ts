@@ -1,0 +1,213 @@
+import { eaForward, groupedForward } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  type TransformerBlockLayerArgs,
+  type TransformerBlockState,
+  tokenEmbeddingLayer,
+  transformerBlockLayer,
+} from '../src/index.js';
+import { block64, gelu64, layerNorm64 } from './block_reference.js';
+import { expectClose, layerWeights, matmul64, randomNormal, useBackend } from './helpers.js';
+import { BACKENDS } from './node_backends.js';
+import { multiHeadCore64 } from './softmax_reference.js';
+
+const [B, L, D] = [2, 6, 8];
+const DIMS = { batch: B, length: L, channels: D };
+
+afterEach(() => {
+  tf.disposeVariables();
+});
+
+/** Moves every weight away from its initial value, so zeros and ones test nothing by luck. */
+function perturb(layer: tfl.layers.Layer, seed: number): void {
+  layer.setWeights(
+    layer
+      .getWeights()
+      .map((w, i) => tf.tidy(() => tf.add(w, randomNormal(w.shape, seed + i, 0.3)))),
+  );
+}
+
+/** The block in float64: its wiring around the attention layer's float64 reference. */
+function transformerBlock64(
+  x: Float32Array,
+  w: Record<string, Float32Array>,
+  config: TransformerBlockLayerArgs,
+): Float64Array {
+  const rows = B * L;
+  const attention = config.attention;
+  const attend = (input: ArrayLike<number>) =>
+    block64(
+      DIMS,
+      input,
+      w,
+      { shortConv: config.shortConv ?? 0, outputGate: config.outputGate ?? false, useBias: true },
+      // EA's projections are D wide, and so are softmax's with keyDim = D / numHeads.
+      { key: D, value: D },
+      (q, k, v) => {
+        if (attention.kind === 'softmax') {
+          const heads = { numHeads: attention.numHeads, keyDim: D / attention.numHeads };
+          return multiHeadCore64(q, k, v, {
+            batch: B,
+            length: L,
+            causal: config.causal ?? false,
+            ...heads,
+            valueDim: heads.keyDim,
+          });
+        }
+        const inputs = { q, k, v, dims: { batch: B, queryLength: L, keyLength: L, channels: D } };
+        const groupSize = attention.groupSize ?? 1;
+        const options = { order: attention.order ?? 6, causal: config.causal ?? false };
+        return groupSize === 1
+          ? eaForward(inputs, options).y
+          : groupedForward(inputs, { ...options, groupSize }).y;
+      },
+    );
+  const norm = (name: string, t: ArrayLike<number>) =>
+    layerNorm64(t, w[`${name}/gain`], w[`${name}/bias`], D);
+  const hidden = Math.round(D * (config.ffMultiplier ?? 4));
+  const feedForward = (t: ArrayLike<number>) => {
+    const expanded = matmul64(t, rows, D, w['expand/kernel'], hidden, w['expand/bias']);
+    const activated = expanded.map((value) =>
+      config.activation === 'relu' ? Math.max(0, value) : gelu64(value),
+    );
+    return matmul64(activated, rows, hidden, w['contract/kernel'], D, w['contract/bias']);
+  };
+  const add = (a: ArrayLike<number>, b: ArrayLike<number>) =>
+    Float64Array.from(a, (value, i) => value + b[i]);
+  if ((config.norm ?? 'post') === 'post') {
+    const h = norm('attention_norm', add(x, attend(x)));
+    return hidden === 0 ? h : norm('feed_forward_norm', add(h, feedForward(h)));
+  }
+  const h = add(x, attend(norm('attention_norm', x)));
+  return hidden === 0 ? h : add(h, feedForward(norm('feed_forward_norm', h)));
+}
+
+const CONFIGS: { name: string; config: TransformerBlockLayerArgs }[] = [
+  {
+    name: 'Post-LN, EA-6 in groups of 4, short conv 3, FFN ×2 (GELU)',
+    config: {
+      attention: { kind: 'ea', order: 6, groupSize: 4 },
+      causal: true,
+      shortConv: 3,
+      ffMultiplier: 2,
+    },
+  },
+  {
+    name: 'Pre-LN, EA-2 with an output gate, FFN ×1 (ReLU)',
+    config: {
+      attention: { kind: 'ea', order: 2 },
+      causal: true,
+      outputGate: true,
+      norm: 'pre',
+      ffMultiplier: 1,
+      activation: 'relu',
+    },
+  },
+  {
+    name: 'Post-LN, attention only (ffMultiplier 0), softmax with 2 heads',
+    config: { attention: { kind: 'softmax', numHeads: 2 }, causal: true, ffMultiplier: 0 },
+  },
+];
+
+describe.each(BACKENDS)('transformerBlockLayer on %s', (backend) => {
+  for (const { name, config } of CONFIGS) {
+    it(`${name}: y matches the float64 reference, and prefill + steps equal the call`, async () => {
+      await useBackend(backend);
+      const block = transformerBlockLayer(config);
+      const x = randomNormal([B, L, D], 1, 1);
+      block.apply(x);
+      perturb(block, 7);
+      const y = block.apply(x) as tf.Tensor;
+      const { values } = layerWeights(block);
+      const reference = transformerBlock64(x.dataSync() as Float32Array, values, config);
+      expectClose(y, reference, 2e-5, 'y');
+
+      const before = tf.memory().numTensors;
+      const prompt = tf.slice(x, [0, 0, 0], [B, 2, D]);
+      const first = block.prefill(prompt);
+      const rows = [first.y];
+      let state: TransformerBlockState = first.state;
+      for (let i = 2; i < L; i++) {
+        const xt = tf.tidy(() => tf.reshape(tf.slice(x, [0, i, 0], [B, 1, D]), [B, D]));
+        const next = block.step(xt, state);
+        tf.dispose([xt, ...Object.values(state)]);
+        rows.push(tf.expandDims(next.y, 1) as tf.Tensor3D);
+        tf.dispose(next.y);
+        state = next.state;
+      }
+      const recurrent = tf.concat(rows, 1);
+      expectClose(recurrent, y.dataSync(), 1e-5, 'prefill + steps');
+      tf.dispose([prompt, recurrent, ...rows, ...Object.values(state)]);
+      expect(tf.memory().numTensors).toBe(before);
+      tf.dispose([x, y]);
+    });
+  }
+
+  it('a char model of blocks trains with model.fit, with dropout only in training, and reloads with its weights', async () => {
+    await useBackend(backend);
+    const length = 8;
+    const sequences = Array.from({ length: 32 }, (_, s) =>
+      Array.from({ length: length + 1 }, (_, i) => 1 + ((s + i) % 4)),
+    );
+    const xs = tf.tensor2d(sequences.map((t) => t.slice(0, length)));
+    const ys = tf.tensor3d(sequences.map((t) => t.slice(1).map((token) => [token])));
+    const model = tfl.sequential({
+      layers: [
+        tokenEmbeddingLayer({ vocabularySize: 5, outputDim: 16, inputShape: [length] }),
+        transformerBlockLayer({
+          attention: { kind: 'ea', order: 6, groupSize: 4 },
+          causal: true,
+          shortConv: 3,
+          dropout: 0.1,
+        }),
+        transformerBlockLayer({ attention: { kind: 'softmax', numHeads: 2 }, causal: true }),
+        tfl.layers.dense({ units: 5, activation: 'softmax' }),
+      ],
+    });
+    model.compile({ optimizer: tf.train.adam(0.02), loss: 'sparseCategoricalCrossentropy' });
+    const { history } = await model.fit(xs, ys, { epochs: 12, batchSize: 16, verbose: 0 });
+    const losses = history.loss as number[];
+    expect(losses[losses.length - 1]).toBeLessThan(losses[0] / 2);
+    const once = model.predict(xs) as tf.Tensor;
+    const twice = model.predict(xs) as tf.Tensor;
+    expectClose(twice, once.dataSync(), 0, 'inference has no dropout');
+    let saved: tf.io.ModelArtifacts | undefined;
+    await model.save(
+      tf.io.withSaveHandler(async (artifacts) => {
+        saved = artifacts;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      }),
+    );
+    const names = (saved?.weightSpecs ?? []).map((spec) => spec.name);
+    expect(names.filter((n) => n.endsWith('query/kernel'))).toHaveLength(2);
+    expect(names.filter((n) => n.endsWith('feed_forward/expand/kernel'))).toHaveLength(2);
+    expect(new Set(names).size).toBe(names.length);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+    expectClose(loaded.predict(xs) as tf.Tensor, once.dataSync(), 1e-6, 'reloaded');
+    tf.dispose([xs, ys, once, twice]);
+  });
+
+  it('names a bad config field, the expectation and what was given', () => {
+    const ea = { kind: 'ea' } as const;
+    expect(() => transformerBlockLayer({ attention: { kind: 'linear' } as never })).toThrow(
+      "transformerBlockLayer: config.attention must be {kind: 'ea', …} or {kind: 'softmax', numHeads, …}, got an object",
+    );
+    expect(() => transformerBlockLayer({ attention: ea, norm: 'middle' as never })).toThrow(
+      "transformerBlockLayer: config.norm must be 'post' or 'pre', got 'middle'",
+    );
+    expect(() => transformerBlockLayer({ attention: ea, ffMultiplier: -1 })).toThrow(
+      'transformerBlockLayer: config.ffMultiplier must be a finite number >= 0 (0: no feed-forward), got -1',
+    );
+    expect(() => transformerBlockLayer({ attention: ea, dropout: 1 })).toThrow(
+      'transformerBlockLayer: config.dropout must be a number in [0, 1), got 1',
+    );
+    expect(() => transformerBlockLayer({ attention: ea, activation: 'tanh' as never })).toThrow(
+      "transformerBlockLayer: config.activation must be 'gelu' or 'relu', got 'tanh'",
+    );
+    expect(() => transformerBlockLayer({ attention: { kind: 'ea', order: 3 } })).toThrow(
+      'elementwiseAttentionLayer: config.order must be an even integer',
+    );
+  });
+});
