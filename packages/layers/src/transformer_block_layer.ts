@@ -101,7 +101,6 @@ export class TransformerBlock extends tfl.layers.Layer {
   private attentionLayer: ElementwiseAttentionLayer | MultiHeadAttentionLayer | null;
   private readonly attentionArgs: { shortConv: number; outputGate: boolean };
   private own: Record<string, tfl.LayerVariable> = {};
-  private channels: number | null = null;
 
   constructor(args: TransformerBlockLayerArgs) {
     if (args === undefined) {
@@ -246,7 +245,6 @@ export class TransformerBlock extends tfl.layers.Layer {
         'feed_forward_norm/bias': weight('feed_forward_norm/bias', [channels], zeros),
       });
     }
-    this.channels = channels;
     this.built = true;
   }
 
