@@ -13,6 +13,7 @@ import {
 } from './config.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { checkFloatTensor } from './inputs.js';
+import { ElementwiseLayer } from './layer.js';
 
 export interface PositionalEmbeddingLayerArgs extends LayerArgs {
   /**
@@ -51,7 +52,7 @@ export function sinusoidalTable(start: number, length: number, channels: number)
  * learned. Beside the graph, {@link at} adds the positions from any start, for a prompt's prefill
  * and then each generated position. A padding mask passes through.
  */
-export class PositionalEmbedding extends tfl.layers.Layer {
+export class PositionalEmbedding extends ElementwiseLayer {
   static className = 'PositionalEmbedding';
 
   readonly kind: 'sinusoidal' | 'learned';
@@ -75,15 +76,6 @@ export class PositionalEmbedding extends tfl.layers.Layer {
         ? tfl.initializers.randomNormal({ mean: 0, stddev: 0.1 })
         : initializerField(FACTORY, 'embeddingsInitializer', config.embeddingsInitializer, 'zeros');
     this.supportsMasking = true;
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {

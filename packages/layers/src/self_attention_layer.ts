@@ -14,6 +14,7 @@ import {
 } from './config.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { checkBatch, checkMask, checkSequence, checkStateParts, checkToken } from './inputs.js';
+import { ElementwiseLayer } from './layer.js';
 import { project } from './projection.js';
 import { convolveAfter, convolveStep, emptyWindow, silu } from './short_convolution.js';
 
@@ -86,7 +87,7 @@ export type Projection = (typeof PROJECTIONS)[number];
 export abstract class SelfAttentionLayer<
   Core extends Record<string, tf.Tensor>,
   PrefillOptions extends { mask?: tf.Tensor; state?: Core & ConvolutionWindows },
-> extends tfl.layers.Layer {
+> extends ElementwiseLayer {
   readonly causal: boolean;
   readonly useBias: boolean;
   readonly shortConv: number;
@@ -136,15 +137,6 @@ export abstract class SelfAttentionLayer<
     this.shortConv = shortConv;
     this.outputGate = booleanField(factory, 'outputGate', config.outputGate, false);
     this.supportsMasking = true;
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {

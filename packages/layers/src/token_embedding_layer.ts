@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import * as tfl from '@tensorflow/tfjs-layers';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import {
   checkConfig,
   type Initializer,
@@ -12,6 +12,7 @@ import {
   singleInput,
 } from './config.js';
 import { fail, formatShape } from './errors.js';
+import { ElementwiseLayer } from './layer.js';
 import { matMulUnflagged } from './projection.js';
 
 export interface TokenEmbeddingLayerArgs extends LayerArgs {
@@ -33,7 +34,7 @@ const CONFIG_KEYS = ['vocabularySize', 'outputDim', 'embeddingsInitializer'] as 
  * For the vocabularies of character and small-token models the product costs little. An id
  * outside [0, V) embeds as zeros, as in `tf.oneHot`.
  */
-export class TokenEmbedding extends tfl.layers.Layer {
+export class TokenEmbedding extends ElementwiseLayer {
   static className = 'TokenEmbedding';
 
   readonly vocabularySize: number;
@@ -55,15 +56,6 @@ export class TokenEmbedding extends tfl.layers.Layer {
       config.embeddingsInitializer,
       'randomNormal',
     );
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
   }
 
   override build(): void {

@@ -14,6 +14,7 @@ import {
   type ElementwiseAttentionLayerState,
 } from './elementwise_attention_layer.js';
 import { describeValue, fail, formatShape } from './errors.js';
+import { ElementwiseLayer } from './layer.js';
 import {
   MultiHeadAttentionLayer,
   type MultiHeadAttentionLayerState,
@@ -88,7 +89,7 @@ function gelu(x: tf.Tensor): tf.Tensor {
  * recurrent attention runs beside the graph as the attention does: {@link initState},
  * {@link prefill}, {@link step}.
  */
-export class TransformerBlock extends tfl.layers.Layer {
+export class TransformerBlock extends ElementwiseLayer {
   static className = 'TransformerBlock';
 
   readonly attentionConfig: BlockAttention;
@@ -143,15 +144,6 @@ export class TransformerBlock extends tfl.layers.Layer {
     this.attentionConfig = config.attention;
     this.attentionLayer = this.makeAttention(config.attention, null);
     this.supportsMasking = true;
-  }
-
-  /** tfjs adds its custom-object table to every config it deserializes; it is not ours. */
-  static override fromConfig<T extends tf.serialization.Serializable>(
-    cls: tf.serialization.SerializableConstructor<T>,
-    config: tf.serialization.ConfigDict,
-  ): T {
-    const { customObjects: _, ...own } = config;
-    return new cls(own);
   }
 
   /** The attention layer, or null for a softmax one whose keyDim waits for `channels`. */

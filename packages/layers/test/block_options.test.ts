@@ -4,7 +4,14 @@ import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { elementwiseAttentionLayer, multiHeadAttentionLayer } from '../src/index.js';
 import { type Block, block64, rms64 } from './block_reference.js';
-import { expectClose, layerWeights, randomNormal, useBackend } from './helpers.js';
+import {
+  expectClose,
+  layerWeights,
+  perturb,
+  randomNormal,
+  saveToMemory,
+  useBackend,
+} from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { multiHeadCore64 } from './softmax_reference.js';
 
@@ -19,15 +26,6 @@ const DIMS = { batch: B, length: L, channels: D };
 afterEach(() => {
   tf.disposeVariables();
 });
-
-/** Moves every weight away from its initial value, so zeros and ones test nothing by luck. */
-function perturb(layer: tfl.layers.Layer, seed: number): void {
-  layer.setWeights(
-    layer
-      .getWeights()
-      .map((w, i) => tf.tidy(() => tf.add(w, randomNormal(w.shape, seed + i, 0.3)))),
-  );
-}
 
 interface EaCase {
   name: string;
@@ -178,14 +176,8 @@ describe.each(BACKENDS)('block options on %s', (backend) => {
     });
     const x = randomNormal([B, L, D], 5, 1);
     const before = model.predict(x) as tf.Tensor;
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+    const saved = await saveToMemory(model);
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     const after = loaded.predict(x) as tf.Tensor;
     expectClose(after, before.dataSync(), 1e-6, 'reloaded');
     const names = loaded.weights.map((w) => w.originalName.split('/').slice(1).join('/'));

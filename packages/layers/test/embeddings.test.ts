@@ -7,7 +7,7 @@ import {
   sinusoidalTable,
   tokenEmbeddingLayer,
 } from '../src/index.js';
-import { expectClose, randomNormal, useBackend } from './helpers.js';
+import { expectClose, randomNormal, saveToMemory, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
 afterEach(() => {
@@ -15,14 +15,7 @@ afterEach(() => {
 });
 
 async function roundTrip(model: tfl.LayersModel): Promise<tfl.LayersModel> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await model.save(
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+  return tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));
 }
 
 describe.each(BACKENDS)('token and positional embeddings on %s', (backend) => {

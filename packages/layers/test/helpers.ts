@@ -1,6 +1,7 @@
 import { randomNormal as normalValues } from '@elementwise/conformance';
 import { relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
 
 export async function useBackend(name: string): Promise<void> {
@@ -134,4 +135,25 @@ export function layerWeights(layer: {
     variables[short] = weight.read() as tf.Variable;
   }
   return { values, variables };
+}
+
+/** A model's artifacts, saved through `model.save` to memory. */
+export async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await model.save(
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved as tf.io.ModelArtifacts;
+}
+
+/** Moves every weight of a built layer away from its initial value, so zeros and ones test nothing by luck. */
+export function perturb(layer: tfl.layers.Layer, seed: number): void {
+  layer.setWeights(
+    layer
+      .getWeights()
+      .map((w, i) => tf.tidy(() => tf.add(w, randomNormal(w.shape, seed + i, 0.3)))),
+  );
 }

@@ -9,7 +9,15 @@ import {
   transformerBlockLayer,
 } from '../src/index.js';
 import { block64, gelu64, layerNorm64 } from './block_reference.js';
-import { expectClose, layerWeights, matmul64, randomNormal, useBackend } from './helpers.js';
+import {
+  expectClose,
+  layerWeights,
+  matmul64,
+  perturb,
+  randomNormal,
+  saveToMemory,
+  useBackend,
+} from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { multiHeadCore64 } from './softmax_reference.js';
 
@@ -19,15 +27,6 @@ const DIMS = { batch: B, length: L, channels: D };
 afterEach(() => {
   tf.disposeVariables();
 });
-
-/** Moves every weight away from its initial value, so zeros and ones test nothing by luck. */
-function perturb(layer: tfl.layers.Layer, seed: number): void {
-  layer.setWeights(
-    layer
-      .getWeights()
-      .map((w, i) => tf.tidy(() => tf.add(w, randomNormal(w.shape, seed + i, 0.3)))),
-  );
-}
 
 /** The block in float64: its wiring around the attention layer's float64 reference. */
 function transformerBlock64(
@@ -173,18 +172,12 @@ describe.each(BACKENDS)('transformerBlockLayer on %s', (backend) => {
     const once = model.predict(xs) as tf.Tensor;
     const twice = model.predict(xs) as tf.Tensor;
     expectClose(twice, once.dataSync(), 0, 'inference has no dropout');
-    let saved: tf.io.ModelArtifacts | undefined;
-    await model.save(
-      tf.io.withSaveHandler(async (artifacts) => {
-        saved = artifacts;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      }),
-    );
+    const saved = await saveToMemory(model);
     const names = (saved?.weightSpecs ?? []).map((spec) => spec.name);
     expect(names.filter((n) => n.endsWith('query/kernel'))).toHaveLength(2);
     expect(names.filter((n) => n.endsWith('feed_forward/expand/kernel'))).toHaveLength(2);
     expect(new Set(names).size).toBe(names.length);
-    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved as tf.io.ModelArtifacts));
+    const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     expectClose(loaded.predict(xs) as tf.Tensor, once.dataSync(), 1e-6, 'reloaded');
     tf.dispose([xs, ys, once, twice]);
   });
