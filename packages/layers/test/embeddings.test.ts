@@ -7,7 +7,7 @@ import {
   sinusoidalTable,
   tokenEmbeddingLayer,
 } from '../src/index.js';
-import { expectClose, randomNormal, saveToMemory, useBackend } from './helpers.js';
+import { cyclingTokens, expectClose, randomNormal, saveToMemory, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
 afterEach(() => {
@@ -48,11 +48,7 @@ describe.each(BACKENDS)('token and positional embeddings on %s', (backend) => {
     // On tfjs-backend-wasm, tf.layers.embedding cannot train (its gather gradient needs a kernel
     // wasm lacks); tokenEmbeddingLayer can.
     const length = 8;
-    const sequences = Array.from({ length: 32 }, (_, s) =>
-      Array.from({ length: length + 1 }, (_, i) => 1 + ((s + i) % 4)),
-    );
-    const xs = tf.tensor2d(sequences.map((t) => t.slice(0, length)));
-    const ys = tf.tensor3d(sequences.map((t) => t.slice(1).map((token) => [token])));
+    const { xs, ys } = cyclingTokens(32, length);
     const model = tfl.sequential({
       layers: [
         tokenEmbeddingLayer({ vocabularySize: 5, outputDim: 16, inputShape: [length] }),

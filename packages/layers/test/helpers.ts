@@ -157,3 +157,17 @@ export function perturb(layer: tfl.layers.Layer, seed: number): void {
       .map((w, i) => tf.tidy(() => tf.add(w, randomNormal(w.shape, seed + i, 0.3)))),
   );
 }
+
+/**
+ * Next-token data for a tiny language model: `count` sequences cycling through tokens 1..4 from
+ * different starts, inputs xs [count, length] and targets ys [count, length, 1].
+ */
+export function cyclingTokens(count: number, length: number): { xs: tf.Tensor2D; ys: tf.Tensor3D } {
+  const sequences = Array.from({ length: count }, (_, s) =>
+    Array.from({ length: length + 1 }, (_, i) => 1 + ((s + i) % 4)),
+  );
+  return {
+    xs: tf.tensor2d(sequences.map((t) => t.slice(0, length))),
+    ys: tf.tensor3d(sequences.map((t) => t.slice(1).map((token) => [token]))),
+  };
+}

@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { block64, gelu64, layerNorm64 } from './block_reference.js';
 import {
+  cyclingTokens,
   expectClose,
   layerWeights,
   matmul64,
@@ -147,11 +148,7 @@ describe.each(BACKENDS)('transformerBlockLayer on %s', (backend) => {
   it('a char model of blocks trains with model.fit, with dropout only in training, and reloads with its weights', async () => {
     await useBackend(backend);
     const length = 8;
-    const sequences = Array.from({ length: 32 }, (_, s) =>
-      Array.from({ length: length + 1 }, (_, i) => 1 + ((s + i) % 4)),
-    );
-    const xs = tf.tensor2d(sequences.map((t) => t.slice(0, length)));
-    const ys = tf.tensor3d(sequences.map((t) => t.slice(1).map((token) => [token])));
+    const { xs, ys } = cyclingTokens(32, length);
     const model = tfl.sequential({
       layers: [
         tokenEmbeddingLayer({ vocabularySize: 5, outputDim: 16, inputShape: [length] }),
