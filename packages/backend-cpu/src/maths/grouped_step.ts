@@ -21,37 +21,63 @@ export function groupedSeriesStep(
   const { batch, channels, groupSize, order } = dims;
   const groups = channels / groupSize;
   const scratch = stepScratch(groupSize, order, channels);
-  const { features, keyFeatures, queryFeatures, numerator, denominator } = scratch;
+  const { features, monomial, keyFeatures, queryFeatures, numerator, denominator } = scratch;
   const size = features.size;
   const scale = 1 / Math.sqrt(groupSize);
   for (let b = 0; b < batch; b++) {
     const row = b * channels;
-    // Features are laid out [F, G], like a row of z, so the pass below reads them in order.
+    // Features are laid out [F, G], like a row of z, so the pass below reads them in order;
+    // each group's monomials are built contiguously first, then written into their column.
     for (let g = 0; g < groups; g++) {
       const first = row + g * groupSize;
-      fillMonomials(features, inputs.k, first, keyFeatures, g, groups);
+      fillMonomials(features, inputs.k, first, monomial);
       let squared = 0;
       for (let c = 0; c < groupSize; c++) squared += (inputs.k[first + c] * scale) ** 2;
       const decay = Math.exp(-squared);
-      for (let f = 0; f < size; f++) keyFeatures[f * groups + g] *= decay;
-      fillMonomials(features, inputs.q, first, queryFeatures, g, groups);
-      for (let f = 0; f < size; f++) queryFeatures[f * groups + g] *= features.coefficient[f];
+      for (let f = 0; f < size; f++) keyFeatures[f * groups + g] = monomial[f] * decay;
+      fillMonomials(features, inputs.q, first, monomial);
+      for (let f = 0; f < size; f++) {
+        queryFeatures[f * groups + g] = monomial[f] * features.coefficient[f];
+      }
     }
     numerator.fill(0);
     denominator.fill(0);
+    // The arrays in locals: V8 does not hoist the property reads out of the loop by itself.
+    const { s: sIn, v: vIn, z: zIn } = inputs;
+    const { s: sOut, z: zOut } = out;
     for (let f = 0; f < size; f++) {
       const stateRow = (b * size + f) * channels;
       const zRow = (b * size + f) * groups;
       for (let g = 0; g < groups; g++) {
         const keyFeature = keyFeatures[f * groups + g];
         const queryFeature = queryFeatures[f * groups + g];
-        const nextZ = inputs.z[zRow + g] + keyFeature;
-        out.z[zRow + g] = nextZ;
+        const nextZ = zIn[zRow + g] + keyFeature;
+        zOut[zRow + g] = nextZ;
         denominator[g] += queryFeature * nextZ;
+        // Four channels per iteration: a loop of 8 (d = 8) costs more in loop overhead than in
+        // arithmetic.
         const first = g * groupSize;
-        for (let c = first; c < first + groupSize; c++) {
-          const next = inputs.s[stateRow + c] + keyFeature * inputs.v[row + c];
-          out.s[stateRow + c] = next;
+        const end = first + groupSize;
+        let c = first;
+        for (; c + 3 < end; c += 4) {
+          const at = stateRow + c;
+          const value = row + c;
+          const next0 = sIn[at] + keyFeature * vIn[value];
+          const next1 = sIn[at + 1] + keyFeature * vIn[value + 1];
+          const next2 = sIn[at + 2] + keyFeature * vIn[value + 2];
+          const next3 = sIn[at + 3] + keyFeature * vIn[value + 3];
+          sOut[at] = next0;
+          sOut[at + 1] = next1;
+          sOut[at + 2] = next2;
+          sOut[at + 3] = next3;
+          numerator[c] += queryFeature * next0;
+          numerator[c + 1] += queryFeature * next1;
+          numerator[c + 2] += queryFeature * next2;
+          numerator[c + 3] += queryFeature * next3;
+        }
+        for (; c < end; c++) {
+          const next = sIn[stateRow + c] + keyFeature * vIn[row + c];
+          sOut[stateRow + c] = next;
           numerator[c] += queryFeature * next;
         }
       }
@@ -63,25 +89,21 @@ export function groupedSeriesStep(
   }
 }
 
-/**
- * The monomials of one group's d values divided by √d, as column `column` of a [F, columns]
- * table.
- */
+/** The monomials of one group's d values (from `from`) divided by √d, into `out` [F]. */
 function fillMonomials(
   features: GroupFeatures,
   x: Float32Array,
   from: number,
   out: Float64Array,
-  column: number,
-  columns: number,
 ): void {
   const scale = 1 / Math.sqrt(features.groupSize);
-  out[column] = 1;
+  const { parent, variable } = features;
+  out[0] = 1;
   for (let f = 1; f < features.size; f++) {
-    out[f * columns + column] =
-      out[features.parent[f] * columns + column] * (x[from + features.variable[f]] * scale);
+    out[f] = out[parent[f]] * (x[from + variable[f]] * scale);
   }
 }
+
 /**
  * The feature table and float64 scratch of the last shape stepped, kept between calls: every
  * generated token steps the same shape, and rebuilding the table (3003 monomials at d = 8,
@@ -90,6 +112,8 @@ function fillMonomials(
 let cache: {
   key: string;
   features: GroupFeatures;
+  /** One group's monomials, [F]. */
+  monomial: Float64Array;
   keyFeatures: Float64Array;
   queryFeatures: Float64Array;
   numerator: Float64Array;
@@ -104,6 +128,7 @@ function stepScratch(groupSize: number, order: number, channels: number) {
     cache = {
       key,
       features,
+      monomial: new Float64Array(features.size),
       keyFeatures: new Float64Array(groups * features.size),
       queryFeatures: new Float64Array(groups * features.size),
       numerator: new Float64Array(channels),
