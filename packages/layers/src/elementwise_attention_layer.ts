@@ -196,7 +196,7 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
   }
 
   /** q and k as EA compares them: RMS-normalised and bounded where the config asks. */
-  private compared([q, k, v]: QKV): QKV {
+  protected override compared([q, k, v]: QKV): QKV {
     let [query, key] = [q, k];
     if (this.gains !== null) {
       const rms = (x: tf.Tensor, gain: tfl.LayerVariable) => {

@@ -8,6 +8,7 @@ export type {
   InitializerIdentifier,
   LayerArgs,
 } from './config.js';
+export { type DropoutAt, dropoutOf } from './dropout.js';
 export {
   type AttentionState,
   ElementwiseAttentionLayer,
@@ -16,6 +17,7 @@ export {
   type ElementwiseAttentionPrefillOptions,
   elementwiseAttentionLayer,
 } from './elementwise_attention_layer.js';
+export { Linear, type LinearLayerArgs, linearLayer } from './linear_layer.js';
 export {
   type KeyValueCache,
   MultiHeadAttentionLayer,

@@ -148,7 +148,8 @@ export class MultiHeadAttentionLayer extends SelfAttentionLayer<
     const fullMask = cache ? tf.concat([cache.mask, ownMask], 1) : ownMask;
     const useMask = cache !== undefined || mask !== undefined;
     const attended = softmaxAttention(q, k as tf.Tensor3D, v as tf.Tensor3D, {
-      causal: true,
+      // One new position sees every key before it and itself: nothing for a causal mask to hide.
+      causal: length > 1,
       ...(useMask ? { mask: this.perHead(fullMask) } : {}),
     });
     return {

@@ -11,6 +11,7 @@ import {
   serializeInitializer,
   singleInput,
 } from './config.js';
+import { dropoutOf, dropoutRateField } from './dropout.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { checkFloatTensor } from './inputs.js';
 import { ElementwiseLayer } from './layer.js';
@@ -25,10 +26,12 @@ export interface PositionalEmbeddingLayerArgs extends LayerArgs {
   maxLength: number;
   /** `'learned'`: initializer of the [maxLength, D] table. Default normal with sd 0.1. */
   embeddingsInitializer?: InitializerIdentifier;
+  /** Dropout on the sum of the input and its positions, in training (Vaswani et al.). Default 0. */
+  dropout?: number;
 }
 
 const FACTORY = 'positionalEmbeddingLayer';
-const CONFIG_KEYS = ['kind', 'maxLength', 'embeddingsInitializer'] as const;
+const CONFIG_KEYS = ['kind', 'maxLength', 'embeddingsInitializer', 'dropout'] as const;
 
 /** Angular frequency of channel pair ⌊c/2⌋ in the sinusoidal encoding. */
 function frequency(channel: number, channels: number): number {
@@ -57,6 +60,7 @@ export class PositionalEmbedding extends ElementwiseLayer {
 
   readonly kind: 'sinusoidal' | 'learned';
   readonly maxLength: number;
+  readonly rate: number;
   private readonly embeddingsInitializer: Initializer;
   private table: tfl.LayerVariable | null = null;
   private channels: number | null = null;
@@ -71,6 +75,7 @@ export class PositionalEmbedding extends ElementwiseLayer {
     }
     this.kind = kind;
     this.maxLength = positiveIntegerField(FACTORY, 'maxLength', config.maxLength);
+    this.rate = dropoutRateField(FACTORY, config.dropout);
     this.embeddingsInitializer =
       config.embeddingsInitializer === undefined
         ? tfl.initializers.randomNormal({ mean: 0, stddev: 0.1 })
@@ -115,7 +120,9 @@ export class PositionalEmbedding extends ElementwiseLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);
-      return this.addPositions(`PositionalEmbedding '${this.name}'`, singleInput('', inputs), 0);
+      const where = `PositionalEmbedding '${this.name}'`;
+      const drop = dropoutOf(this.name, where, kwargs, this.rate);
+      return drop(this.addPositions(where, singleInput(where, inputs), 0), 'embedding');
     });
   }
 
@@ -149,6 +156,7 @@ export class PositionalEmbedding extends ElementwiseLayer {
     return {
       kind: this.kind,
       maxLength: this.maxLength,
+      dropout: this.rate,
       ...(this.kind === 'learned'
         ? { embeddingsInitializer: serializeInitializer(this.embeddingsInitializer) }
         : {}),

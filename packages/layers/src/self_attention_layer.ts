@@ -339,6 +339,26 @@ export abstract class SelfAttentionLayer<
     });
   }
 
+  /**
+   * The queries and keys the layer's attention compares for x [B, L, D] — after the
+   * projections, the short convolutions and (EA) the q/k normalization — as [B, L, width]
+   * (softmax: the heads side by side). For looking at what the layer attends to; dispose both.
+   */
+  queriesAndKeys(x: tf.Tensor): { query: tf.Tensor3D; key: tf.Tensor3D } {
+    const where = `${this.getClassName()}.queriesAndKeys`;
+    const channels = this.ensureBuilt(where, x, 3);
+    const input = checkSequence(where, x, channels);
+    return tf.tidy(() => {
+      const [query, key] = this.compared(this.projectQKVAfter(input, undefined).qkv);
+      return { query: query as tf.Tensor3D, key: key as tf.Tensor3D };
+    });
+  }
+
+  /** q, k, v as the attention compares them; the projections' own by default. */
+  protected compared(qkv: QKV): QKV {
+    return qkv;
+  }
+
   /** y = x·kernel (+ bias) of one projection. */
   protected projectOne(projection: Projection, x: tf.Tensor): tf.Tensor {
     const kernel = this.kernels.get(projection)!.read();

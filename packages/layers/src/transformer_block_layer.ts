@@ -9,6 +9,7 @@ import {
   maskFromKwargs,
   singleInput,
 } from './config.js';
+import { type DropoutAt, dropoutOf, dropoutRateField } from './dropout.js';
 import {
   ElementwiseAttentionLayer,
   type ElementwiseAttentionLayerState,
@@ -72,6 +73,7 @@ const CONFIG_KEYS = [
   'dropout',
 ] as const;
 const EPSILON = 1e-5;
+const NO_DROPOUT: DropoutAt = (x) => x;
 
 /** GELU, tanh approximation (Hendrycks & Gimpel). */
 function gelu(x: tf.Tensor): tf.Tensor {
@@ -132,11 +134,7 @@ export class TransformerBlock extends ElementwiseLayer {
       fail(FACTORY, `config.activation must be 'gelu' or 'relu', got ${describeValue(activation)}`);
     }
     this.activation = activation;
-    const rate = config.dropout ?? 0;
-    if (typeof rate !== 'number' || !(rate >= 0 && rate < 1)) {
-      fail(FACTORY, `config.dropout must be a number in [0, 1), got ${describeValue(rate)}`);
-    }
-    this.rate = rate;
+    this.rate = dropoutRateField(FACTORY, config.dropout);
     this.attentionArgs = {
       shortConv: config.shortConv ?? 0,
       outputGate: config.outputGate ?? false,
@@ -265,14 +263,32 @@ export class TransformerBlock extends ElementwiseLayer {
       this.invokeCallHook(inputs, kwargs);
       const x = singleInput(`TransformerBlock '${this.name}'`, inputs);
       const mask = maskFromKwargs(kwargs);
-      const training = kwargs?.['training'] === true;
-      const attention = this.attention(`TransformerBlock '${this.name}'`);
+      const where = `TransformerBlock '${this.name}'`;
+      const attention = this.attention(where);
+      const drop = dropoutOf(this.name, where, kwargs, this.rate);
       return this.around(
         x,
-        training,
-        (input) => attention.apply(input, mask === null ? {} : { mask }) as tf.Tensor,
+        drop,
+        (normalized) => attention.apply(normalized, mask === null ? {} : { mask }) as tf.Tensor,
       );
     });
+  }
+
+  /**
+   * The queries and keys the block's attention compares for the block's input x [B, L, D]
+   * (Pre-LN: after the attention norm). See the attention layer's `queriesAndKeys`.
+   */
+  queriesAndKeys(x: tf.Tensor): { query: tf.Tensor3D; key: tf.Tensor3D } {
+    const where = 'TransformerBlock.queriesAndKeys';
+    if (!this.built) fail(where, 'the block is not built yet; call it on an input first');
+    const attention = this.attention(where);
+    if (this.norm === 'post') return attention.queriesAndKeys(x);
+    const normalized = tf.tidy(() => this.layerNorm('attention_norm', x));
+    try {
+      return attention.queriesAndKeys(normalized);
+    } finally {
+      normalized.dispose();
+    }
   }
 
   /** The attention's empty state for `batch` sequences. */
@@ -290,7 +306,7 @@ export class TransformerBlock extends ElementwiseLayer {
   ): { y: tf.Tensor3D; state: TransformerBlockState } {
     let state: TransformerBlockState | undefined;
     const y = tf.tidy(() =>
-      this.around(x, false, (input) => {
+      this.around(x, NO_DROPOUT, (input) => {
         const result = this.attention('TransformerBlock.prefill').prefill(input, options as never);
         state = result.state;
         for (const part of Object.values(state)) tf.keep(part);
@@ -307,7 +323,7 @@ export class TransformerBlock extends ElementwiseLayer {
   ): { y: tf.Tensor2D; state: TransformerBlockState } {
     let next: TransformerBlockState | undefined;
     const y = tf.tidy(() =>
-      this.around(xt, false, (input) => {
+      this.around(xt, NO_DROPOUT, (input) => {
         const result = this.attention('TransformerBlock.step').step(input, state as never);
         next = result.state;
         for (const part of Object.values(next)) tf.keep(part);
@@ -334,22 +350,23 @@ export class TransformerBlock extends ElementwiseLayer {
   /** The residual wiring around an attention function, the same for every form. */
   private around(
     x: tf.Tensor,
-    training: boolean,
+    drop: DropoutAt,
     attend: (input: tf.Tensor) => tf.Tensor,
   ): tf.Tensor {
-    const drop = (t: tf.Tensor) => (training && this.rate > 0 ? tf.dropout(t, this.rate) : t);
     const hasFeedForward = 'feed_forward/expand/kernel' in this.own;
     if (this.norm === 'post') {
-      const h = this.layerNorm('attention_norm', tf.add(x, drop(attend(x))));
+      const h = this.layerNorm('attention_norm', tf.add(x, drop(attend(x), 'attention')));
       if (!hasFeedForward) return h;
-      return this.layerNorm('feed_forward_norm', tf.add(h, drop(this.feedForward(h, drop))));
+      const f = drop(this.feedForward(h, drop), 'feed_forward');
+      return this.layerNorm('feed_forward_norm', tf.add(h, f));
     }
-    const h = tf.add(x, drop(attend(this.layerNorm('attention_norm', x))));
+    const h = tf.add(x, drop(attend(this.layerNorm('attention_norm', x)), 'attention'));
     if (!hasFeedForward) return h;
-    return tf.add(h, drop(this.feedForward(this.layerNorm('feed_forward_norm', h), drop)));
+    const f = drop(this.feedForward(this.layerNorm('feed_forward_norm', h), drop), 'feed_forward');
+    return tf.add(h, f);
   }
 
-  private feedForward(x: tf.Tensor, drop: (t: tf.Tensor) => tf.Tensor): tf.Tensor {
+  private feedForward(x: tf.Tensor, drop: DropoutAt): tf.Tensor {
     const read = (name: string) => this.own[name].read();
     const expanded = project(
       x,
@@ -358,7 +375,7 @@ export class TransformerBlock extends ElementwiseLayer {
     );
     const activated = this.activation === 'gelu' ? gelu(expanded) : tf.relu(expanded);
     return project(
-      drop(activated),
+      drop(activated, 'feed_forward_hidden'),
       read('feed_forward/contract/kernel'),
       read('feed_forward/contract/bias'),
     );

@@ -3,6 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
+  positionalEmbeddingLayer,
   type TransformerBlockLayerArgs,
   type TransformerBlockState,
   tokenEmbeddingLayer,
@@ -34,6 +35,7 @@ function transformerBlock64(
   x: Float32Array,
   w: Record<string, Float32Array>,
   config: TransformerBlockLayerArgs,
+  seen: { q?: Float64Array; k?: Float64Array } = {},
 ): Float64Array {
   const rows = B * L;
   const attention = config.attention;
@@ -46,6 +48,7 @@ function transformerBlock64(
       // EA's projections are D wide, and so are softmax's with keyDim = D / numHeads.
       { key: D, value: D },
       (q, k, v) => {
+        Object.assign(seen, { q, k });
         if (attention.kind === 'softmax') {
           const heads = { numHeads: attention.numHeads, keyDim: D / attention.numHeads };
           return multiHeadCore64(q, k, v, {
@@ -143,6 +146,27 @@ describe.each(BACKENDS)('transformerBlockLayer on %s', (backend) => {
       expect(tf.memory().numTensors).toBe(before);
       tf.dispose([x, y]);
     });
+
+    it(`${name}: queriesAndKeys gives the q and k its attention compares`, async () => {
+      await useBackend(backend);
+      const block = transformerBlockLayer(config);
+      const x = randomNormal([B, L, D], 2, 1);
+      expect(() => block.queriesAndKeys(x)).toThrow(
+        'TransformerBlock.queriesAndKeys: the block is not built yet',
+      );
+      tf.dispose(block.apply(x) as tf.Tensor);
+      perturb(block, 3);
+      const seen: { q?: Float64Array; k?: Float64Array } = {};
+      transformerBlock64(x.dataSync() as Float32Array, layerWeights(block).values, config, seen);
+      const before = tf.memory().numTensors;
+      const { query, key } = block.queriesAndKeys(x);
+      expect(query.shape).toEqual([B, L, D]);
+      expectClose(query, seen.q!, 2e-5, 'query');
+      expectClose(key, seen.k!, 2e-5, 'key');
+      tf.dispose([query, key]);
+      expect(tf.memory().numTensors).toBe(before);
+      x.dispose();
+    });
   }
 
   it('a char model of blocks trains with model.fit, with dropout only in training, and reloads with its weights', async () => {
@@ -177,6 +201,40 @@ describe.each(BACKENDS)('transformerBlockLayer on %s', (backend) => {
     const loaded = await tfl.loadLayersModel(tf.io.fromMemory(saved));
     expectClose(loaded.predict(xs) as tf.Tensor, once.dataSync(), 1e-6, 'reloaded');
     tf.dispose([xs, ys, once, twice]);
+  });
+
+  it('dropout: off in inference, reproducible with kwargs.seed, fresh masks without it', async () => {
+    await useBackend(backend);
+    const x = tfl.input({ shape: [6, 8] });
+    const positional = positionalEmbeddingLayer({ maxLength: 6, dropout: 0.3, name: 'p' });
+    const block = transformerBlockLayer({
+      attention: { kind: 'ea', order: 2 },
+      causal: true,
+      ffMultiplier: 2,
+      dropout: 0.3,
+      name: 'b',
+    });
+    const model = tfl.model({ inputs: x, outputs: block.apply(positional.apply(x)) as never });
+    const input = randomNormal([2, 6, 8], 5, 1);
+    const run = (kwargs: Record<string, unknown>) =>
+      (model.apply(input, kwargs) as tf.Tensor).dataSync();
+    const inference = run({});
+    expectClose(tf.tensor(run({ training: false, seed: 1 })), inference, 0, 'inference');
+    const seeded = run({ training: true, seed: 1 });
+    expectClose(tf.tensor(run({ training: true, seed: 1 })), seeded, 0, 'same seed');
+    const differs = (a: Float32Array, b: Float32Array) =>
+      a.some((value, i) => Math.abs(value - b[i]) > 1e-3);
+    expect(differs(run({ training: true, seed: 2 }) as Float32Array, seeded as Float32Array)).toBe(
+      true,
+    );
+    expect(differs(seeded as Float32Array, inference as Float32Array)).toBe(true);
+    expect(
+      differs(run({ training: true }) as Float32Array, run({ training: true }) as Float32Array),
+    ).toBe(true);
+    expect(() => model.apply(input, { training: true, seed: 'one' })).toThrow(
+      "PositionalEmbedding 'p': kwargs.seed must be a finite number, got 'one'",
+    );
+    input.dispose();
   });
 
   it('names a bad config field, the expectation and what was given', () => {

@@ -3,6 +3,7 @@
  * standard softmax attention, for TensorFlow.js — char LM, sequence classifier, forecaster —
  * with training, evaluation, weights I/O through tfjs IOHandlers, and pretrained weights.
  */
+export { type LayerQueriesAndKeys, queriesAndKeys } from './analysis/queries_and_keys.js';
 export type {
   AttentionConfig,
   BackboneConfig,
@@ -14,8 +15,8 @@ export type {
 } from './config/types.js';
 export { ConfigError } from './config/validate_config.js';
 export { createModel, type Model } from './create_model.js';
+export type { ForwardOptions } from './forward_context.js';
 export { loadModel, saveModel } from './io/save_load.js';
-export type { ForwardOptions } from './layers/context.js';
 export { fromPretrained, listPretrained } from './pretrained/from_pretrained.js';
 export type { PretrainedEntry } from './pretrained/registry.js';
 export type { Metrics } from './tasks/batch.js';

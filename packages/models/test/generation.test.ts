@@ -123,9 +123,21 @@ describe('CharLM generation session', () => {
       }
       const growth = bytes.at(-1)! - bytes[0];
       if (attention.kind === 'ea') expect(growth).toBe(0);
-      // Each step adds one key and one value of dModel floats per layer.
-      else expect(growth).toBe(39 * 2 * 2 * model.config.dModel * 4);
+      // Each step adds one key and one value of dModel floats, and its key-mask entry, per layer.
+      else expect(growth).toBe(39 * 2 * (2 * model.config.dModel + 1) * 4);
       session.dispose();
+      model.dispose();
+    }
+  });
+
+  it('1 000 generation steps leave tf.memory().numTensors unchanged (EA and softmax)', async () => {
+    for (const attention of [EA6, SOFTMAX]) {
+      const model = createModel(tinyCharLM({ attention, maxLength: 64 }), { seed: 8 });
+      const before = tf.memory().numTensors;
+      let produced = 0;
+      for await (const _ of model.generate('it was', { maxTokens: 1000, seed: 1 })) produced++;
+      expect(produced).toBe(1000);
+      expect(tf.memory().numTensors, attention.kind).toBe(before);
       model.dispose();
     }
   });

@@ -42,8 +42,9 @@ describe('saveModel / loadModel', () => {
     const url = `file://${join(directory, 'roundtrip')}`;
     await saveModel(model, url);
     const json = JSON.parse(await readFile(join(directory, 'roundtrip', 'model.json'), 'utf8'));
-    expect(json.format).toBe('elementwise-model');
-    expect(json.userDefinedMetadata.elementwise.formatVersion).toBe(1);
+    expect(json.format).toBe('layers-model');
+    expect(json.modelTopology.class_name).toBe('Model');
+    expect(json.userDefinedMetadata.elementwise.formatVersion).toBe(2);
     expect(json.weightsManifest[0].paths).toEqual(['weights.bin']);
     const bytes = await readFile(join(directory, 'roundtrip', 'weights.bin'));
     expect(bytes.byteLength).toBe(model.parameterCount() * 4);
@@ -130,11 +131,12 @@ describe('saveModel / loadModel', () => {
     const data = () => good.weightData as ArrayBuffer;
 
     it('format and version', async () => {
-      await expect(load({ ...good, format: 'layers-model' })).rejects.toThrow(
-        /format must be 'elementwise-model', got "layers-model"/,
+      await expect(load({ ...good, format: 'graph-model' })).rejects.toThrow(
+        /format must be 'layers-model', got "graph-model"/,
       );
-      await expect(load(withMeta({ formatVersion: 2, config: config() }))).rejects.toThrow(
-        /formatVersion must be 1, got 2/,
+      // Version 1 files name their weights differently and hold no topology.
+      await expect(load(withMeta({ formatVersion: 1, config: config() }))).rejects.toThrow(
+        /formatVersion must be 2, got 1/,
       );
       await expect(load({ ...good, userDefinedMetadata: {} })).rejects.toThrow(
         /userDefinedMetadata.elementwise is missing/,
@@ -143,12 +145,12 @@ describe('saveModel / loadModel', () => {
 
     it('unknown or invalid config fields', async () => {
       await expect(
-        load(withMeta({ formatVersion: 1, config: { ...config(), heads: 2 } })),
+        load(withMeta({ formatVersion: 2, config: { ...config(), heads: 2 } })),
       ).rejects.toThrow(/unknown field heads/);
       await expect(
         load(
           withMeta({
-            formatVersion: 1,
+            formatVersion: 2,
             config: { ...config(), attention: { kind: 'ea', order: 5 } },
           }),
         ),
@@ -156,7 +158,7 @@ describe('saveModel / loadModel', () => {
     });
 
     it('shape, dtype and name mismatches, missing and extra weights', async () => {
-      const name = 'block_0/attention/key/kernel';
+      const name = 'block_0/key/kernel';
       const wrongShape = specs().map((s) => (s.name === name ? { ...s, shape: [8, 32] } : s));
       await expect(load({ ...good, weightSpecs: wrongShape })).rejects.toThrow(
         `weight ${name} must have shape [16, 16] for this config, got [8, 32]`,
@@ -168,7 +170,7 @@ describe('saveModel / loadModel', () => {
         `weight ${name} must have dtype float32, got int32`,
       );
       const renamed = specs().map((s) =>
-        s.name === name ? { ...s, name: 'block_0/attention/keys/kernel' } : s,
+        s.name === name ? { ...s, name: 'block_0/keys/kernel' } : s,
       );
       await expect(load({ ...good, weightSpecs: renamed })).rejects.toThrow(
         `missing weights: ${name}`,

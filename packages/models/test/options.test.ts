@@ -223,7 +223,7 @@ describe('options objects', () => {
     );
     const asArrays = Object.fromEntries(Object.keys(weights).map((name) => [name, [0]]));
     expect(() => model.setWeights(asArrays as never)).toThrow(
-      'CharLM.setWeights: weight token_embedding must be a tf.Tensor, got an array of length 1',
+      'CharLM.setWeights: weight token_embedding/embeddings must be a tf.Tensor, got an array of length 1',
     );
     const copies = Object.fromEntries(
       Object.entries(weights).map(([name, w]) => [name, tf.clone(w)]),

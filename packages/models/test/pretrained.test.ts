@@ -1,10 +1,13 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 // The fused kernels, as the CLI and the demo run the shipped models.
 import '@elementwise/backend-cpu';
+// What tf.loadLayersModel needs to rebuild the topology: the layers' registered classes.
+import '@elementwise/layers';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   type CharLM,
@@ -146,6 +149,31 @@ describe('fromPretrained', () => {
     for (const entry of PRETRAINED) {
       const model = await fromPretrained(entry.name);
       expect(model.task).toBe(entry.task);
+      model.dispose();
+    }
+  });
+
+  it('a shipped model.json loads with plain tf.loadLayersModel and gives the logits of fromPretrained', async () => {
+    const text = 'Call me Ishmael. Some years ago, never mind how long precisely, having';
+    for (const name of ['char-lm-moby-dick-ea6-g8-conv', 'char-lm-moby-dick-softmax-conv']) {
+      const model = (await fromPretrained(name)) as CharLM;
+      const folder = dirname(fileURLToPath(pretrainedUrl(name)));
+      const json = JSON.parse(await readFile(join(folder, 'model.json'), 'utf8'));
+      const weights = await readFile(join(folder, json.weightsManifest[0].paths[0]));
+      const plain = await tfl.loadLayersModel(
+        tf.io.fromMemory({
+          modelTopology: json.modelTopology,
+          weightSpecs: json.weightsManifest[0].weights,
+          weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.length),
+        }),
+      );
+      const ids = tf.tensor2d(model.encode(text), [1, text.length], 'int32');
+      const expected = tf.tidy(() => model.logits(ids));
+      const got = plain.predict(ids) as tf.Tensor;
+      expect(got.shape).toEqual(expected.shape);
+      expect(maxAbsDiff(expected.dataSync(), got.dataSync()), name).toBe(0);
+      tf.dispose([ids, expected, got]);
+      plain.dispose();
       model.dispose();
     }
   });

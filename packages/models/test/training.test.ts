@@ -55,12 +55,10 @@ describe('train', () => {
     for (const attention of [{ kind: 'ea', order: 6 } as const, { kind: 'softmax' } as const]) {
       const model = createModel(tinyCharLM({ attention }), { seed: 2 });
       const before = tf.memory().numTensors;
-      const weightsBefore = model.getWeights()['block_0/attention/query/kernel'].dataSync().slice();
+      const weightsBefore = model.getWeights()['block_0/query/kernel'].dataSync().slice();
       await train(model, textData, { steps: 1, batchSize: 2, learningRate: 1e-2, seed: 1 });
       expect(tf.memory().numTensors).toBe(before);
-      expect(model.getWeights()['block_0/attention/query/kernel'].dataSync()).not.toEqual(
-        weightsBefore,
-      );
+      expect(model.getWeights()['block_0/query/kernel'].dataSync()).not.toEqual(weightsBefore);
       await train(
         model,
         { ...textData, validation: { kind: 'text', text: TEXT.slice(0, 200) } },
@@ -238,15 +236,15 @@ describe('training utilities', () => {
       { seed: 1 },
     );
     const decays = Object.fromEntries(model.trainableVariables().map((p) => [p.name, p.decay]));
-    expect(decays['block_0/attention/query/kernel']).toBe(true);
+    expect(decays['block_0/query/kernel']).toBe(true);
     expect(decays['block_0/feed_forward/expand/kernel']).toBe(true);
     expect(decays['head/kernel']).toBe(true);
     for (const name of [
-      'block_0/attention/query/bias',
+      'block_0/query/bias',
       'block_0/attention_norm/gain',
-      'block_0/attention/query_norm/gain',
-      'token_embedding',
-      'positional/table',
+      'block_0/query_norm/gain',
+      'token_embedding/embeddings',
+      'positional/embeddings',
       'head/bias',
     ]) {
       expect(decays[name], name).toBe(false);

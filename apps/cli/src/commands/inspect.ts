@@ -1,5 +1,4 @@
-import { type Dataset, evaluate, type Model } from '@elementwise/models';
-import { captureAttentionInputs } from '../analysis/kernel_capture.js';
+import { queriesAndKeys } from '@elementwise/models';
 import { pairwiseQkMagnitudes, summarizeQkMagnitudes } from '../analysis/qk_statistics.js';
 import { type BackendName, useBackend } from '../backend.js';
 import { openModels } from '../model_source.js';
@@ -18,46 +17,10 @@ export interface InspectCommandOptions {
   backend: BackendName;
 }
 
-/** The first `count` examples (or `count` context windows of text) of a dataset. */
-export function leadingExamples(data: Dataset, count: number, model: Model): Dataset {
-  switch (data.kind) {
-    case 'text':
-      return { ...data, text: data.text.slice(0, count * (model.config.maxLength + 1)) };
-    case 'tokens': {
-      const values = Math.min(count, data.inputs.length / data.length) * data.length;
-      return {
-        ...data,
-        inputs: data.inputs.slice(0, values),
-        targets: data.targets.slice(0, values),
-        ...(data.weights ? { weights: data.weights.slice(0, values) } : {}),
-      };
-    }
-    case 'sequences': {
-      const n = Math.min(count, data.labels.length);
-      return {
-        ...data,
-        inputs: data.inputs.slice(0, n * data.length * data.channels),
-        labels: data.labels.slice(0, n),
-      };
-    }
-    case 'series': {
-      const steps = Math.min(
-        count + data.inputLength + data.horizon - 1,
-        data.values.length / data.channels,
-      );
-      return {
-        ...data,
-        values: data.values.slice(0, steps * data.channels),
-        ...(data.times ? { times: data.times.slice(0, steps) } : {}),
-      };
-    }
-  }
-}
-
 /**
  * Percentiles of |2 q k| per layer of EA models, over every (query, key ≤ query when causal,
- * channel) triple of the first `--batch-size` held-out examples, read from the q and k that the
- * EA kernel receives during evaluation.
+ * channel) triple of the first `--batch-size` held-out examples, from the q and k each attention
+ * layer compares (`queriesAndKeys`: a sub-model of the network gives each block's input).
  */
 export async function inspectCommand(options: InspectCommandOptions): Promise<void> {
   const backend = await useBackend(options.backend);
@@ -74,37 +37,17 @@ export async function inspectCommand(options: InspectCommandOptions): Promise<vo
       }
       const task = taskForConfig(model.config, options.task);
       const splits = task.load(task.optionsFromConfig(model.config));
-      const subset = leadingExamples(splits[options.split], options.batchSize, model);
-      const calls = await captureAttentionInputs(async () => {
-        await evaluate(model, subset, { batchSize: options.batchSize });
+      const layers = await queriesAndKeys(model, splits[options.split], {
+        examples: options.batchSize,
       });
-      const layers = model.config.numLayers;
-      if (calls.length === 0 || calls.length % layers !== 0) {
-        throw new Error(
-          `${name}: expected a multiple of ${layers} EA kernel calls, saw ${calls.length}`,
+      for (const { layer, query, key, shape, causal } of layers) {
+        const [batch, length, channels] = shape;
+        const all = pairwiseQkMagnitudes(
+          query,
+          key,
+          { batch, queries: length, keys: length, channels },
+          causal,
         );
-      }
-      for (let layer = 0; layer < layers; layer += 1) {
-        const parts = calls.filter((_, i) => i % layers === layer);
-        const magnitudes = parts.map((call) =>
-          pairwiseQkMagnitudes(
-            call.q,
-            call.k,
-            {
-              batch: call.qShape[0],
-              queries: call.qShape[1],
-              keys: call.kShape[1],
-              channels: call.qShape[2],
-            },
-            call.causal,
-          ),
-        );
-        const all = new Float32Array(magnitudes.reduce((n, m) => n + m.length, 0));
-        let offset = 0;
-        for (const m of magnitudes) {
-          all.set(m, offset);
-          offset += m.length;
-        }
         const s = summarizeQkMagnitudes(all);
         rows.push([
           name,

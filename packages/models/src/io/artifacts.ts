@@ -22,6 +22,7 @@ export function modelToArtifacts(model: Model): tf.io.ModelArtifacts {
     buffers.push(values.slice().buffer);
   }
   return {
+    modelTopology: model.network.toJSON(null, false) as tf.io.ModelArtifacts['modelTopology'],
     format: MODEL_FORMAT,
     generatedBy: GENERATED_BY,
     convertedBy: null,

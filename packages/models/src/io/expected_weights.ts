@@ -6,9 +6,10 @@ import type { ModelConfig, ResolvedBackboneConfig } from '../config/types.js';
  * with them before a single variable is allocated: a hostile `model.json` may pair a config of
  * 1 GiB of parameters (within the config limits) with a manifest of a few bytes.
  *
- * Mirrors the layers (`Linear`: `<name>/kernel` [in, out] + `<name>/bias` [out], `LayerNorm`:
- * `gain` + `bias`, `RMSNorm`: `gain`, …) as `config/parameter_count.ts` mirrors their sizes;
- * tests compare both with built models of every block option.
+ * Mirrors the network's layers (`Linear`: `<name>/kernel` [in, out] + `<name>/bias` [out], the
+ * blocks' layer norms: `gain` + `bias`, tfjs's final `LayerNormalization`: `gamma` + `beta`, …)
+ * as `config/parameter_count.ts` mirrors their sizes; tests compare both with built networks of
+ * every block option.
  */
 
 /** One weight of a model: its stable name and shape, all float32. */
@@ -17,7 +18,7 @@ export interface ExpectedWeight {
   shape: number[];
 }
 
-/** Every weight of the model of a resolved config (as `resolveConfig` returns it), in order. */
+/** Every weight of the model of a resolved config (as `resolveConfig` returns it). */
 export function expectedWeights(config: ModelConfig): ExpectedWeight[] {
   const weights: ExpectedWeight[] = [];
   const add = (name: string, shape: number[]) => {
@@ -36,10 +37,10 @@ export function expectedWeights(config: ModelConfig): ExpectedWeight[] {
   const d = backbone.dModel;
   const vocabularySize =
     config.task === 'char-lm' ? Array.from(config.vocabulary).length + 1 : undefined;
-  if (vocabularySize !== undefined) add('token_embedding', [vocabularySize, d]);
+  if (vocabularySize !== undefined) add('token_embedding/embeddings', [vocabularySize, d]);
   else linear('input_embedding', (config as { inputChannels: number }).inputChannels, d);
 
-  if (backbone.positional === 'learned') add('positional/table', [backbone.maxLength, d]);
+  if (backbone.positional === 'learned') add('positional/embeddings', [backbone.maxLength, d]);
   if (backbone.positional === 'time') {
     add('positional/frequencies', [d]);
     add('positional/phases', [d]);
@@ -48,19 +49,18 @@ export function expectedWeights(config: ModelConfig): ExpectedWeight[] {
   const hidden = Math.round(d * backbone.ffMultiplier);
   for (let i = 0; i < backbone.numLayers; i++) {
     const block = `block_${i}`;
-    const attention = `${block}/attention`;
-    for (const role of roles) linear(`${attention}/${role}`, d, d);
+    for (const role of roles) linear(`${block}/${role}`, d, d);
+    linear(`${block}/output`, d, d);
     if (backbone.shortConv > 0) {
       for (const role of roles) {
-        add(`${attention}/${role}_conv/kernel`, [backbone.shortConv, d]);
-        add(`${attention}/${role}_conv/bias`, [d]);
+        add(`${block}/${role}_conv/kernel`, [backbone.shortConv, d]);
+        add(`${block}/${role}_conv/bias`, [d]);
       }
     }
-    if (backbone.outputGate) linear(`${attention}/gate`, d, d);
-    linear(`${attention}/output`, d, d);
+    if (backbone.outputGate) linear(`${block}/gate`, d, d);
     if (backbone.attention.kind === 'ea' && backbone.attention.qkNorm === 'rms') {
-      add(`${attention}/query_norm/gain`, [d]);
-      add(`${attention}/key_norm/gain`, [d]);
+      add(`${block}/query_norm/gain`, [d]);
+      add(`${block}/key_norm/gain`, [d]);
     }
     layerNorm(`${block}/attention_norm`, d);
     if (hidden > 0) {
@@ -69,7 +69,10 @@ export function expectedWeights(config: ModelConfig): ExpectedWeight[] {
       layerNorm(`${block}/feed_forward_norm`, d);
     }
   }
-  if (backbone.norm === 'pre') layerNorm('final_norm', d);
+  if (backbone.norm === 'pre') {
+    add('final_norm/gamma', [d]);
+    add('final_norm/beta', [d]);
+  }
 
   switch (config.task) {
     case 'char-lm':

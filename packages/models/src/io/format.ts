@@ -1,5 +1,9 @@
-/** `ModelArtifacts.format` of files written by this package. */
-export const MODEL_FORMAT = 'elementwise-model';
+/**
+ * `ModelArtifacts.format` of files written by this package: a tfjs Layers model, which
+ * `tf.loadLayersModel` reads once `@elementwise/layers` (and, for forecasters with
+ * `positional: 'time'`, this package) is imported.
+ */
+export const MODEL_FORMAT = 'layers-model';
 /** Version of the layout of `userDefinedMetadata.elementwise`; bumped on incompatible changes. */
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
 export const GENERATED_BY = '@elementwise/models';

@@ -1,20 +1,19 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { CharLMConfig, ResolvedBackboneConfig } from '../config/types.js';
-import { Backbone } from '../layers/backbone.js';
+import type { CharLMConfig } from '../config/types.js';
 import {
+  callArguments,
   type ForwardContext,
   type ForwardOptions,
   forwardContext,
   INFERENCE,
-} from '../layers/context.js';
-import { Linear } from '../layers/linear.js';
-import { matMulUnflagged } from '../layers/matmul.js';
+} from '../forward_context.js';
 import { checkNumber, checkOptions, describeValue, isPositiveInteger } from '../options.js';
 import { randomSeed, SeededRandom } from '../random.js';
 import { cleanUp } from '../training/cleanup.js';
 import { explainWasmFailure } from '../training/wasm_failure.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
+import { CharLMDecoder } from './char_lm_decoder.js';
 import { GenerationSession } from './generation_session.js';
 import { correctCount, crossEntropy } from './losses.js';
 import { type GenerateOptions, sampleToken } from './sampling.js';
@@ -26,35 +25,24 @@ export const UNKNOWN_ID = 0;
 
 /**
  * Character-level causal language model: token embedding, causal backbone, linear head over
- * the vocabulary (plus the reserved unknown id). Generation prefills the prompt in parallel and
- * then runs one recurrent step per character (EA state or softmax KV cache).
+ * the vocabulary (plus the reserved unknown id), as the `tf.LayersModel` `network` (ids [B, L]
+ * → logits [B, L, vocabularySize]). Generation prefills the prompt in parallel and then runs one
+ * recurrent step per character (EA state or softmax KV cache).
  */
 export class CharLM extends BaseModel<CharLMConfig> {
   /** Characters of the vocabulary, by id − 1. */
   readonly characters: string[];
   readonly vocabularySize: number;
   private readonly ids: Map<string, number>;
-  private readonly embedding: tf.Variable;
-  readonly backbone: Backbone;
-  private readonly head: Linear;
+  /** The network's layers run token by token, for generation sessions. */
+  readonly decoder: CharLMDecoder;
 
   constructor(config: CharLMConfig, seed: number) {
     super(config, seed);
     this.characters = Array.from(config.vocabulary);
     this.ids = new Map(this.characters.map((c, i) => [c, i + 1]));
     this.vocabularySize = this.characters.length + 1;
-    const { dModel } = config;
-    try {
-      this.embedding = this.store.create('token_embedding', {
-        shape: [this.vocabularySize, dModel],
-        init: { normal: 1 },
-        decay: false,
-      });
-      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
-      this.head = new Linear(this.store, 'head', dModel, this.vocabularySize);
-    } catch (error) {
-      this.abandon(error);
-    }
+    this.decoder = new CharLMDecoder(this.network, config);
   }
 
   get maxLength(): number {
@@ -107,31 +95,11 @@ export class CharLM extends BaseModel<CharLMConfig> {
   /** {@link logits} of ids that are known to be in range (the samplers' and sessions'). */
   private forward(ids: tf.Tensor2D, context: ForwardContext): tf.Tensor3D {
     this.checkIds('CharLM', ids);
-    return tf.tidy(() => {
-      const hidden = this.backbone.apply(this.embed(ids) as tf.Tensor3D, context);
-      return this.head.apply(hidden) as tf.Tensor3D;
-    });
+    return this.network.apply(ids, callArguments(context)) as tf.Tensor3D;
   }
 
-  /**
-   * Token embeddings of ids [...] → [..., dModel], as one-hot · table: tf.gather's gradient
-   * needs UnsortedSegmentSum, which tfjs's wasm backend lacks, and for a character vocabulary
-   * the matMul costs little.
-   */
-  embed(ids: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => {
-      const oneHot = tf.cast(
-        tf.oneHot(tf.reshape(ids, [-1]) as tf.Tensor1D, this.vocabularySize),
-        'float32',
-      );
-      const flat = matMulUnflagged(oneHot as tf.Tensor2D, this.embedding as tf.Tensor2D);
-      return tf.reshape(flat, [...ids.shape, this.config.dModel]);
-    });
-  }
-
-  /** Logits of hidden states [..., dModel] → [..., vocabularySize]. */
-  project(hidden: tf.Tensor): tf.Tensor {
-    return this.head.apply(hidden);
+  protected networkInputs(inputs: tf.Tensor): tf.Tensor {
+    return inputs;
   }
 
   /** Mean cross-entropy over the positions, weighted by `batch.weights` where it has them. */

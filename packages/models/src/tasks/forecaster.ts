@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForecasterConfig, ResolvedBackboneConfig } from '../config/types.js';
-import { Backbone } from '../layers/backbone.js';
-import { type ForwardContext, type ForwardOptions, forwardContext } from '../layers/context.js';
-import { Linear } from '../layers/linear.js';
+import type { ForecasterConfig } from '../config/types.js';
+import {
+  callArguments,
+  type ForwardContext,
+  type ForwardOptions,
+  forwardContext,
+} from '../forward_context.js';
 import { describeValue } from '../options.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
@@ -15,22 +18,12 @@ import { checkSequenceInput } from './input_checks.js';
  * The loss is the MSE in normalised units.
  */
 export class Forecaster extends BaseModel<ForecasterConfig> {
-  private readonly inputEmbedding: Linear;
-  private readonly backbone: Backbone;
-  private readonly head: Linear;
   private readonly mean: Float32Array;
   private readonly std: Float32Array;
 
   constructor(config: ForecasterConfig, seed: number) {
     super(config, seed);
     const channels = config.inputChannels;
-    try {
-      this.inputEmbedding = new Linear(this.store, 'input_embedding', channels, config.dModel);
-      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, true);
-      this.head = new Linear(this.store, 'head', config.dModel, config.horizon);
-    } catch (error) {
-      this.abandon(error);
-    }
     this.mean = Float32Array.from(config.normalization?.mean ?? new Array(channels).fill(0));
     this.std = Float32Array.from(config.normalization?.std ?? new Array(channels).fill(1));
   }
@@ -66,20 +59,22 @@ export class Forecaster extends BaseModel<ForecasterConfig> {
         );
       }
     }
-    return tf.tidy(() => {
-      const normalized = tf.div(tf.sub(inputs, this.mean), this.std) as tf.Tensor3D;
-      const hidden = this.backbone.apply(
-        this.inputEmbedding.apply(normalized) as tf.Tensor3D,
-        context,
-        times,
-      );
-      const length = hidden.shape[1];
-      const last = tf.reshape(tf.slice(hidden, [0, length - 1, 0], [-1, 1, -1]), [
-        -1,
-        this.config.dModel,
-      ]);
-      return this.head.apply(last) as tf.Tensor2D;
-    });
+    return tf.tidy(
+      () =>
+        this.network.apply(
+          this.networkInputs(inputs, times),
+          callArguments(context),
+        ) as tf.Tensor2D,
+    );
+  }
+
+  /** The normalised inputs, and with `positional: 'time'` the times (evenly spaced if absent). */
+  protected networkInputs(inputs: tf.Tensor, times?: tf.Tensor2D): tf.Tensor | tf.Tensor[] {
+    const normalized = tf.div(tf.sub(inputs, this.mean), this.std);
+    if (this.config.positional !== 'time') return normalized;
+    const [batch, length] = inputs.shape;
+    const steps = times ?? tf.tile(tf.expandDims(tf.range(0, length, 1, 'float32'), 0), [batch, 1]);
+    return [normalized, steps];
   }
 
   /** The next `horizon` values of channel 0 [B, horizon], in original units. */

@@ -1,5 +1,5 @@
+import type { TransformerBlockState } from '@elementwise/layers';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionCache } from '../attention/self_attention.js';
 import { describeValue } from '../options.js';
 import { cleanUp } from '../training/cleanup.js';
 import type { CharLM } from './char_lm.js';
@@ -19,7 +19,7 @@ import type { CharLM } from './char_lm.js';
  */
 export class GenerationSession {
   private context: number[] = [];
-  private caches: AttentionCache[] | null = null;
+  private states: TransformerBlockState[] | null = null;
 
   constructor(private readonly model: CharLM) {}
 
@@ -69,25 +69,19 @@ export class GenerationSession {
       this.context = [...this.context.slice(this.context.length - keep + 1), id];
       return this.encodeWindow();
     }
-    if (!this.model.backbone.recurrent) {
+    if (!this.model.decoder.recurrent) {
       this.context.push(id);
       return this.encodeWindow();
     }
-    const position = this.context.length;
-    const previous = this.caches!;
-    const { logits, caches } = tf.tidy(() => {
-      const embedded = this.model.embed(tf.tensor1d([id], 'int32')) as tf.Tensor2D;
-      const result = this.model.backbone.step(embedded, position, previous);
-      return { logits: this.model.project(result.y), caches: result.caches };
-    });
-    this.disposeCaches();
-    this.caches = caches;
+    const { logits, states } = this.model.decoder.step(id, this.context.length, this.states!);
+    this.disposeStates();
+    this.states = states;
     this.context.push(id);
     return readAndDispose(logits);
   }
 
   dispose(): void {
-    this.disposeCaches();
+    this.disposeStates();
     this.context = [];
   }
 
@@ -103,22 +97,18 @@ export class GenerationSession {
   }
 
   private async encodeWindow(): Promise<Float32Array> {
-    this.disposeCaches();
+    this.disposeStates();
     const ids = tf.tensor2d(this.context, [1, this.context.length], 'int32');
     const length = this.context.length;
     const lastRow = (x: tf.Tensor3D) =>
       tf.reshape(tf.slice(x, [0, length - 1, 0], [1, 1, -1]), [1, -1]);
     let failed = false;
     try {
-      if (!this.model.backbone.recurrent) {
+      if (!this.model.decoder.recurrent) {
         return await readAndDispose(tf.tidy(() => lastRow(this.model.logits(ids))));
       }
-      const { logits, caches } = tf.tidy(() => {
-        const embedded = this.model.embed(ids) as tf.Tensor3D;
-        const result = this.model.backbone.prefill(embedded);
-        return { logits: this.model.project(lastRow(result.y)), caches: result.caches };
-      });
-      this.caches = caches;
+      const { logits, states } = this.model.decoder.prefill(ids);
+      this.states = states;
       return await readAndDispose(logits);
     } catch (error) {
       failed = true;
@@ -128,9 +118,9 @@ export class GenerationSession {
     }
   }
 
-  private disposeCaches(): void {
-    if (this.caches) for (const cache of this.caches) tf.dispose(cache);
-    this.caches = null;
+  private disposeStates(): void {
+    if (this.states) for (const state of this.states) tf.dispose(Object.values(state));
+    this.states = null;
   }
 }
 

@@ -1,8 +1,11 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ResolvedBackboneConfig, SequenceClassifierConfig } from '../config/types.js';
-import { Backbone } from '../layers/backbone.js';
-import { type ForwardContext, type ForwardOptions, forwardContext } from '../layers/context.js';
-import { Linear } from '../layers/linear.js';
+import type { SequenceClassifierConfig } from '../config/types.js';
+import {
+  callArguments,
+  type ForwardContext,
+  type ForwardOptions,
+  forwardContext,
+} from '../forward_context.js';
 import { BaseModel } from './base_model.js';
 import type { Batch, MetricSums } from './batch.js';
 import { checkSequenceInput } from './input_checks.js';
@@ -13,24 +16,8 @@ import { correctCount, crossEntropy } from './losses.js';
  * backbone, mean pooling over positions and a linear head over the classes.
  */
 export class SequenceClassifier extends BaseModel<SequenceClassifierConfig> {
-  private readonly inputEmbedding: Linear;
-  private readonly backbone: Backbone;
-  private readonly head: Linear;
-
   constructor(config: SequenceClassifierConfig, seed: number) {
     super(config, seed);
-    try {
-      this.inputEmbedding = new Linear(
-        this.store,
-        'input_embedding',
-        config.inputChannels,
-        config.dModel,
-      );
-      this.backbone = new Backbone(this.store, config as ResolvedBackboneConfig, false);
-      this.head = new Linear(this.store, 'head', config.dModel, config.numClasses);
-    } catch (error) {
-      this.abandon(error);
-    }
   }
 
   /**
@@ -42,16 +29,16 @@ export class SequenceClassifier extends BaseModel<SequenceClassifierConfig> {
     const context = forwardContext('SequenceClassifier.logits', options);
     const { inputChannels, maxLength } = this.config;
     checkSequenceInput('SequenceClassifier', inputs, inputChannels, maxLength);
-    return tf.tidy(() => {
-      const embedded = this.inputEmbedding.apply(inputs) as tf.Tensor3D;
-      const pooled = tf.mean(this.backbone.apply(embedded, context), 1);
-      return this.head.apply(pooled) as tf.Tensor2D;
-    });
+    return this.network.apply(inputs, callArguments(context)) as tf.Tensor2D;
   }
 
   /** Class probabilities [B, numClasses] of inputs [B, L, inputChannels]. */
   predict(inputs: tf.Tensor3D): tf.Tensor2D {
     return tf.tidy(() => tf.softmax(this.logits(inputs)));
+  }
+
+  protected networkInputs(inputs: tf.Tensor): tf.Tensor {
+    return inputs;
   }
 
   loss(batch: Batch, context: ForwardContext): tf.Scalar {

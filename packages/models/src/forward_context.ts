@@ -1,5 +1,5 @@
-import { checkNumber, checkOptions, describeValue } from '../options.js';
-import { randomSeed, SeededRandom } from '../random.js';
+import { checkNumber, checkOptions, describeValue } from './options.js';
+import { randomSeed, SeededRandom } from './random.js';
 
 /** Whether a forward pass trains (dropout on, seeded by `random`) or infers (dropout off). */
 export interface ForwardContext {
@@ -43,4 +43,13 @@ export function forwardContext(
   }
   if (!training) return INFERENCE;
   return { training: true, random: new SeededRandom(seed ?? randomSeed()) };
+}
+
+/**
+ * The keyword arguments of a network call in this context: `training`, and a seed for the
+ * layers' dropout masks drawn from the context's generator.
+ */
+export function callArguments(context: ForwardContext): { training: boolean; seed?: number } {
+  if (!context.training) return { training: false };
+  return { training: true, seed: (context.random ?? new SeededRandom(randomSeed())).nextUint32() };
 }

@@ -1,0 +1,145 @@
+import * as tf from '@tensorflow/tfjs-core';
+import type * as tfl from '@tensorflow/tfjs-layers';
+import {
+  booleanField,
+  checkConfig,
+  type Initializer,
+  type InitializerIdentifier,
+  initializerField,
+  type Kwargs,
+  type LayerArgs,
+  positiveIntegerField,
+  serializeInitializer,
+  singleInput,
+} from './config.js';
+import { fail, formatShape } from './errors.js';
+import { ElementwiseLayer } from './layer.js';
+import { project } from './projection.js';
+
+export interface LinearLayerArgs extends LayerArgs {
+  /** Output width. Required. */
+  units: number;
+  /** Add a bias. Default true. */
+  useBias?: boolean;
+  /** Default `'glorotUniform'`. */
+  kernelInitializer?: InitializerIdentifier;
+  /** Default `'zeros'`. */
+  biasInitializer?: InitializerIdentifier;
+}
+
+const FACTORY = 'linearLayer';
+const CONFIG_KEYS = ['units', 'useBias', 'kernelInitializer', 'biasInitializer'] as const;
+
+/**
+ * y = x·kernel + bias over the last axis, for inputs of any rank >= 2: what `tf.layers.dense`
+ * computes without an activation, with a backward whose matMuls carry no transpose flags. On
+ * tfjs-wasm a flagged matMul leaves XNNPACK for a loop several times slower, and a language
+ * model's input and output projections run over every position of every sequence of a batch.
+ * Weights `kernel` [in, units] and `bias` [units]. A padding mask passes through.
+ */
+export class Linear extends ElementwiseLayer {
+  static className = 'Linear';
+
+  readonly units: number;
+  readonly useBias: boolean;
+  private readonly kernelInitializer: Initializer;
+  private readonly biasInitializer: Initializer;
+  private kernel: tfl.LayerVariable | null = null;
+  private bias: tfl.LayerVariable | null = null;
+
+  constructor(args: LinearLayerArgs) {
+    if (args === undefined) fail(FACTORY, 'config is required, e.g. {units: 64}');
+    const config = checkConfig<LinearLayerArgs>(FACTORY, args, CONFIG_KEYS);
+    super(config);
+    this.units = positiveIntegerField(FACTORY, 'units', config.units);
+    this.useBias = booleanField(FACTORY, 'useBias', config.useBias, true);
+    this.kernelInitializer = initializerField(
+      FACTORY,
+      'kernelInitializer',
+      config.kernelInitializer,
+      'glorotUniform',
+    );
+    this.biasInitializer = initializerField(
+      FACTORY,
+      'biasInitializer',
+      config.biasInitializer,
+      'zeros',
+    );
+    this.supportsMasking = true;
+  }
+
+  override build(inputShape: tfl.Shape | tfl.Shape[]): void {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const inputs = shape[shape.length - 1];
+    if (shape.length < 2 || typeof inputs !== 'number' || inputs < 1) {
+      fail(
+        'Linear.build',
+        `input shape must be [..., in] of rank >= 2 with a known last axis, got ${formatShape(shape)}`,
+      );
+    }
+    this.kernel = this.addWeight(
+      'kernel',
+      [inputs, this.units],
+      'float32',
+      this.kernelInitializer,
+      undefined,
+      true,
+    );
+    if (this.useBias) {
+      this.bias = this.addWeight(
+        'bias',
+        [this.units],
+        'float32',
+        this.biasInitializer,
+        undefined,
+        true,
+      );
+    }
+    this.built = true;
+  }
+
+  override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
+    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return [...shape.slice(0, -1), this.units];
+  }
+
+  override computeMask(
+    _inputs: tf.Tensor | tf.Tensor[],
+    mask?: tf.Tensor | tf.Tensor[],
+  ): tf.Tensor | tf.Tensor[] {
+    return (mask ?? null) as tf.Tensor;
+  }
+
+  override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
+    return tf.tidy(() => {
+      this.invokeCallHook(inputs, kwargs);
+      const where = `Linear '${this.name}'`;
+      const x = singleInput(where, inputs);
+      const kernel = (this.kernel as tfl.LayerVariable).read();
+      if (x.rank < 2 || x.shape[x.rank - 1] !== kernel.shape[0]) {
+        fail(where, `x must have shape [..., ${kernel.shape[0]}], got ${formatShape(x.shape)}`);
+      }
+      return project(x, kernel, this.bias?.read() ?? null);
+    });
+  }
+
+  override getConfig(): tf.serialization.ConfigDict {
+    return {
+      units: this.units,
+      useBias: this.useBias,
+      kernelInitializer: serializeInitializer(this.kernelInitializer),
+      biasInitializer: serializeInitializer(this.biasInitializer),
+      ...super.getConfig(),
+    };
+  }
+}
+
+tf.serialization.registerClass(Linear);
+
+/**
+ * A linear map over the last axis (tfjs-style factory): `linearLayer({units: 64})`, the dense
+ * layer without activation, fast to train on tfjs-wasm. See {@link Linear}.
+ */
+export function linearLayer(args: LinearLayerArgs): Linear {
+  return new Linear(args);
+}
