@@ -90,6 +90,11 @@ export function createProgram(): Command {
     .option('--min-lr <rate>', 'learning rate at the end of the cosine decay', numberOption(0, 1))
     .option('--weight-decay <rate>', 'decoupled weight decay', numberOption(0, 1))
     .option(
+      '--recompute',
+      "recompute each block's activations in the backward pass (less memory per step)",
+      false,
+    )
+    .option(
       '--clip-norm <norm>',
       'global gradient-norm clip',
       numberOption(0, Number.POSITIVE_INFINITY, true),
@@ -195,6 +200,11 @@ export function createProgram(): Command {
       6,
     )
     .option('--batch-size <n>', 'training batch size', integerOption(1), 16)
+    .option(
+      '--recompute',
+      "recompute each block's activations in the backward pass (less memory per step)",
+      false,
+    )
     .option(
       '--decode-positions <list>',
       'also time generation after prompts of these lengths (comma-separated, e.g. 100,1000,10000)',

@@ -375,8 +375,12 @@ export abstract class SelfAttentionLayer<
     windows: ConvolutionWindows | undefined,
   ): { qkv: QKV; windows: ConvolutionWindows } {
     const next: ConvolutionWindows = {};
+    const [batch, length, channels] = x.shape;
+    // One [B · L, D] view of x for the three projections, rather than one each.
+    const rows = tf.reshape(x, [batch * length, channels]);
     const qkv = CONVOLVED.map((projection) => {
-      const projected = this.projectOne(projection, x) as tf.Tensor3D;
+      const flat = this.projectOne(projection, rows);
+      const projected = tf.reshape(flat, [batch, length, flat.shape[1] as number]) as tf.Tensor3D;
       const convolution = this.convolutions.get(projection);
       if (!convolution) return projected;
       const result = convolveAfter(

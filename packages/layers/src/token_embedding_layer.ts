@@ -13,7 +13,6 @@ import {
 } from './config.js';
 import { fail, formatShape } from './errors.js';
 import { ElementwiseLayer } from './layer.js';
-import { matMulUnflagged } from './projection.js';
 
 export interface TokenEmbeddingLayerArgs extends LayerArgs {
   /** Number of token ids V: inputs are ids in [0, V). Required. */
@@ -86,9 +85,8 @@ export class TokenEmbedding extends ElementwiseLayer {
       if (ids.size === 0)
         fail(where, `ids must hold at least one id, got ${formatShape(ids.shape)}`);
       const flat = tf.reshape(tf.cast(ids, 'int32'), [-1]) as tf.Tensor1D;
-      const oneHot = tf.cast(tf.oneHot(flat, this.vocabularySize), 'float32') as tf.Tensor2D;
       const table = (this.embeddings as tfl.LayerVariable).read() as tf.Tensor2D;
-      return tf.reshape(matMulUnflagged(oneHot, table), [...ids.shape, this.outputDim]);
+      return tf.reshape(lookUp(flat, table), [...ids.shape, this.outputDim]);
     });
   }
 
@@ -103,6 +101,33 @@ export class TokenEmbedding extends ElementwiseLayer {
 }
 
 tf.serialization.registerClass(TokenEmbedding);
+
+/**
+ * Rows `ids` [N] of `table` [V, D] as oneHot(ids) · table, with the gradient of the table only,
+ * oneHot(ids)ᵀ · dy: the one-hot matrix is rebuilt from the ids in the backward pass rather than
+ * kept, and no gradient is computed for it. tf.gather's gradient would need UnsortedSegmentSum,
+ * which tfjs's wasm backend lacks.
+ */
+function lookUp(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
+  const vocabulary = table.shape[0];
+  const oneHot = (indices: tf.Tensor1D) =>
+    tf.cast(tf.oneHot(indices, vocabulary), 'float32') as tf.Tensor2D;
+  const run = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const weights = args[0] as tf.Tensor2D;
+    const save = args[1] as tf.GradSaveFunc;
+    save([ids]);
+    return {
+      value: tf.tidy(() => tf.matMul(oneHot(ids), weights)),
+      gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
+        const rows = tf.tidy(() => tf.transpose(oneHot(saved[0] as tf.Tensor1D)));
+        const dTable = tf.matMul(rows, dy as tf.Tensor2D);
+        rows.dispose();
+        return [dTable];
+      },
+    };
+  });
+  return run(table) as tf.Tensor2D;
+}
 
 /**
  * Token embeddings trainable on every backend (tfjs-style factory):

@@ -15,12 +15,15 @@ import {
   type ElementwiseAttentionLayerState,
 } from './elementwise_attention_layer.js';
 import { describeValue, fail, formatShape } from './errors.js';
+import { gelu } from './gelu.js';
 import { ElementwiseLayer } from './layer.js';
+import { layerNorm } from './layer_norm.js';
 import {
   MultiHeadAttentionLayer,
   type MultiHeadAttentionLayerState,
 } from './multi_head_attention_layer.js';
 import { project } from './projection.js';
+import { recomputeInBackward } from './recompute.js';
 
 /** The attention inside a block, as the config of the layer that runs it. */
 export type BlockAttention =
@@ -56,6 +59,14 @@ export interface TransformerBlockLayerArgs extends LayerArgs {
   activation?: 'gelu' | 'relu';
   /** Dropout on the attention output and in and after the feed-forward, in training. Default 0. */
   dropout?: number;
+  /**
+   * In training, keep only the block's input for the backward pass and recompute its
+   * activations there (gradient checkpointing): a step holds one block's activations at a time
+   * instead of every block's, for about one more forward pass of compute. Same gradients.
+   * Default false; a call with `kwargs.recompute: true` (`model.apply(x, {training: true,
+   * recompute: true})`) recomputes too.
+   */
+  recompute?: boolean;
 }
 
 /** The recurrent state of a block: its attention's. */
@@ -71,15 +82,12 @@ const CONFIG_KEYS = [
   'ffMultiplier',
   'activation',
   'dropout',
+  'recompute',
 ] as const;
 const EPSILON = 1e-5;
 const NO_DROPOUT: DropoutAt = (x) => x;
-
-/** GELU, tanh approximation (Hendrycks & Gimpel). */
-function gelu(x: tf.Tensor): tf.Tensor {
-  const inner = tf.mul(tf.add(x, tf.mul(tf.pow(x, 3), 0.044715)), Math.sqrt(2 / Math.PI));
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.tanh(inner)));
-}
+/** Positions per chunk of a recomputed feed-forward's backward pass. */
+const FEED_FORWARD_ROWS = 1024;
 
 /**
  * One Transformer block around an EA or softmax attention layer, as a tfjs layer. Post-LN:
@@ -100,6 +108,7 @@ export class TransformerBlock extends ElementwiseLayer {
   readonly ffMultiplier: number;
   readonly activation: 'gelu' | 'relu';
   readonly rate: number;
+  readonly recompute: boolean;
   /** Made in the constructor, or at build when a softmax keyDim waits for D. */
   private attentionLayer: ElementwiseAttentionLayer | MultiHeadAttentionLayer | null;
   private readonly attentionArgs: { shortConv: number; outputGate: boolean };
@@ -135,6 +144,7 @@ export class TransformerBlock extends ElementwiseLayer {
     }
     this.activation = activation;
     this.rate = dropoutRateField(FACTORY, config.dropout);
+    this.recompute = booleanField(FACTORY, 'recompute', config.recompute, false);
     this.attentionArgs = {
       shortConv: config.shortConv ?? 0,
       outputGate: config.outputGate ?? false,
@@ -265,12 +275,42 @@ export class TransformerBlock extends ElementwiseLayer {
       const mask = maskFromKwargs(kwargs);
       const where = `TransformerBlock '${this.name}'`;
       const attention = this.attention(where);
-      const drop = dropoutOf(this.name, where, kwargs, this.rate);
-      return this.around(
-        x,
-        drop,
-        (normalized) => attention.apply(normalized, mask === null ? {} : { mask }) as tf.Tensor,
+      const recompute =
+        kwargs?.['training'] === true && (this.recompute || kwargs?.['recompute'] === true);
+      // The recomputation must draw the forward pass's dropout masks again: a seed fixes them.
+      const seeded =
+        recompute && kwargs?.['seed'] === undefined
+          ? { ...kwargs, seed: Math.floor(Math.random() * 2 ** 31) }
+          : kwargs;
+      const drop = dropoutOf(this.name, where, seeded, this.rate);
+      const attend = (input: tf.Tensor, keyMask?: tf.Tensor) =>
+        this.attentionPart(
+          input,
+          drop,
+          (normalized) =>
+            attention.apply(
+              normalized,
+              keyMask === undefined ? {} : { mask: keyMask },
+            ) as tf.Tensor,
+        );
+      const feedForward = (h: tf.Tensor) => this.feedForwardPart(h, drop);
+      if (!recompute) return feedForward(attend(x, mask ?? undefined));
+      // Each half keeps only its input: the backward pass holds one half's activations at a time.
+      const variables = (names: string[]) =>
+        names.map((name) => this.own[name].read() as tf.Variable);
+      const attentionVariables = [
+        ...attention.trainableWeights.map((weight) => weight.read() as tf.Variable),
+        ...variables(['attention_norm/gain', 'attention_norm/bias']),
+      ];
+      const h = recomputeInBackward(attend, x, mask === null ? [] : [mask], attentionVariables);
+      if (!this.hasFeedForward) return h;
+      const feedForwardVariables = variables(
+        Object.keys(this.own).filter((name) => name.startsWith('feed_forward')),
       );
+      // Without dropout the feed-forward is position-wise: its backward runs over chunks of
+      // positions, holding one chunk of its widest activations at a time.
+      const rows = this.rate === 0 ? FEED_FORWARD_ROWS : undefined;
+      return recomputeInBackward(feedForward, h, [], feedForwardVariables, rows);
     });
   }
 
@@ -343,6 +383,7 @@ export class TransformerBlock extends ElementwiseLayer {
       ffMultiplier: this.ffMultiplier,
       activation: this.activation,
       dropout: this.rate,
+      recompute: this.recompute,
       ...super.getConfig(),
     };
   }
@@ -353,17 +394,34 @@ export class TransformerBlock extends ElementwiseLayer {
     drop: DropoutAt,
     attend: (input: tf.Tensor) => tf.Tensor,
   ): tf.Tensor {
-    const hasFeedForward = 'feed_forward/expand/kernel' in this.own;
+    return this.feedForwardPart(this.attentionPart(x, drop, attend), drop);
+  }
+
+  /** Post-LN: h = LN₁(x + Dropout(Attention(x))); Pre-LN: h = x + Dropout(Attention(LN₁(x))). */
+  private attentionPart(
+    x: tf.Tensor,
+    drop: DropoutAt,
+    attend: (input: tf.Tensor) => tf.Tensor,
+  ): tf.Tensor {
     if (this.norm === 'post') {
-      const h = this.layerNorm('attention_norm', tf.add(x, drop(attend(x), 'attention')));
-      if (!hasFeedForward) return h;
+      return this.layerNorm('attention_norm', tf.add(x, drop(attend(x), 'attention')));
+    }
+    return tf.add(x, drop(attend(this.layerNorm('attention_norm', x)), 'attention'));
+  }
+
+  /** Post-LN: y = LN₂(h + Dropout(FFN(h))); Pre-LN: y = h + Dropout(FFN(LN₂(h))); y = h without one. */
+  private feedForwardPart(h: tf.Tensor, drop: DropoutAt): tf.Tensor {
+    if (!this.hasFeedForward) return h;
+    if (this.norm === 'post') {
       const f = drop(this.feedForward(h, drop), 'feed_forward');
       return this.layerNorm('feed_forward_norm', tf.add(h, f));
     }
-    const h = tf.add(x, drop(attend(this.layerNorm('attention_norm', x)), 'attention'));
-    if (!hasFeedForward) return h;
     const f = drop(this.feedForward(this.layerNorm('feed_forward_norm', h), drop), 'feed_forward');
     return tf.add(h, f);
+  }
+
+  private get hasFeedForward(): boolean {
+    return 'feed_forward/expand/kernel' in this.own;
   }
 
   private feedForward(x: tf.Tensor, drop: DropoutAt): tf.Tensor {
@@ -382,12 +440,7 @@ export class TransformerBlock extends ElementwiseLayer {
   }
 
   private layerNorm(name: string, x: tf.Tensor): tf.Tensor {
-    const { mean, variance } = tf.moments(x, x.rank - 1, true);
-    const normalized = tf.mul(tf.sub(x, mean), tf.rsqrt(tf.add(variance, EPSILON)));
-    return tf.add(
-      tf.mul(normalized, this.own[`${name}/gain`].read()),
-      this.own[`${name}/bias`].read(),
-    );
+    return layerNorm(x, this.own[`${name}/gain`].read(), this.own[`${name}/bias`].read(), EPSILON);
   }
 }
 

@@ -5,6 +5,8 @@ import { randomSeed, SeededRandom } from './random.js';
 export interface ForwardContext {
   training: boolean;
   random?: SeededRandom;
+  /** Recompute the blocks' activations in the backward pass (training only). */
+  recompute?: boolean;
 }
 
 export const INFERENCE: ForwardContext = { training: false };
@@ -49,7 +51,12 @@ export function forwardContext(
  * The keyword arguments of a network call in this context: `training`, and a seed for the
  * layers' dropout masks drawn from the context's generator.
  */
-export function callArguments(context: ForwardContext): { training: boolean; seed?: number } {
+export function callArguments(context: ForwardContext): {
+  training: boolean;
+  seed?: number;
+  recompute?: boolean;
+} {
   if (!context.training) return { training: false };
-  return { training: true, seed: (context.random ?? new SeededRandom(randomSeed())).nextUint32() };
+  const seed = (context.random ?? new SeededRandom(randomSeed())).nextUint32();
+  return { training: true, seed, ...(context.recompute ? { recompute: true } : {}) };
 }

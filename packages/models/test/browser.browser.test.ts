@@ -66,6 +66,25 @@ describe('in Chromium', () => {
     }
   }
 
+  it('wasm: an EA-6 char LM trains at context 8 192 with recompute, leaking nothing', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    const context = 8192;
+    const model = createModel(tinyCharLM({ maxLength: context, dModel: 16, numLayers: 2 }), {
+      seed: 1,
+    });
+    const text = TEXT.repeat(Math.ceil((2 * context) / TEXT.length));
+    const before = tf.memory().numTensors;
+    const { history } = await train(
+      model,
+      { train: { kind: 'text', text } },
+      { steps: 2, batchSize: 1, learningRate: 1e-2, seed: 1, recompute: true },
+    );
+    expect(history).toHaveLength(2);
+    expect(history[1].loss).toBeLessThan(history[0].loss);
+    expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
   it('loads model.json + weights.bin by fetch through tf.io.http (the browser path of fromPretrained)', async () => {
     await tf.setBackend('wasm');
     const model = createModel(tinyCharLM(), { seed: 2 });

@@ -26,7 +26,7 @@ describe('options objects', () => {
   const data = { train: { kind: 'text' as const, text: TEXT } };
   const base = { steps: 1, batchSize: 2, learningRate: 1e-3 };
   const trainNames =
-    'steps, batchSize, learningRate, warmupSteps, minLearningRate, weightDecay, clipNorm, evalEvery, evalBatches, earlyStopping, seed, onProgress, signal';
+    'steps, batchSize, learningRate, warmupSteps, minLearningRate, weightDecay, clipNorm, evalEvery, evalBatches, earlyStopping, seed, recompute, onProgress, signal';
 
   it('createModel: unknown names, a non-object, a seed that is not a number', () => {
     const create = (options: unknown) => () => createModel(tinyCharLM(), options as never);

@@ -18,7 +18,12 @@ beforeAll(() => useBackend('cpu'));
 
 const textData = { train: { kind: 'text' as const, text: TEXT } };
 
-async function lossCurve(seed: number, modelSeed = 1, backend: 'cpu' | 'wasm' = 'cpu') {
+async function lossCurve(
+  seed: number,
+  modelSeed = 1,
+  backend: 'cpu' | 'wasm' = 'cpu',
+  recompute = false,
+) {
   await useBackend(backend);
   const model = createModel(tinyCharLM({ dropout: 0.1 }), { seed: modelSeed });
   const { history } = await train(model, textData, {
@@ -29,6 +34,7 @@ async function lossCurve(seed: number, modelSeed = 1, backend: 'cpu' | 'wasm' = 
     weightDecay: 0.1,
     clipNorm: 1,
     seed,
+    recompute,
   });
   model.dispose();
   return history.map((event) => event.loss);
@@ -49,6 +55,17 @@ describe('train', () => {
     const wasm = await lossCurve(42, 1, 'wasm');
     await useBackend('cpu');
     for (let i = 0; i < cpu.length; i++) expect(wasm[i]).toBeCloseTo(cpu[i], 3);
+  });
+
+  it('recompute: true gives the same loss curve (dropout included) on cpu and wasm', async () => {
+    for (const backend of ['cpu', 'wasm'] as const) {
+      const stored = await lossCurve(42, 1, backend);
+      const recomputed = await lossCurve(42, 1, backend, true);
+      for (let i = 0; i < stored.length; i++) {
+        expect(recomputed[i], `${backend} step ${i + 1}`).toBeCloseTo(stored[i], 4);
+      }
+    }
+    await useBackend('cpu');
   });
 
   it('leaves tf.memory().numTensors unchanged after one step and after a full run', async () => {
@@ -166,6 +183,9 @@ describe('train', () => {
     );
     await expect(train(model, textData, { ...base, warmupSteps: 5 })).rejects.toThrow(
       /warmupSteps must be an integer in \[0, steps = 2\]/,
+    );
+    await expect(train(model, textData, { ...base, recompute: 'yes' as never })).rejects.toThrow(
+      "train: options.recompute must be true or false, got 'yes'",
     );
     await expect(
       train(model, textData, { ...base, earlyStopping: { patience: 2 } }),

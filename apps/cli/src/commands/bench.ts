@@ -28,6 +28,7 @@ export interface BenchCommandOptions extends EaFlags {
   tokens: number;
   trainSteps: number;
   batchSize: number;
+  recompute: boolean;
   decodePositions?: number[];
   shortConv: number;
   outputGate: boolean;
@@ -94,6 +95,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
           batchSize: options.batchSize,
           learningRate: 1e-3,
           seed: options.seed,
+          recompute: options.recompute,
           onProgress: (event) => {
             stepTimes.push({ step: event.step, elapsedMs: event.elapsedMs });
             progress.update({ step: event.step, loss: event.loss });
@@ -146,7 +148,7 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
   const block = `${options.shortConv > 0 ? `short conv ${options.shortConv}` : 'no short conv'}, ${options.outputGate ? 'output gate' : 'no output gate'}`;
   printTable(
     `char LM speed, dModel ${shape.dModel}, ${shape.numLayers} layers, ${block}; training: batch ${options.batchSize} × ${options.trainContext ?? defaults.maxLength} chars, ` +
-      `mean of steps 2–${options.trainSteps}; generation: ${options.tokens} tokens after a ${prompt.length}-char prompt (context ${options.context}); ` +
+      `mean of steps 2–${options.trainSteps}${options.recompute ? ', blocks recomputed in the backward pass' : ''}; generation: ${options.tokens} tokens after a ${prompt.length}-char prompt (context ${options.context}); ` +
       `backend ${backend.name} (${backend.eaKernels}); ${machineDescription()}`,
     [
       'attention',
@@ -214,7 +216,13 @@ async function trainingStepPeakBytes(
     await train(
       model,
       { train: text },
-      { steps: 1, batchSize: options.batchSize, learningRate: 1e-3, seed: options.seed },
+      {
+        steps: 1,
+        batchSize: options.batchSize,
+        learningRate: 1e-3,
+        seed: options.seed,
+        recompute: options.recompute,
+      },
     );
     return [];
   });

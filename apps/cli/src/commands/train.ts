@@ -33,6 +33,7 @@ export interface TrainCommandOptions extends EaFlags {
   warmup?: number;
   minLr?: number;
   weightDecay?: number;
+  recompute: boolean;
   clipNorm?: number;
   evalEvery?: number;
   evalBatches?: number;
@@ -152,6 +153,7 @@ export async function trainCommand(options: TrainCommandOptions): Promise<void> 
     evalEvery: options.evalEvery ?? Math.min(t.evalEvery, steps),
     evalBatches: options.evalBatches ?? t.evalBatches,
     seed: options.seed,
+    recompute: options.recompute,
   };
   const patience = options.patience ?? t.earlyStoppingPatience;
   if (patience !== undefined && patience > 0) trainingOptions.earlyStopping = { patience };

@@ -49,6 +49,12 @@ export interface TrainOptions {
   earlyStopping?: { patience: number };
   /** Seeds the batches and the dropout. Default: random. */
   seed?: number;
+  /**
+   * Recompute each block's activations in the backward pass instead of keeping them from the
+   * forward pass (gradient checkpointing): a step holds one block's activations at a time, for
+   * long contexts, at the cost of about one more forward pass. Same gradients. Default false.
+   */
+  recompute?: boolean;
   onProgress?: (event: TrainProgress) => void;
   /** Stops after the current step; train() then resolves with what was done. */
   signal?: AbortSignal;
@@ -75,6 +81,7 @@ const OPTION_NAMES = [
   'evalBatches',
   'earlyStopping',
   'seed',
+  'recompute',
   'onProgress',
   'signal',
 ];
@@ -155,7 +162,13 @@ function checkTrainOptions(given: unknown) {
       `${WHERE}: options.signal must be an AbortSignal, got ${describeValue(signal)}`,
     );
   }
-  return { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed };
+  const recompute = options.recompute ?? false;
+  if (typeof recompute !== 'boolean') {
+    throw new Error(
+      `${WHERE}: options.recompute must be true or false, got ${describeValue(recompute)}`,
+    );
+  }
+  return { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed, recompute };
 }
 
 /** Validation indices: `batches` × batchSize examples spread evenly over the evaluation cover. */
@@ -178,7 +191,7 @@ export async function train(
   options: TrainOptions,
 ): Promise<TrainResult> {
   assertModel(WHERE, model);
-  const { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed } =
+  const { steps, batchSize, warmupSteps, minLearningRate, weightDecay, seed, recompute } =
     checkTrainOptions(options);
   if (data === null || typeof data !== 'object' || Array.isArray(data)) {
     throw new Error(`train: data must be {train, validation?}, got ${describeValue(data)}`);
@@ -248,7 +261,7 @@ export async function train(
       try {
         const lossTensor = tf.tidy(() => {
           const { value, grads } = tf.variableGrads(
-            () => model.loss(batch, { training: true, random: dropoutRandom }),
+            () => model.loss(batch, { training: true, random: dropoutRandom, recompute }),
             variables,
           );
           const gradients =
