@@ -4,10 +4,12 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '@tensorflow/tfjs-backend-webgl';
 import * as tf from '@tensorflow/tfjs-core';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
+import shippedModelUrl from '../pretrained/char-lm-moby-dick-ea6-g8-conv/model.json?url';
 import { type CharLM, createModel, loadModel, saveModel, train } from '../src/index.js';
 import { loadFromUrl } from '../src/pretrained/from_pretrained.js';
-import { TEXT, tinyCharLM } from './helpers.js';
+import { maxAbsDiff, TEXT, tinyCharLM } from './helpers.js';
 
 const GENERATED = 16;
 
@@ -82,6 +84,22 @@ describe('in Chromium', () => {
     expect(history).toHaveLength(2);
     expect(history[1].loss).toBeLessThan(history[0].loss);
     expect(tf.memory().numTensors).toBe(before);
+    model.dispose();
+  });
+
+  it('wasm: a shipped model.json loads by fetch with plain tf.loadLayersModel, with the logits of loadModel', async () => {
+    expect(await tf.setBackend('wasm')).toBe(true);
+    // The test server serves the package folder: weights.bin is fetched next to model.json.
+    const url = new URL(shippedModelUrl, location.href).href;
+    const plain = await tfl.loadLayersModel(url);
+    const model = (await loadModel(tf.io.http(url))) as CharLM;
+    const ids = tf.tensor2d(model.encode('Call me Ishmael.'), [1, 16], 'int32');
+    const expected = model.logits(ids);
+    const got = plain.predict(ids) as tf.Tensor;
+    expect(got.shape).toEqual(expected.shape);
+    expect(maxAbsDiff(expected.dataSync(), got.dataSync())).toBe(0);
+    tf.dispose([ids, expected, got]);
+    plain.dispose();
     model.dispose();
   });
 
