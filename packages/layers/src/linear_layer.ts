@@ -103,13 +103,6 @@ export class Linear extends ElementwiseLayer {
     return [...shape.slice(0, -1), this.units];
   }
 
-  override computeMask(
-    _inputs: tf.Tensor | tf.Tensor[],
-    mask?: tf.Tensor | tf.Tensor[],
-  ): tf.Tensor | tf.Tensor[] {
-    return (mask ?? null) as tf.Tensor;
-  }
-
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);

@@ -110,13 +110,6 @@ export class PositionalEmbedding extends ElementwiseLayer {
     return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
   }
 
-  override computeMask(
-    _inputs: tf.Tensor | tf.Tensor[],
-    mask?: tf.Tensor | tf.Tensor[],
-  ): tf.Tensor | tf.Tensor[] {
-    return (mask ?? null) as tf.Tensor;
-  }
-
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);

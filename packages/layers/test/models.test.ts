@@ -2,7 +2,12 @@ import type * as Tfjs from '@tensorflow/tfjs';
 import * as tfc from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
-import { elementwiseAttentionLayer, multiHeadAttentionLayer } from '../src/index.js';
+import {
+  elementwiseAttentionLayer,
+  linearLayer,
+  multiHeadAttentionLayer,
+  positionalEmbeddingLayer,
+} from '../src/index.js';
 import { useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { trainSaveLoadPredict } from './story.js';
@@ -53,8 +58,11 @@ describe.each(BACKENDS)('tfjs models on %s (tfjs-core + tfjs-layers)', (backend)
             embeddingsInitializer: tfl.initializers.randomNormal({ seed: 1 }),
           })
           .apply(input) as tfl.SymbolicTensor;
+        // The mask passes through the positions and a linear map on its way to the attention.
+        const positioned = positionalEmbeddingLayer({ maxLength: 8 }).apply(embedded);
+        const mapped = linearLayer({ units: 8 }).apply(positioned) as tfl.SymbolicTensor;
         // Non-causal, so that padding after the tokens could be seen.
-        const attended = make(false).apply(embedded) as tfl.SymbolicTensor;
+        const attended = make(false).apply(mapped) as tfl.SymbolicTensor;
         const output = tfl.layers
           .dense({ units: 3, kernelInitializer: tfl.initializers.glorotUniform({ seed: 2 }) })
           .apply(attended) as tfl.SymbolicTensor;

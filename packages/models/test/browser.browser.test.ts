@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import shippedModelUrl from '../pretrained/char-lm-moby-dick-ea6-g8-conv/model.json?url';
 import { type CharLM, createModel, loadModel, saveModel, train } from '../src/index.js';
 import { loadFromUrl } from '../src/pretrained/from_pretrained.js';
-import { maxAbsDiff, TEXT, tinyCharLM } from './helpers.js';
+import { expectTrainsAtContext, maxAbsDiff, TEXT, tinyCharLM } from './helpers.js';
 
 const GENERATED = 16;
 
@@ -70,21 +70,7 @@ describe('in Chromium', () => {
 
   it('wasm: an EA-6 char LM trains at context 8 192 with recompute, leaking nothing', async () => {
     expect(await tf.setBackend('wasm')).toBe(true);
-    const context = 8192;
-    const model = createModel(tinyCharLM({ maxLength: context, dModel: 16, numLayers: 2 }), {
-      seed: 1,
-    });
-    const text = TEXT.repeat(Math.ceil((2 * context) / TEXT.length));
-    const before = tf.memory().numTensors;
-    const { history } = await train(
-      model,
-      { train: { kind: 'text', text } },
-      { steps: 2, batchSize: 1, learningRate: 1e-2, seed: 1, recompute: true },
-    );
-    expect(history).toHaveLength(2);
-    expect(history[1].loss).toBeLessThan(history[0].loss);
-    expect(tf.memory().numTensors).toBe(before);
-    model.dispose();
+    await expectTrainsAtContext(8192);
   });
 
   it('wasm: a shipped model.json loads by fetch with plain tf.loadLayersModel, with the logits of loadModel', async () => {

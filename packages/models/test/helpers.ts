@@ -1,7 +1,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import type { AttentionConfig, CharLMConfig } from '../src/index.js';
+import { type AttentionConfig, type CharLMConfig, createModel, train } from '../src/index.js';
 
 export const TEXT =
   'it was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(
@@ -47,4 +47,29 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
   for (let i = 0; i < a.length; i++) worst = Math.max(worst, Math.abs(a[i] - b[i]));
   return worst;
+}
+
+/**
+ * Two training steps of a narrow EA-6 char LM at `context` positions with the blocks recomputed
+ * in the backward pass, on the current backend: the long-context path at a test's size. Checks
+ * that the loss falls and nothing leaks.
+ */
+export async function expectTrainsAtContext(context: number): Promise<void> {
+  const model = createModel(tinyCharLM({ maxLength: context, dModel: 16, numLayers: 2 }), {
+    seed: 1,
+  });
+  const text = TEXT.repeat(Math.ceil((2 * context) / TEXT.length));
+  const before = tf.memory().numTensors;
+  const { history } = await train(
+    model,
+    { train: { kind: 'text', text } },
+    { steps: 2, batchSize: 1, learningRate: 1e-2, seed: 1, recompute: true },
+  );
+  if (history.length !== 2 || !(history[1].loss < history[0].loss)) {
+    throw new Error(`the loss did not fall over 2 steps: ${history.map((e) => e.loss).join(', ')}`);
+  }
+  if (tf.memory().numTensors !== before) {
+    throw new Error(`${tf.memory().numTensors - before} tensors leaked`);
+  }
+  model.dispose();
 }
