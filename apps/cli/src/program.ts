@@ -206,6 +206,17 @@ export function createProgram(): Command {
       false,
     )
     .option(
+      '--train-contexts <list>',
+      'training only, at each of these contexts (comma-separated, e.g. 256,1024,4096), instead of one context and generation',
+      integerListOption(2),
+    )
+    .option(
+      '--max-step-seconds <s>',
+      'with --train-contexts: skip a context whose predicted training step takes longer',
+      numberOption(0, Number.POSITIVE_INFINITY, true),
+      300,
+    )
+    .option(
       '--decode-positions <list>',
       'also time generation after prompts of these lengths (comma-separated, e.g. 100,1000,10000)',
       integerListOption(1),

@@ -138,6 +138,53 @@ describe('elementwise command line', () => {
     }
   });
 
+  it('bench --train-contexts measures each context, with --recompute, and skips one predicted too slow', () => {
+    const common = ['--attention', 'ea-2', '--d-model', '16', '--layers', '1', '--batch-size', '2'];
+    const sweep = (...extra: string[]) =>
+      run('bench', ...common, '--train-steps', '2', '--train-contexts', '16,64', ...extra);
+    const columns = (line: string) => line.split('│').map((cell) => cell.trim());
+    const rowsOf = (stdout: string) =>
+      stdout
+        .split('\n')
+        .map(columns)
+        .filter((cells) => cells[1] === 'EA-2');
+    const plain = sweep();
+    expect(plain.status, plain.stderr).toBe(0);
+    const recomputed = sweep('--recompute');
+    expect(recomputed.status, recomputed.stderr).toBe(0);
+    expect(recomputed.stdout).toContain('blocks recomputed in the backward pass');
+    const header = columns(
+      plain.stdout.split('\n').find((line) => line.includes('KB per train token')) as string,
+    );
+    const perToken = (cells: string[]) => Number(cells[header.indexOf('KB per train token')]);
+    const [plainRows, recomputedRows] = [rowsOf(plain.stdout), rowsOf(recomputed.stdout)];
+    expect(plainRows.map((cells) => cells[2])).toEqual(['16', '64']);
+    for (const rows of [plainRows, recomputedRows]) {
+      for (const cells of rows) expect(cells[header.indexOf('note')]).toBe('measured');
+    }
+    // Recomputing the block keeps less per token at the longer context.
+    expect(perToken(recomputedRows[1])).toBeLessThan(perToken(plainRows[1]));
+    // No step takes under a millisecond: the longer contexts are skipped, with predictions.
+    const skipping = run(
+      'bench',
+      ...common,
+      '--train-steps',
+      '2',
+      '--train-contexts',
+      '16,64,128',
+      '--max-step-seconds',
+      '0.001',
+    );
+    expect(skipping.status, skipping.stderr).toBe(0);
+    const notes = rowsOf(skipping.stdout).map((cells) => cells[header.indexOf('note')]);
+    expect(notes[0]).toBe('measured');
+    expect(notes[1]).toMatch(/^skipped: predicted [0-9.]+ s per step > --max-step-seconds 0.001$/);
+    expect(notes[2]).toMatch(/^skipped: predicted [0-9.]+ s per step > --max-step-seconds 0.001$/);
+    expect(
+      run('bench', ...common, '--train-contexts', '16', '--max-step-seconds', '0').stderr,
+    ).toContain('Expected a number > 0, got 0.');
+  });
+
   it('checks --out before loading data or training', () => {
     const dir = mkdtempSync(join(tmpdir(), 'elementwise-cli-out-'));
     try {

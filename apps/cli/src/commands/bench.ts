@@ -3,18 +3,17 @@ import {
   type CharLM,
   type CharLMConfig,
   createModel,
-  train,
 } from '@elementwise/models';
-import * as tf from '@tensorflow/tfjs-core';
 import { type BackendName, useBackend } from '../backend.js';
 import { characterVocabulary, loadMobyDick } from '../data/moby_dick.js';
 import { machineDescription } from '../machine.js';
 import { attentionLabel, type EaFlags, withEaFlags } from '../options.js';
 import { mobyDickTask } from '../tasks/moby_dick.js';
 import { formatCount } from '../ui/format.js';
-import { ProgressDisplay } from '../ui/progress.js';
 import { printTable } from '../ui/table.js';
+import { type ContextSweepRow, contextSweep, WASM_HEAP_BYTES } from './context_sweep.js';
 import { streamGeneration } from './generate.js';
+import { measureTraining } from './training_measurement.js';
 
 export interface BenchCommandOptions extends EaFlags {
   attention: AttentionConfig[];
@@ -29,6 +28,9 @@ export interface BenchCommandOptions extends EaFlags {
   trainSteps: number;
   batchSize: number;
   recompute: boolean;
+  /** Training only, at each of these contexts (a sweep), instead of one context and generation. */
+  trainContexts?: number[];
+  maxStepSeconds: number;
   decodePositions?: number[];
   shortConv: number;
   outputGate: boolean;
@@ -71,6 +73,21 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
     shortConv: options.shortConv,
     outputGate: options.outputGate,
   };
+  if (options.trainContexts) {
+    const attentions = withEaFlags(options.attention, options);
+    const rows = await contextSweep(
+      attentions,
+      (attention, maxLength) => ({ ...shape, maxLength, attention }),
+      splits.train,
+      {
+        ...options,
+        contexts: options.trainContexts,
+        heapBytes: backend.name === 'wasm' ? WASM_HEAP_BYTES : null,
+      },
+    );
+    printContextSweep(rows, options, shape, backend);
+    return;
+  }
   const prompt = splits.test.text.slice(0, options.promptLength);
   const results: BenchResult[] = [];
   const decoding: Array<{ label: string; microsecondsPerToken: number[] }> = [];
@@ -81,36 +98,11 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
       maxLength: options.trainContext ?? defaults.maxLength,
       attention,
     };
-    const trainee = createModel(trainConfig, { seed: options.seed });
-    const parameters = trainee.parameterCount();
-    const stepTimes: Array<{ step: number; elapsedMs: number }> = [];
-    let stepPeakBytes = 0;
-    const progress = new ProgressDisplay(options.trainSteps, `${label} training step`, 10);
-    try {
-      await train(
-        trainee,
-        { train: splits.train },
-        {
-          steps: options.trainSteps,
-          batchSize: options.batchSize,
-          learningRate: 1e-3,
-          seed: options.seed,
-          recompute: options.recompute,
-          onProgress: (event) => {
-            stepTimes.push({ step: event.step, elapsedMs: event.elapsedMs });
-            progress.update({ step: event.step, loss: event.loss });
-          },
-        },
-      );
-      progress.stop();
-      stepPeakBytes = await trainingStepPeakBytes(trainee, splits.train, options);
-    } finally {
-      progress.stop();
-      trainee.dispose();
-    }
-    const first = stepTimes[0];
-    const last = stepTimes[stepTimes.length - 1];
-    const trainMsPerStep = (last.elapsedMs - first.elapsedMs) / (last.step - first.step);
+    const {
+      parameters,
+      msPerStep: trainMsPerStep,
+      stepPeakBytes,
+    } = await measureTraining(trainConfig, splits.train, options, label);
 
     const generator = createModel(
       { ...trainConfig, maxLength: options.context },
@@ -202,34 +194,6 @@ export async function benchCommand(options: BenchCommandOptions): Promise<void> 
 }
 
 /**
- * Peak tensor bytes of one more training step of an already warmed-up model, above the bytes
- * allocated before it (the weights and anything else resident): activations, gradients and the
- * optimizer's moments, as `tf.profile` sees them.
- */
-async function trainingStepPeakBytes(
-  model: Parameters<typeof train>[0],
-  text: Parameters<typeof train>[1]['train'],
-  options: BenchCommandOptions,
-): Promise<number> {
-  const before = tf.memory().numBytes;
-  const profile = await tf.profile(async () => {
-    await train(
-      model,
-      { train: text },
-      {
-        steps: 1,
-        batchSize: options.batchSize,
-        learningRate: 1e-3,
-        seed: options.seed,
-        recompute: options.recompute,
-      },
-    );
-    return [];
-  });
-  return Math.max(0, profile.peakBytes - before);
-}
-
-/**
  * Microseconds per generated token after a prompt of each of `options.decodePositions` tokens
  * (freshly initialised weights: the cost does not depend on their values). EA's step is
  * O(order · dModel) whatever the position; softmax attention's grows with its KV cache.
@@ -261,4 +225,46 @@ async function decodeTimes(
     }
   }
   return times;
+}
+
+function printContextSweep(
+  rows: ContextSweepRow[],
+  options: BenchCommandOptions,
+  shape: { dModel: number; numLayers: number; shortConv: number; outputGate: boolean },
+  backend: Awaited<ReturnType<typeof useBackend>>,
+): void {
+  const softmax = new Map(
+    rows.filter((row) => row.label === 'softmax').map((row) => [row.length, row]),
+  );
+  printTable(
+    `char LM training by context, dModel ${shape.dModel}, ${shape.numLayers} layers, batch ${options.batchSize}, mean of steps 2–${options.trainSteps}${options.recompute ? ', blocks recomputed in the backward pass' : ''}; ` +
+      `peak tensor bytes of one more step above the resident weights; a context predicted not to fit or to be too slow is skipped and its prediction shown; backend ${backend.name} (${backend.eaKernels}); ${machineDescription()}`,
+    [
+      'attention',
+      'context',
+      'train ms/step',
+      'train chars/s',
+      'step peak MB',
+      'KB per train token',
+      ...(softmax.size > 0 ? ['train speed ÷ softmax'] : []),
+      'note',
+    ],
+    rows.map((row) => {
+      const tokens = options.batchSize * row.length;
+      const twin = softmax.get(row.length);
+      const predicted = row.skipped !== undefined || twin?.skipped !== undefined;
+      return [
+        row.label,
+        formatCount(row.length),
+        row.msPerStep.toFixed(0),
+        formatCount(Math.round((tokens * 1000) / row.msPerStep)),
+        (row.stepPeakBytes / 2 ** 20).toFixed(1),
+        (row.stepPeakBytes / 1024 / tokens).toFixed(1),
+        ...(softmax.size > 0
+          ? [twin ? `${predicted ? '~' : ''}${(twin.msPerStep / row.msPerStep).toFixed(2)}` : '']
+          : []),
+        row.skipped === undefined ? 'measured' : `skipped: ${row.skipped}`,
+      ];
+    }),
+  );
 }
