@@ -119,7 +119,8 @@ function skipReason(
 }
 
 function seconds(ms: number): string {
-  return (ms / 1000).toPrecision(2);
+  const s = ms / 1000;
+  return s >= 10 ? s.toFixed(0) : s.toPrecision(2);
 }
 
 function mb(bytes: number): string {
