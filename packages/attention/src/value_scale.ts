@@ -204,8 +204,8 @@ export function runValueScaled(call: ValueScaledCall): tf.Tensor[] {
         [names.v]: scaleBy(inputs[names.v], down),
         [names.s]: scaleBy(inputs[names.s], down),
       };
-      save([...inputNames.map((name) => scaled[name]), up, down]);
       const [y, s, z] = forward(scaled);
+      save([...inputNames.map((name) => scaled[name]), up, down]);
       return [scaleBy(y, up), scaleBy(s, up), z];
     },
     (dys, saved) =>

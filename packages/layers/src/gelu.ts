@@ -12,9 +12,10 @@ export function gelu(x: tf.Tensor): tf.Tensor {
   const run = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
+    const value = tf.tidy(() => tf.mul(tf.mul(input, 0.5), tf.add(1, tf.tanh(inner(input)))));
     save([input]);
     return {
-      value: tf.tidy(() => tf.mul(tf.mul(input, 0.5), tf.add(1, tf.tanh(inner(input))))),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [kept] = saved;
         // d/dx = 0.5 (1 + t) + 0.5 x (1 − t²) √(2/π) (1 + 3 · 0.044715 x²), t = tanh(inner(x)).

@@ -19,9 +19,10 @@ export function layerNorm(
   const run = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, g, b] = args as tf.Tensor[];
     const save = args[3] as tf.GradSaveFunc;
+    const value = tf.tidy(() => tf.add(tf.mul(normalize(input), g), b));
     save([input, g]);
     return {
-      value: tf.tidy(() => tf.add(tf.mul(normalize(input), g), b)),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [kept, keptGain] = saved;
         const upstream = dy as tf.Tensor;

@@ -13,9 +13,10 @@ export function matMulUnflagged(x: tf.Tensor2D, w: tf.Tensor2D): tf.Tensor2D {
   const multiply = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const [input, weight] = args as tf.Tensor2D[];
     const save = args[2] as tf.GradSaveFunc;
+    const value = tf.matMul(input, weight) as tf.Tensor2D;
     save([input, weight]);
     return {
-      value: tf.matMul(input, weight) as tf.Tensor2D,
+      value,
       gradFunc: (dy: tf.Tensor2D, saved: tf.Tensor[]) => {
         const [savedInput, savedWeight] = saved as tf.Tensor2D[];
         return [tf.matMul(dy, tf.transpose(savedWeight)), tf.matMul(tf.transpose(savedInput), dy)];

@@ -25,9 +25,10 @@ export function recomputeInBackward(
   const checkpointed = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args[args.length - 1] as tf.GradSaveFunc;
     const inputs = args.slice(0, 1 + constants.length) as tf.Tensor[];
+    const value = run(inputs[0], ...inputs.slice(1));
     save(inputs);
     return {
-      value: run(inputs[0], ...inputs.slice(1)),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [again, ...kept] = saved;
         const upstream = dy as tf.Tensor;

@@ -115,9 +115,10 @@ function lookUp(ids: tf.Tensor1D, table: tf.Tensor2D): tf.Tensor2D {
   const run = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const weights = args[0] as tf.Tensor2D;
     const save = args[1] as tf.GradSaveFunc;
+    const value = tf.tidy(() => tf.matMul(oneHot(ids), weights));
     save([ids]);
     return {
-      value: tf.tidy(() => tf.matMul(oneHot(ids), weights)),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const rows = tf.tidy(() => tf.transpose(oneHot(saved[0] as tf.Tensor1D)));
         const dTable = tf.matMul(rows, dy as tf.Tensor2D);

@@ -90,7 +90,6 @@ function byForm(
  */
 export function logTaylor(x: tf.Tensor, order: number): tf.Tensor {
   const forward = (input: tf.Tensor, save: tf.GradSaveFunc) => {
-    save([input]);
     let logFactorial = 0;
     for (let n = 2; n <= order; n++) logFactorial += Math.log(n);
     const value = byForm(
@@ -102,6 +101,7 @@ export function logTaylor(x: tf.Tensor, order: number): tf.Tensor {
         ),
       (small) => tf.log(taylor(small, order)),
     );
+    save([input]);
     return {
       value,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
@@ -221,7 +221,6 @@ export function weightedMean(
     keysIn: tf.Tensor,
     save: tf.GradSaveFunc,
   ) => {
-    save([qIn, kIn, vIn, keysIn]);
     const parts = blocks.map(([start, size]) =>
       tf.tidy(() => {
         const seen = visibleRows(keysIn, start, size, causal);
@@ -230,6 +229,7 @@ export function weightedMean(
       }),
     );
     const value = parts.length === 1 ? parts[0] : tf.concat(parts, 2);
+    save([qIn, kIn, vIn, keysIn]);
     if (parts.length > 1) tf.dispose(parts);
     return {
       value,

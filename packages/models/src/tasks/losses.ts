@@ -17,11 +17,12 @@ export function crossEntropy(logits: tf.Tensor, labels: tf.Tensor): tf.Tensor {
   const run = tf.customGrad((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const input = args[0] as tf.Tensor;
     const save = args[1] as tf.GradSaveFunc;
+    const value = tf.tidy(() =>
+      tf.sub(tf.logSumExp(input, axis), tf.sum(tf.mul(oneHot(), input), axis)),
+    );
     save([input]);
     return {
-      value: tf.tidy(() =>
-        tf.sub(tf.logSumExp(input, axis), tf.sum(tf.mul(oneHot(), input), axis)),
-      ),
+      value,
       gradFunc: (dy: tf.Tensor | tf.Tensor[], saved: tf.Tensor[]) => {
         const [kept] = saved;
         const difference = tf.tidy(() => tf.sub(tf.softmax(kept), oneHot()));

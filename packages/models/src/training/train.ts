@@ -9,6 +9,7 @@ import { cleanUp } from './cleanup.js';
 import { clipByGlobalNorm } from './clip.js';
 import type { Dataset } from './datasets.js';
 import { evaluateIndices } from './evaluate.js';
+import { releaseAbandonedTape } from './gradient_tape.js';
 import { learningRateAt } from './learning_rate.js';
 import { checkBatchSize, createSampler, disposeBatch, type Sampler } from './samplers.js';
 import { explainWasmFailure } from './wasm_failure.js';
@@ -239,6 +240,12 @@ export async function train(
       during,
       config: model.config,
       reduce: 'batchSize, maxLength (the context) or dModel',
+      ...(recompute
+        ? {}
+        : {
+            alternative:
+              "Or train with recompute: true, which recomputes each block's activations in the backward pass and holds several times less per token.",
+          }),
     });
   let failed = false;
 
@@ -276,6 +283,7 @@ export async function train(
         lossTensor.dispose();
       } catch (error) {
         stepFailed = true;
+        cleanUp(releaseAbandonedTape, true);
         throw explain(
           error,
           `training step ${step} (batch ${batchSize} × context ${trainSampler.positions})`,

@@ -55,6 +55,8 @@ export interface FailedWork {
   config: { dModel: number; numLayers: number };
   /** What to make smaller, e.g. `batchSize, maxLength (the context) or dModel`. */
   reduce: string;
+  /** Another way to need less memory, as a sentence, e.g. training with `recompute: true`. */
+  alternative?: string;
 }
 
 /**
@@ -64,10 +66,11 @@ export interface FailedWork {
 export function explainWasmFailure(error: unknown, work: FailedWork): unknown {
   const { dModel, numLayers } = work.config;
   const shape = `${work.during} at dModel ${dModel}, ${numLayers} layers`;
+  const alternative = work.alternative === undefined ? '' : ` ${work.alternative}`;
   if (isRefusedWasmAllocation(error)) {
     return new Error(
-      `${work.where}: out of memory during ${shape}: ${error.message} The allocation was ` +
-        'refused before anything was written, so the wasm backend stays usable.',
+      `${work.where}: out of memory during ${shape}: ${error.message}${alternative} The ` +
+        'allocation was refused before anything was written, so the wasm backend stays usable.',
       { cause: error },
     );
   }
@@ -84,7 +87,8 @@ export function explainWasmFailure(error: unknown, work: FailedWork): unknown {
     `${work.where}: the tfjs wasm backend failed (${error.message.split('\n')[0]}) during ` +
       `${shape}: ${cause}. tfjs-backend-wasm ` +
       'aborts for good after such a failure, so the wasm backend can no longer be used in this ' +
-      `process. Reduce ${work.reduce}, then start a new process (or use another backend).`,
+      `process. Reduce ${work.reduce}, then start a new process (or use another backend).` +
+      alternative,
     { cause: error },
   );
 }
