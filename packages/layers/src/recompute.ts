@@ -44,7 +44,8 @@ export function recomputeInBackward(
           rowsPerChunk === undefined
             ? vectorJacobian(again, upstream)
             : byRows(again, upstream, rowsPerChunk, vectorJacobian);
-        return [dx, ...kept.map((constant) => tf.zerosLike(constant)), ...dw];
+        // No gradient flows to the constants; float32 zeros are what tfjs accepts if it asks.
+        return [dx, ...kept.map((constant) => tf.zeros(constant.shape)), ...dw];
       },
     };
   });

@@ -271,9 +271,9 @@ export class TransformerBlock extends ElementwiseLayer {
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
     return tf.tidy(() => {
       this.invokeCallHook(inputs, kwargs);
-      const x = singleInput(`TransformerBlock '${this.name}'`, inputs);
-      const mask = maskFromKwargs(kwargs);
       const where = `TransformerBlock '${this.name}'`;
+      const x = singleInput(where, inputs);
+      const mask = maskFromKwargs(kwargs);
       const attention = this.attention(where);
       const recompute =
         kwargs?.['training'] === true && (this.recompute || kwargs?.['recompute'] === true);

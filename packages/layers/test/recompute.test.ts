@@ -82,7 +82,12 @@ describe.each(BACKENDS)('recompute: true on %s', (backend) => {
       await useBackend(backend);
       const x = randomNormal([B, L, D], 1, 1);
       const weights = randomNormal([B, L, D], 2, 1);
-      const mask = tf.tensor2d([Array(L).fill(1), [0, 0, ...Array(L - 2).fill(1)]]);
+      // Boolean, as tf.layers.embedding({maskZero: true}) passes it on.
+      const mask = tf.tensor2d(
+        [Array(L).fill(true), [false, false, ...Array(L - 2).fill(true)]],
+        undefined,
+        'bool',
+      );
       const run = (model: tfl.LayersModel) => {
         const variables = model.trainableWeights.map((w) => w.read() as tf.Variable);
         let held = 0;
