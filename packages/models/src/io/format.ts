@@ -1,7 +1,7 @@
 /**
  * `ModelArtifacts.format` of files written by this package: a tfjs Layers model, which
- * `tf.loadLayersModel` reads once `@elementwise/layers` (and, for forecasters with
- * `positional: 'time'`, this package) is imported.
+ * `tf.loadLayersModel` reads once `@elementwise/layers` is imported (and, for a forecaster, this
+ * package, which registers its last-position and time-embedding layers).
  */
 export const MODEL_FORMAT = 'layers-model';
 /** Version of the layout of `userDefinedMetadata.elementwise`; bumped on incompatible changes. */
