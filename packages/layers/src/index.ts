@@ -30,6 +30,7 @@ export {
   PositionalEmbedding,
   type PositionalEmbeddingLayerArgs,
   positionalEmbeddingLayer,
+  sinusoidalFrequency,
   sinusoidalTable,
 } from './positional_embedding_layer.js';
 export { matMulUnflagged } from './projection.js';

@@ -33,8 +33,8 @@ export interface PositionalEmbeddingLayerArgs extends LayerArgs {
 const FACTORY = 'positionalEmbeddingLayer';
 const CONFIG_KEYS = ['kind', 'maxLength', 'embeddingsInitializer', 'dropout'] as const;
 
-/** Angular frequency of channel pair ⌊c/2⌋ in the sinusoidal encoding. */
-function frequency(channel: number, channels: number): number {
+/** Angular frequency of channel pair ⌊c/2⌋ of D = `channels` in the sinusoidal encoding. */
+export function sinusoidalFrequency(channel: number, channels: number): number {
   return 1 / 10000 ** ((2 * Math.floor(channel / 2)) / channels);
 }
 
@@ -43,7 +43,7 @@ export function sinusoidalTable(start: number, length: number, channels: number)
   const table = new Float32Array(length * channels);
   for (let p = 0; p < length; p++) {
     for (let c = 0; c < channels; c++) {
-      const angle = (start + p) * frequency(c, channels);
+      const angle = (start + p) * sinusoidalFrequency(c, channels);
       table[p * channels + c] = c % 2 === 0 ? Math.sin(angle) : Math.cos(angle);
     }
   }

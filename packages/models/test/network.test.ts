@@ -56,12 +56,12 @@ describe('model.network', () => {
     });
     const ids = tf.tensor2d([[1, 2, 3, 4]], [1, 4], 'int32');
     // The head applied to the last block's output is the model's logits.
-    const logits = tf.tidy(() => model.logits(ids).dataSync());
-    const viaSubModel = tf.tidy(() =>
-      (network.getLayer('head').apply(hidden.predict(ids) as tf.Tensor) as tf.Tensor).dataSync(),
+    const logits = model.logits(ids);
+    const viaSubModel = tf.tidy(
+      () => network.getLayer('head').apply(hidden.predict(ids) as tf.Tensor) as tf.Tensor,
     );
-    expect(Array.from(viaSubModel)).toEqual(Array.from(logits));
-    ids.dispose();
+    expect(Array.from(viaSubModel.dataSync())).toEqual(Array.from(logits.dataSync()));
+    tf.dispose([ids, logits, viaSubModel]);
     model.dispose();
   });
 

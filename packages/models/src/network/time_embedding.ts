@@ -1,4 +1,4 @@
-import { dropoutOf } from '@elementwise/layers';
+import { dropoutOf, sinusoidalFrequency } from '@elementwise/layers';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 
@@ -11,10 +11,6 @@ interface TimeEmbeddingArgs {
 }
 
 type Kwargs = Parameters<tfl.layers.Layer['call']>[1];
-
-function frequency(channel: number, channels: number): number {
-  return 1 / 10000 ** ((2 * Math.floor(channel / 2)) / channels);
-}
 
 /**
  * A learned embedding of (possibly irregular) sampling times (Time2Vec, Kazemi et al.): inputs
@@ -42,7 +38,7 @@ export class TimeEmbedding extends tfl.layers.Layer {
     const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
     const channels = shape[shape.length - 1] as number;
     const omega = Float32Array.from({ length: channels }, (_, c) =>
-      c === 0 ? 1 / this.maxLength : frequency(c, channels),
+      c === 0 ? 1 / this.maxLength : sinusoidalFrequency(c, channels),
     );
     const phi = Float32Array.from({ length: channels }, (_, c) => (c % 2 === 1 ? Math.PI / 2 : 0));
     const zeros = tfl.initializers.zeros();

@@ -42,7 +42,7 @@ export class CharLM extends BaseModel<CharLMConfig> {
     this.characters = Array.from(config.vocabulary);
     this.ids = new Map(this.characters.map((c, i) => [c, i + 1]));
     this.vocabularySize = this.characters.length + 1;
-    this.decoder = new CharLMDecoder(this.network, config);
+    this.decoder = new CharLMDecoder(this.network, config, this.blocks);
   }
 
   get maxLength(): number {

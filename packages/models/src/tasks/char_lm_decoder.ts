@@ -23,15 +23,13 @@ export class CharLMDecoder {
   /** Whether every block has a recurrent step (not exact EA). */
   readonly recurrent: boolean;
 
-  constructor(network: tfl.LayersModel, config: CharLMConfig) {
+  /** `blocks`: the network's blocks, `block_0` first (`BaseModel.blocks`). */
+  constructor(network: tfl.LayersModel, config: CharLMConfig, blocks: TransformerBlock[]) {
     this.embedding = network.getLayer('token_embedding') as unknown as TokenEmbedding;
     this.positional = network.getLayer('positional') as unknown as
       | PositionalEmbedding
       | TimeEmbedding;
-    this.blocks = Array.from(
-      { length: config.numLayers },
-      (_, i) => network.getLayer(`block_${i}`) as unknown as TransformerBlock,
-    );
+    this.blocks = blocks;
     this.finalNorm = config.norm === 'pre' ? network.getLayer('final_norm') : null;
     this.head = network.getLayer('head');
     this.recurrent = config.attention.kind === 'softmax' || config.attention.order !== 'exact';
@@ -47,7 +45,8 @@ export class CharLMDecoder {
       let x = this.positional.at(this.embedding.apply(ids) as tf.Tensor, 0);
       for (const block of this.blocks) {
         const result = block.prefill(x);
-        states.push(keep(result.state));
+        // A block keeps the state it returns: it outlives this tidy.
+        states.push(result.state);
         x = result.y;
       }
       const length = ids.shape[1];
@@ -69,7 +68,7 @@ export class CharLMDecoder {
       let x = this.positional.at(embedded, position);
       this.blocks.forEach((block, i) => {
         const result = block.step(x, states[i]);
-        next.push(keep(result.state));
+        next.push(result.state);
         x = result.y;
       });
       return this.logitsOf(x);
@@ -85,9 +84,4 @@ export class CharLMDecoder {
       : hidden;
     return this.head.apply(normalized) as tf.Tensor2D;
   }
-}
-
-function keep(state: TransformerBlockState): TransformerBlockState {
-  for (const part of Object.values(state)) tf.keep(part as tf.Tensor);
-  return state;
 }
