@@ -3,6 +3,8 @@
 # playwright-core; no browser is ever downloaded by npm packages). Installs it with apt-get when
 # missing, as root or through sudo.
 set -euo pipefail
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 CHROMIUM=/usr/bin/chromium
 if [ -x "$CHROMIUM" ]; then
@@ -10,14 +12,8 @@ if [ -x "$CHROMIUM" ]; then
   exit 0
 fi
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
 echo "$CHROMIUM is missing: installing Debian's chromium"
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -qq
-as_root apt-get install -y -qq chromium
+apt_install chromium
 if [ ! -x "$CHROMIUM" ]; then
   echo "apt-get installed chromium, but $CHROMIUM is still missing" >&2
   exit 1

@@ -5,6 +5,8 @@
 # missing, as root or through sudo; does nothing when it is already there.
 # The npm datasets (Moby-Dick, vega-datasets) come with `pnpm install`.
 set -euo pipefail
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 DIGITS=/usr/lib/python3/dist-packages/sklearn/datasets/data/digits.csv.gz
 if [ -f "$DIGITS" ]; then
@@ -12,14 +14,8 @@ if [ -f "$DIGITS" ]; then
   exit 0
 fi
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
 echo "$DIGITS is missing: installing Debian's python3-sklearn"
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -qq
-as_root apt-get install -y -qq --no-install-recommends python3-sklearn
+apt_install --no-install-recommends python3-sklearn
 if [ ! -f "$DIGITS" ]; then
   echo "apt-get installed python3-sklearn, but $DIGITS is still missing" >&2
   exit 1

@@ -4,6 +4,8 @@
 # packages). Installs python3-torch (1.13.1 on Debian 12, with gloo and torchrun) and
 # python3-pytest with apt-get when either is missing, as root or through sudo.
 set -euo pipefail
+# shellcheck source=apt-install.sh
+source "$(dirname "$0")/apt-install.sh"
 
 PYTHON=/usr/bin/python3
 have() { [ -x "$PYTHON" ] && "$PYTHON" -c "import $1" 2>/dev/null; }
@@ -13,14 +15,8 @@ if have torch && have pytest; then
   exit 0
 fi
 
-as_root() {
-  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
-}
-
 echo "$PYTHON cannot import torch or pytest: installing Debian's python3-torch and python3-pytest"
-export DEBIAN_FRONTEND=noninteractive
-as_root apt-get update -qq
-as_root apt-get install -y -qq python3-torch python3-pytest
+apt_install python3-torch python3-pytest
 if ! have torch || ! have pytest; then
   echo "apt-get installed python3-torch and python3-pytest, but $PYTHON still cannot import them" >&2
   exit 1
