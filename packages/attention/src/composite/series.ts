@@ -1,10 +1,16 @@
 import { taylorCoefficients } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import { featureExponent, scaleAdjointUp, scaleDown, scaleStateUp } from './feature_scale.js';
+import {
+  featureExponent,
+  oneScaleServesEveryPrefix,
+  scaleAdjointUp,
+  scaleDown,
+  stateScale,
+} from './feature_scale.js';
 import { foldTerms } from './loop.js';
 import { scaledTerm, scaledTermsOf, slopeFactor, useScaled } from './query_terms.js';
 import { isZeroDenominator, safeDivide } from './safe_divide.js';
-import { scanLastAxis } from './scan.js';
+import { type CausalScan, causalScan } from './scan.js';
 
 /**
  * EA-series of order t from plain tfjs ops, forward and analytic backward (DESIGN.md §2).
@@ -48,14 +54,21 @@ interface ChannelMajor {
   v: tf.Tensor3D;
   /** f_0(k) = m e^{-k²} 2^E, [B, D, L] */
   f0: tf.Tensor3D;
-  /** initial moments times 2^E, [B, D, t+1] */
+  /** initial moments, [B, D, t+1], unscaled */
   s0: tf.Tensor3D;
   z0: tf.Tensor3D;
-  /** E of ./feature_scale.ts, [B, D, 1]: every moment here is 2^E times the true one. */
+  /**
+   * E of ./feature_scale.ts: every moment and feature here is 2^E times the true one. One per
+   * channel, [B, D, 1], or when causal one per position, [B, D, L].
+   */
   exponent: tf.Tensor3D;
+  /** 2^E as the initial state is scaled, [B, D, 1 or L] */
+  stateScale: tf.Tensor3D;
+  /** The causal scans at these exponents; null when not causal. */
+  scan: CausalScan | null;
 }
 
-function toChannelMajor(inputs: SeriesInputs): ChannelMajor {
+function toChannelMajor(inputs: SeriesInputs, causal: boolean): ChannelMajor {
   const [batch, keys] = inputs.mask.shape;
   const visible = tf.notEqual(tf.reshape(inputs.mask, [batch, 1, keys]), 0);
   // Masked keys are absent whatever they hold: zeroed before f_n = f_{n-1} k can turn a NaN
@@ -67,17 +80,27 @@ function toChannelMajor(inputs: SeriesInputs): ChannelMajor {
   const k = hide(inputs.k);
   const s0 = tf.transpose(inputs.initialS, [0, 2, 1]) as tf.Tensor3D;
   const z0 = tf.transpose(inputs.initialZ, [0, 2, 1]) as tf.Tensor3D;
-  const exponent = featureExponent(k, visible, s0, z0);
+  // Causal, one exponent per position only where one per channel would lose a prefix's keys.
+  const perPosition = causal && !oneScaleServesEveryPrefix(inputs.k, inputs.mask);
+  const exponent = featureExponent(k, visible, s0, z0, perPosition);
   const f0 = tf.exp(tf.sub(tf.mul(exponent, Math.LN2), tf.square(k)));
   return {
     q: tf.transpose(inputs.q, [0, 2, 1]),
     k,
     v: hide(inputs.v),
     f0: tf.where(tf.broadcastTo(visible, f0.shape), f0, tf.zerosLike(f0)) as tf.Tensor3D,
-    s0: scaleStateUp(s0, exponent) as tf.Tensor3D,
-    z0: scaleStateUp(z0, exponent) as tf.Tensor3D,
+    s0,
+    z0,
     exponent,
+    stateScale: stateScale(exponent),
+    scan: causal ? causalScan(exponent) : null,
   };
+}
+
+/** E where the sequence ends ([B, D, 1]): the scale of the final state. */
+function lastExponent(cm: ChannelMajor): tf.Tensor3D {
+  const [batch, channels, length] = cm.exponent.shape;
+  return tf.slice(cm.exponent, [0, 0, length - 1], [batch, channels, 1]);
 }
 
 /** Term n of a [B, D, t+1] state as [B, D, 1]. */
@@ -93,9 +116,10 @@ function concatKept(pieces: tf.Tensor[]): tf.Tensor {
   return joined;
 }
 
-/** S_n(i): the sum of x over the keys query i sees, plus the initial moment. */
-function moment(x: tf.Tensor, initial: tf.Tensor, causal: boolean): tf.Tensor {
-  return tf.add(causal ? scanLastAxis(x) : tf.sum(x, 2, true), initial);
+/** S_n(i): the sum of x over the keys query i sees, plus the initial moment (unscaled). */
+function moment(x: tf.Tensor, initial: tf.Tensor, cm: ChannelMajor): tf.Tensor {
+  const scaledInitial = tf.mul(initial, cm.stateScale);
+  return tf.add(cm.scan ? cm.scan.forward(x) : tf.sum(x, 2, true), scaledInitial);
 }
 
 /** The moment the sequence ends with: the last prefix sum, or the full sum. */
@@ -129,8 +153,8 @@ function numeratorDenominator(
       f: tf.clone(cm.f0),
     },
     ({ N, M, scaledN, scaledM, c, f }, n) => {
-      const S = moment(tf.mul(f, cm.v), term(cm.s0, n), causal);
-      const Z = moment(f, term(cm.z0, n), causal);
+      const S = moment(tf.mul(f, cm.v), term(cm.s0, n), cm);
+      const Z = moment(f, term(cm.z0, n), cm);
       finalS.push(tf.keep(lastMoment(S, causal)));
       finalZ.push(tf.keep(lastMoment(Z, causal)));
       // Non-causal moments are [B, D, 1]: the scaled sums come cheaper by Horner after the loop.
@@ -163,8 +187,8 @@ function numeratorDenominator(
     N: tf.where(scaled, sums.scaledN, sums.N),
     M: tf.where(scaled, sums.scaledM, sums.M),
     scaled,
-    finalS: scaleDown(concatKept(finalS), cm.exponent),
-    finalZ: scaleDown(concatKept(finalZ), cm.exponent),
+    finalS: scaleDown(concatKept(finalS), lastExponent(cm)),
+    finalZ: scaleDown(concatKept(finalZ), lastExponent(cm)),
   };
   tf.dispose([
     sums.N,
@@ -185,7 +209,7 @@ export function seriesForward(
   causal: boolean,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
   return tf.tidy(() => {
-    const cm = toChannelMajor(inputs);
+    const cm = toChannelMajor(inputs, causal);
     const { N, M, finalS, finalZ } = numeratorDenominator(cm, order, causal);
     return [
       tf.transpose(safeDivide(N, M), [0, 2, 1]) as tf.Tensor3D,
@@ -205,6 +229,8 @@ export function seriesForward(
  * with f_n' = n f_{n-1} - 2 f_{n+1}. Queries whose M counts as zero get α = β = 0.
  * Features and moments carry the factor 2^E of ./feature_scale.ts and α, β the factor 2^-E, so
  * every product above is unscaled except the state adjoints, which are scaled back at the end.
+ * Causal, E is per position: A_n(j) is summed at key j's scale (./scan.ts), and the final-state
+ * adjoints, which every key reaches from the last position, come in with 2^{E_last - E_j}.
  */
 export function seriesBackward(
   inputs: SeriesInputs,
@@ -215,7 +241,7 @@ export function seriesBackward(
   causal: boolean,
 ): SeriesGradients {
   return tf.tidy(() => {
-    const cm = toChannelMajor(inputs);
+    const cm = toChannelMajor(inputs, causal);
     const a = taylorCoefficients(order);
     const { N, M, scaled } = numeratorDenominator(cm, order, causal);
     const scaledTerms = scaledTermsOf(cm.q);
@@ -224,12 +250,15 @@ export function seriesBackward(
     const g = tf.where(zero, tf.zerosLike(M), tf.transpose(dy, [0, 2, 1]));
     const alpha = tf.div(g, safeM);
     const beta = tf.neg(tf.mul(alpha, tf.div(N, safeM)));
-    const dS = scaleDown(tf.transpose(dFinalS, [0, 2, 1]), cm.exponent) as tf.Tensor3D;
-    const dZ = scaleDown(tf.transpose(dFinalZ, [0, 2, 1]), cm.exponent) as tf.Tensor3D;
+    const last = lastExponent(cm);
+    const dS = scaleDown(tf.transpose(dFinalS, [0, 2, 1]), last) as tf.Tensor3D;
+    const dZ = scaleDown(tf.transpose(dFinalZ, [0, 2, 1]), last) as tf.Tensor3D;
     // Sum over the queries that see key j: all of them, or (causal) those at i >= j.
     const adjoint = (x: tf.Tensor, upstream: tf.Tensor) =>
-      tf.add(causal ? scanLastAxis(x, true) : tf.sum(x, 2, true), upstream);
+      cm.scan ? cm.scan.reverse(x, upstream) : tf.add(tf.sum(x, 2, true), upstream);
+    // The state's adjoints are read where its scale is that of the first position.
     const firstKey = (x: tf.Tensor) => (causal ? term(x as tf.Tensor3D, 0) : x);
+    const first = firstKey(cm.exponent);
 
     const dInitialS: tf.Tensor[] = [];
     const dInitialZ: tf.Tensor[] = [];
@@ -246,8 +275,8 @@ export function seriesBackward(
         fAbove: tf.mul(cm.f0, cm.k),
       },
       ({ dq, dk, dv, plainBelow, plainC, fBelow, f, fAbove }, n) => {
-        const S = moment(tf.mul(f, cm.v), term(cm.s0, n), causal);
-        const Z = moment(f, term(cm.z0, n), causal);
+        const S = moment(tf.mul(f, cm.v), term(cm.s0, n), cm);
+        const Z = moment(f, term(cm.z0, n), cm);
         // The query terms the forward read each query with; α, β carry the inverse factor.
         const c = tf.where(scaled, scaledTerm(scaledTerms, a, n, order), plainC);
         const A = adjoint(tf.mul(alpha, c), term(dS, n));
@@ -274,8 +303,8 @@ export function seriesBackward(
       dq: toSequenceMajor(result.dq),
       dk: toSequenceMajor(result.dk),
       dv: toSequenceMajor(result.dv),
-      dInitialS: toSequenceMajor(scaleAdjointUp(concatKept(dInitialS), cm.exponent)),
-      dInitialZ: toSequenceMajor(scaleAdjointUp(concatKept(dInitialZ), cm.exponent)),
+      dInitialS: toSequenceMajor(scaleAdjointUp(concatKept(dInitialS), first)),
+      dInitialZ: toSequenceMajor(scaleAdjointUp(concatKept(dInitialZ), first)),
     };
   });
 }

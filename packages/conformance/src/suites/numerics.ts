@@ -132,6 +132,51 @@ export function numericsSuite(kit: Kit): void {
       },
     );
 
+    kit.test(
+      'causal: no output depends on a later key, also where a near key follows far ones',
+      async () => {
+        // Keys come from |k| ≈ 24 down to 0: a kernel that scales a channel by its nearest key
+        // over the whole sequence would push the far keys before it out of float32's range.
+        const [length, channels] = [16, 4];
+        const noise = randomNormal(length * channels, 5, 0.3);
+        const data = {
+          q: randomNormal(length * channels, 6),
+          k: noise.map((x, i) => x + 24 - 1.6 * Math.floor(i / channels)),
+          v: randomNormal(length * channels, 7),
+        };
+        const run = async (keys: number) => {
+          const take = (x: Float32Array) =>
+            tf.tensor3d(x.subarray(0, keys * channels), [1, keys, channels]);
+          const [q, k, v] = [take(data.q), take(data.k), take(data.v)];
+          const y = elementwiseAttention(q, k, v, { order: 6, causal: true });
+          const values = await read(y);
+          tf.dispose([q, k, v, y]);
+          return values;
+        };
+        const full = await run(length);
+        expectFinite(full, 'y');
+        const dims = { batch: 1, queryLength: length, keyLength: length, channels };
+        const expected = eaForward({ ...data, dims }, { order: 6, causal: true }).y;
+        const tolerance = kit.options.tolerances.forward;
+        full.forEach((value, i) => {
+          if (value !== 0) {
+            expect(Math.abs(value - expected[i]), `y[${i}] = ${value}`).toBeLessThanOrEqual(
+              tolerance * Math.max(1, Math.abs(expected[i])),
+            );
+          }
+        });
+        for (const keys of [3, 8, 13]) {
+          const prefix = await run(keys);
+          prefix.forEach((value, i) => {
+            expect(
+              Math.abs(full[i] - value),
+              `y[${i}] with ${length} keys (${full[i]}) and with the first ${keys} (${value})`,
+            ).toBeLessThanOrEqual(tolerance * Math.max(1, Math.abs(value)));
+          });
+        }
+      },
+    );
+
     for (const causal of [false, true]) {
       kit.test(
         `keys spread over |k| ≈ 0–30 give finite gradients, and y is 0 or the oracle's (causal: ${causal})`,
