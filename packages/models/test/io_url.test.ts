@@ -114,6 +114,16 @@ describe('loading over http', () => {
     expect(requested).toContain(new URL(url).pathname.replace('model.json', 'weights.bin'));
   });
 
+  it('reports the fraction of the weights read, rising to 1, for a progress bar', async () => {
+    const fractions: number[] = [];
+    const loaded = await loadFromUrl(new URL(serve()), (fraction) => fractions.push(fraction));
+    loaded.dispose();
+    expect(fractions[0]).toBe(0);
+    expect(fractions.at(-1)).toBe(1);
+    for (let i = 1; i < fractions.length; i++)
+      expect(fractions[i]).toBeGreaterThanOrEqual(fractions[i - 1]);
+  });
+
   it.each([
     ['../outside/weights.bin', "must stay inside the model's folder (no '..' segments)"],
     [

@@ -12,13 +12,14 @@ import { checkWeightSpecs, type Fail } from './weights_manifest.js';
  * the model's fixed variable order), the config and format version in `userDefinedMetadata`,
  * so every tfjs IOHandler (http, indexeddb, browser files, memory, file://) can store it.
  */
-export function modelToArtifacts(model: Model): tf.io.ModelArtifacts {
+export async function modelToArtifacts(model: Model): Promise<tf.io.ModelArtifacts> {
   const weights = model.getWeights();
   const specs: tf.io.WeightsManifestEntry[] = [];
   const buffers: ArrayBuffer[] = [];
+  // Read asynchronously: a synchronous read on WebGPU inside a Web Worker loses the device.
   for (const [name, tensor] of Object.entries(weights)) {
     specs.push({ name, shape: [...tensor.shape], dtype: 'float32' });
-    const values = tensor.dataSync() as Float32Array;
+    const values = (await tensor.data()) as Float32Array;
     buffers.push(values.slice().buffer);
   }
   return {

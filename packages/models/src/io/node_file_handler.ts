@@ -4,7 +4,8 @@ import { loadFromDisk } from './disk_loader.js';
 /**
  * A tfjs IOHandler for a directory in Node: `model.json` (tfjs model JSON with a weights
  * manifest) and `weights.bin`. Accepts `file://` URLs and plain paths. Imported only in Node
- * (`loadModel('file://…')` loads it on demand), so browser bundles never reach node:fs.
+ * (`loadModel('file://…')` loads it on demand); the package's `browser` field maps it to an empty
+ * module, so browser bundles never include node:fs.
  * Loading treats `model.json` as untrusted (see `disk_loader.ts`).
  */
 export function nodeFileHandler(location: string): tf.io.IOHandler {

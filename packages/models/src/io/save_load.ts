@@ -52,7 +52,7 @@ export async function saveModel(
   destination: string | tf.io.IOHandler,
 ): Promise<void> {
   const { handler } = await handlerFor(destination, 'save');
-  await handler.save!(modelToArtifacts(model));
+  await handler.save!(await modelToArtifacts(model));
 }
 
 /**

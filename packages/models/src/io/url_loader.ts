@@ -9,21 +9,24 @@ import { type Fail, parseModelJSON, toArtifacts } from './weights_manifest.js';
  * are formed like tfjs's `tf.io.http` forms them but must stay under the model's folder on its
  * origin (no `..`, also percent-encoded, no absolute path or URL), `model.json` is read up to
  * `MAX_MODEL_JSON_BYTES` and each manifest group's files up to the bytes its specs declare —
- * a longer or shorter response is refused, and reading stops there.
+ * a longer or shorter response is refused, and reading stops there. `onProgress` receives the
+ * fraction of the declared weight bytes read so far (0 to 1), as tfjs's own loaders report it.
  */
-export function urlLoadHandler(
-  url: string,
-  options: { fetchFunc?: typeof fetch; requestInit?: RequestInit } = {},
-): tf.io.IOHandler {
-  return { load: () => loadByFetch(url, options.fetchFunc, options.requestInit) };
+export function urlLoadHandler(url: string, options: UrlLoadOptions = {}): tf.io.IOHandler {
+  return { load: () => loadByFetch(url, options) };
+}
+
+export interface UrlLoadOptions {
+  fetchFunc?: typeof fetch;
+  requestInit?: RequestInit;
+  onProgress?: (fraction: number) => void;
 }
 
 const PROTOCOLS = ['http:', 'https:', 'blob:'];
 
 async function loadByFetch(
   href: string,
-  fetchFunc: typeof fetch | undefined,
-  requestInit: RequestInit | undefined,
+  { fetchFunc, requestInit, onProgress }: UrlLoadOptions,
 ): Promise<tf.io.ModelArtifacts> {
   const fail: Fail = (message) => {
     throw new Error(`loadModel(${href}): ${message}`);
@@ -57,6 +60,8 @@ async function loadByFetch(
   const checked = parseModelJSON(json as Uint8Array, fail);
 
   const data = new Uint8Array(checked.bytes);
+  const report = (read: number) => onProgress?.(checked.bytes > 0 ? read / checked.bytes : 1);
+  report(0);
   let offset = 0;
   for (const [g, group] of checked.groups.entries()) {
     const start = offset;
@@ -67,7 +72,10 @@ async function loadByFetch(
       if ('problem' in resolved) fail(`weightsManifest[${g}].paths[${p}] ${resolved.problem}`);
       const { url } = resolved as { url: string };
       lastUrl = url;
-      const read = await readInto(await get(url), data, offset, end - offset);
+      const before = offset;
+      const read = await readInto(await get(url), data, offset, end - offset, (bytes) =>
+        report(Math.min(before + bytes, end)),
+      );
       if (offset + read > end) {
         fail(
           `weights file ${url} is longer than declared: weightsManifest[${g}]'s specs declare ${group.bytes} bytes for its files`,
@@ -99,13 +107,15 @@ function declaredLength(response: Response): number {
 /**
  * Copies a response body into `out` at `offset`, reading at most `room + 1` bytes: returns the
  * number of bytes of the body, or `room + 1` when it is longer than `room` (then the rest is
- * never read). A Content-Length above `room` is refused before reading.
+ * never read). A Content-Length above `room` is refused before reading. `onBytes` receives the
+ * bytes copied so far after each chunk.
  */
 async function readInto(
   response: Response,
   out: Uint8Array,
   offset: number,
   room: number,
+  onBytes: (bytes: number) => void,
 ): Promise<number> {
   if (declaredLength(response) > room) {
     await response.body?.cancel().catch(() => {});
@@ -115,6 +125,7 @@ async function readInto(
     const bytes = new Uint8Array(await response.arrayBuffer());
     if (bytes.byteLength > room) return room + 1;
     out.set(bytes, offset);
+    onBytes(bytes.byteLength);
     return bytes.byteLength;
   }
   const reader = response.body.getReader();
@@ -128,6 +139,7 @@ async function readInto(
     }
     out.set(chunk.value, offset + done);
     done += chunk.value.byteLength;
+    onBytes(done);
   }
 }
 

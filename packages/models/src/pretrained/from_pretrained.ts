@@ -36,12 +36,13 @@ export function pretrainedUrl(
  * (http(s), blob: in browsers) by fetch, with the weights beside it. Both keep weights paths
  * inside the model's folder and check sizes before reading.
  */
-export async function loadFromUrl(url: URL): Promise<Model> {
+export async function loadFromUrl(url: URL, onProgress?: (fraction: number) => void): Promise<Model> {
   if (url.protocol === 'file:') {
-    const { fileURLToPath } = await import('node:url');
-    return loadModel(`file://${fileURLToPath(url)}`);
+    const model = await loadModel(url.href);
+    onProgress?.(1);
+    return model;
   }
-  return loadThrough(urlLoadHandler(url.href), url.href);
+  return loadThrough(urlLoadHandler(url.href, { onProgress }), url.href);
 }
 
 /** {@link fromPretrained} over a given registry and locator. */
@@ -49,6 +50,7 @@ export async function loadPretrained(
   name: string,
   registry: readonly PretrainedEntry[],
   locate: (name: string) => URL,
+  onProgress?: (fraction: number) => void,
 ): Promise<Model> {
   const entry = registry.find((e) => e.name === name);
   if (!entry) {
@@ -57,7 +59,7 @@ export async function loadPretrained(
       `fromPretrained: unknown model ${JSON.stringify(name)}; available: ${available.length > 0 ? available.join(', ') : '(none shipped in this version)'}`,
     );
   }
-  const model = await loadFromUrl(locate(name));
+  const model = await loadFromUrl(locate(name), onProgress);
   if (model.task !== entry.task) {
     model.dispose();
     throw new Error(
@@ -72,18 +74,25 @@ export async function loadPretrained(
  * `pretrained/<name>/` from disk; in a browser it fetches it relative to this module, which
  * works when the package is served as published (e.g. from a CDN). A bundled app copies
  * `node_modules/@elementwise/models/pretrained/` to its static files and passes their URL as
- * `baseUrl` (e.g. `'/pretrained/'`, resolved against the page). An unknown name throws listing
- * the available ones.
+ * `baseUrl` (e.g. `'/pretrained/'`, resolved against the page). `onProgress` receives the
+ * fraction of the weights downloaded (0 to 1) as they arrive, for a progress bar. An unknown name
+ * throws listing the available ones.
  */
 export async function fromPretrained(
   name: string,
-  options?: { baseUrl?: string | URL },
+  options?: { baseUrl?: string | URL; onProgress?: (fraction: number) => void },
 ): Promise<Model> {
-  const { baseUrl } = checkOptions<{ baseUrl: string | URL }>('fromPretrained', options, [
-    'baseUrl',
-  ]);
+  const { baseUrl, onProgress } = checkOptions<{
+    baseUrl: string | URL;
+    onProgress: (fraction: number) => void;
+  }>('fromPretrained', options, ['baseUrl', 'onProgress']);
+  if (onProgress !== undefined && typeof onProgress !== 'function') {
+    throw new Error(
+      `fromPretrained: options.onProgress must be a function of the fraction loaded, got ${onProgress === null ? 'null' : typeof onProgress}`,
+    );
+  }
   const base = resolveBaseUrl(baseUrl);
-  return loadPretrained(name, PRETRAINED, (n) => pretrainedUrl(n, base));
+  return loadPretrained(name, PRETRAINED, (n) => pretrainedUrl(n, base), onProgress);
 }
 
 /** `options.baseUrl` as a URL: absolute, or in a browser relative to the page. */
