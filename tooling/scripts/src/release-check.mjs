@@ -2,14 +2,16 @@
 // Proves that a release works for a user: versions the repository's pending changesets, builds
 // and publishes every public workspace package to a throw-away verdaccio registry, installs the
 // published packages into a fresh project outside the workspace, type-checks and runs the
-// consumers in tooling/scripts/release-consumer/ against them, and checks that pure packages
-// install alone. The checkout is never modified: all work happens in a copy under the system's
+// consumers in tooling/scripts/release-consumer/ against them, builds the browser playground
+// (apps/playground) from the published packages and runs its browser test on that build, and
+// checks that pure packages install alone. The checkout is never modified: all work happens in a copy under the system's
 // temporary directory, removed at the end together with the registry, pass or fail.
 //
 //   node tooling/scripts/src/release-check.mjs [--only=@elementwise/math,...] [--break-exports[=name]]
 //                                              [--keep] [--verbose]
 //
-// --only           publish and check only these packages (and the @elementwise packages they need)
+// --only           publish and check only these packages (and the @elementwise packages they need);
+//                  the playground step runs only when they include every package the app uses
 // --break-exports  point a package's exports map (default @elementwise/math) at files that do
 //                  not exist, in the copy only, to see the check fail
 // --keep           keep the temporary directory (its path is printed) instead of removing it
@@ -36,6 +38,7 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertVerdaccioInstalled, startRegistry } from './local-registry.mjs';
+import { checkPlayground } from './playground-check.mjs';
 import { cleanEnv, killRunning, run, StepError } from './run.mjs';
 
 const SCRIPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -727,6 +730,19 @@ async function main() {
       }
     }
   });
+
+  await step('build and browser-test the playground from the registry', () =>
+    checkPlayground({
+      temp,
+      registryUrl: local.url,
+      registryEnv,
+      published,
+      packages: all,
+      verbose,
+      log,
+      fail,
+    }),
+  );
 
   // A package that needs no tfjs (neither it nor the packages of ours it depends on name
   // @tensorflow/*) must install alone, without tfjs or other packages of ours it does not depend
