@@ -237,4 +237,31 @@ describe('the built playground in headless Chromium', () => {
       }
     });
   }
+
+  it('without WebGPU says why in the backend picker and runs on the next backend', async () => {
+    // Chromium on Linux exposes WebGPU only behind --enable-unsafe-webgpu: without it the page
+    // must fall back to WebGL and say why WebGPU is unavailable, not show a blank panel.
+    const plain = await chromium.launch({
+      executablePath: chromiumExecutable(),
+      args: CHROMIUM_ARGS.filter((arg) => arg !== '--enable-unsafe-webgpu'),
+    });
+    try {
+      const page = await plain.newPage({ viewport: { width: 1280, height: 800 } });
+      const problems: string[] = [];
+      page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+      await page.goto(server.url);
+      await page.waitForFunction(() => document.body.dataset.backend !== undefined, null, {
+        timeout: 60_000,
+      });
+      expect(await page.evaluate(() => document.body.dataset.backend)).toBe('webgl');
+      const picker = (await page.locator('#backend-picker').textContent())?.replace(/\s+/g, ' ');
+      expect(picker).toMatch(/WebGPU.*unavailable: \S/);
+      expect(await page.locator('#backend-status').textContent()).toContain(
+        'fused kernels registered',
+      );
+      expect(problems).toEqual([]);
+    } finally {
+      await plain.close();
+    }
+  });
 });

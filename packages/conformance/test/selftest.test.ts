@@ -137,6 +137,7 @@ describe('the kit catches broken kernels', () => {
       'zero denominators and numerics > queries that see no unmasked key output 0 with zero gradients (order exact, causal: true)',
       'zero denominators and numerics > where e^{-k²} underflows for some keys only, each output is 0 or the oracle value, never NaN',
       "zero denominators and numerics > keys spread over |k| ≈ 0–30 give finite gradients, and y is 0 or the oracle's (causal: true)",
+      'zero denominators and numerics > causal: no output depends on a later key, also where a near key follows far ones',
       ...['+∞ key', '+∞ query', '-∞ value', 'NaN key', 'NaN query', 'NaN value'].map(
         (name) => `${NON_FINITE} > ${name} (order 6, causal: true)`,
       ),

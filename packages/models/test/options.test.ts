@@ -210,9 +210,16 @@ describe('options objects', () => {
   it('fromPretrained: unknown names and a non-object', async () => {
     await expect(
       fromPretrained('char-lm-moby-dick-ea6', { baseURL: 'https://example.com/' } as never),
-    ).rejects.toThrow("fromPretrained: unknown option 'baseURL'; expected one of baseUrl");
+    ).rejects.toThrow(
+      "fromPretrained: unknown option 'baseURL'; expected one of baseUrl, onProgress",
+    );
     await expect(fromPretrained('char-lm-moby-dick-ea6', 'https://x/' as never)).rejects.toThrow(
-      "fromPretrained: options must be an object with any of baseUrl, got 'https://x/'",
+      "fromPretrained: options must be an object with any of baseUrl, onProgress, got 'https://x/'",
+    );
+    await expect(
+      fromPretrained('char-lm-moby-dick-ea6', { onProgress: 'yes' } as never),
+    ).rejects.toThrow(
+      'fromPretrained: options.onProgress must be a function of the fraction loaded, got string',
     );
   });
 
