@@ -35,8 +35,8 @@ const PREFIX_SPREAD_SQUARE = PREFIX_SPREAD_LOG2 * Math.LN2;
  * running an op: on the cpu and wasm backends, whose tensors live in host memory, one pass over
  * k shows that no channel's first visible finite key is more than {@link PREFIX_SPREAD_LOG2}
  * octaves further out than its nearest. The plain prefix sums then give what a per-position
- * scale would, faster (measured 12× on cpu and 1.5–2.3× on wasm, EA-6 at L = 1024–4096). False means "not known" (a GPU backend) or not so.
- * k: [B, L, D]; mask: [B, L].
+ * scale would, faster (measured 12× on cpu and 1.5–2.3× on wasm, EA-6 at L = 1024–4096).
+ * False means "not known" (a GPU backend) or not so. k: [B, L, D]; mask: [B, L].
  */
 export function oneScaleServesEveryPrefix(k: tf.Tensor3D, mask: tf.Tensor2D): boolean {
   // A first pass moves any tensor that lives on another backend here; the views taken after it
