@@ -1,10 +1,6 @@
+import { taylorPolynomial } from '@elementwise/math';
 import { describe, expect, it } from 'vitest';
-import {
-  eaWeights,
-  meanPeakWeight,
-  softmaxWeights,
-  taylorExp,
-} from '../src/shared/attention_weights.js';
+import { eaWeights, meanPeakWeight, softmaxWeights } from '../src/shared/attention_weights.js';
 
 /** Deterministic pseudo-random values in [-scale, scale]. */
 function values(count: number, seed: number, scale: number): Float32Array {
@@ -82,7 +78,7 @@ describe('attention weights for the heat maps', () => {
   });
 
   it('measure spikiness as the mean largest weight', () => {
-    expect(taylorExp(1, 8)).toBeCloseTo(Math.E, 4);
+    expect(taylorPolynomial(1, 8)).toBeCloseTo(Math.E, 4);
     const oneHot = new Float64Array(length * length);
     for (let i = 0; i < length; i++) oneHot[i * length] = 1;
     expect(meanPeakWeight(oneHot, length)).toBe(1);

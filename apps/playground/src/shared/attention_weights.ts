@@ -1,3 +1,5 @@
+import { taylorPolynomial } from '@elementwise/math';
+
 /**
  * Causal attention weights w[i][j] (j <= i, each row summing to 1) from a layer's real queries
  * and keys [L, width] (row-major, batch of one), as the heat maps draw them. Float64 throughout.
@@ -46,17 +48,6 @@ function channelRange(width: number, size: number, index: number): [number, numb
   return [index * size, (index + 1) * size];
 }
 
-/** T_t(x) = Σ_{n<=t} x^n / n!, positive for every real x when t is even. */
-export function taylorExp(x: number, order: number): number {
-  let term = 1;
-  let sum = 1;
-  for (let n = 1; n <= order; n++) {
-    term *= x / n;
-    sum += term;
-  }
-  return sum;
-}
-
 /** EA weights of one similarity group (channels group·d … group·d + d − 1). */
 export function eaWeights(
   input: QueryKey,
@@ -80,7 +71,7 @@ export function eaWeights(
       }
       if (options.order === 'exact') logits[i * length + j] = -distance;
       else {
-        const polynomial = taylorExp(2 * dot, options.order);
+        const polynomial = taylorPolynomial(2 * dot, options.order);
         logits[i * length + j] =
           polynomial > 0 ? Math.log(polynomial) - keyNorm : Number.NEGATIVE_INFINITY;
       }

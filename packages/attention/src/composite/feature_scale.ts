@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { hostView } from '../host_view.js';
+import { shiftedLater } from './scan.js';
 
 /**
  * Per-channel power-of-two scaling of the key features, so that far keys stay in float32 range.
@@ -114,17 +115,10 @@ function keyExponents(k: tf.Tensor3D, visible: tf.Tensor): tf.Tensor3D {
 
 /** The running minimum along the last axis, by doubling: log2 L steps. */
 function prefixMinimum(x: tf.Tensor3D): tf.Tensor3D {
-  const [batch, channels, length] = x.shape;
+  const length = x.shape[2];
   let result: tf.Tensor3D = x;
   for (let shift = 1; shift < length; shift *= 2) {
-    const earlier = tf.concat(
-      [
-        tf.fill([batch, channels, shift], Number.POSITIVE_INFINITY),
-        tf.slice(result, [0, 0, 0], [batch, channels, length - shift]),
-      ],
-      2,
-    );
-    result = tf.minimum(result, earlier);
+    result = tf.minimum(result, shiftedLater(result, shift, Number.POSITIVE_INFINITY));
   }
   return result;
 }

@@ -82,11 +82,14 @@ class ScaledScan implements CausalScan {
   }
 }
 
-/** y_i = x_{i-w}, zero for i < w. */
-function shiftedLater(x: tf.Tensor, shift: number): tf.Tensor {
+/** y_i = x_{i-w} along the last axis of [B, D, L], `fill` for i < w. */
+export function shiftedLater(x: tf.Tensor, shift: number, fill = 0): tf.Tensor {
   const [batch, channels, length] = x.shape as [number, number, number];
   return tf.concat(
-    [tf.zeros([batch, channels, shift]), tf.slice(x, [0, 0, 0], [batch, channels, length - shift])],
+    [
+      tf.fill([batch, channels, shift], fill),
+      tf.slice(x, [0, 0, 0], [batch, channels, length - shift]),
+    ],
     2,
   );
 }
