@@ -1,4 +1,4 @@
-import { relativeRmsError } from '@elementwise/math';
+import { randomNormal as randomValues, relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 
@@ -8,28 +8,8 @@ export async function useBackend(name: string): Promise<void> {
     throw new Error(`tfjs backend '${name}' failed to initialise`);
 }
 
-/** Deterministic pseudo-random numbers (mulberry32), so failures reproduce. */
-function randomGenerator(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Normal samples (Box–Muller) with the given standard deviation, as float32 values. */
-export function randomValues(size: number, seed: number, scale = 0.5): Float32Array {
-  const next = randomGenerator(seed);
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const u = Math.max(next(), 1e-12);
-    values[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  }
-  return values;
-}
+export { randomValues };
 
 /** {@link randomValues} as a float32 tensor. */
 export function randomNormal(shape: number[], seed: number, scale = 0.5): tf.Tensor {

@@ -26,6 +26,7 @@ export {
   MAX_ORDER,
   orderProblem,
 } from './order.js';
+export { randomGenerator, randomNormal, randomUniform } from './random.js';
 export type {
   StepBackwardOptions,
   StepBackwardResult,

@@ -5,6 +5,7 @@ import {
   eaForward,
   maxAbsError,
   type Order,
+  randomGenerator,
   relativeRmsError,
   taylorRelativeError,
 } from '../src/index.js';
@@ -235,14 +236,7 @@ describe('layout', () => {
 describe('convergence of the series to exact EA (|2qk| <= 2)', () => {
   /** Uniform random data from a seed: typical inputs rather than adversarial ones. */
   function uniformInputs(seed: number): AttentionInputs {
-    let state = seed >>> 0;
-    const next = () => {
-      // mulberry32
-      state = (state + 0x6d2b79f5) >>> 0;
-      let t = Math.imul(state ^ (state >>> 15), 1 | state);
-      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    };
+    const next = randomGenerator(seed);
     const B = 2;
     const L = 16;
     const D = 4;
