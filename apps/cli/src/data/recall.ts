@@ -10,6 +10,8 @@
  * value characters after the separator.
  */
 
+import { randomGenerator } from '@elementwise/math';
+
 export const RECALL_KEYS = 'abcdefghijklmnopqrstuvwxyz';
 export const RECALL_VALUES = '0123456789';
 export const RECALL_SEPARATOR = '|';
@@ -23,18 +25,6 @@ export interface RecallSequence {
   answers: number[];
   /** For each answer, the values of the pairs not yet asked for (including its own). */
   remaining: string[][];
-}
-
-/** mulberry32: a small seeded generator, so every split is the same on every machine. */
-function generator(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function shuffled<T>(items: readonly T[], next: () => number): T[] {
@@ -51,7 +41,7 @@ export function recallSequences(count: number, pairs: number, seed: number): Rec
   if (!Number.isInteger(pairs) || pairs < 1 || pairs > RECALL_KEYS.length) {
     throw new Error(`--pairs must be an integer from 1 to ${RECALL_KEYS.length}, got ${pairs}`);
   }
-  const next = generator(seed);
+  const next = randomGenerator(seed);
   return Array.from({ length: count }, () => {
     const keys = shuffled([...RECALL_KEYS], next).slice(0, pairs);
     const values = keys.map(() => RECALL_VALUES[Math.floor(next() * RECALL_VALUES.length)]);
