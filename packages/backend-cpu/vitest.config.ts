@@ -1,14 +1,3 @@
-import { browserTestConfig, nodeTestConfig } from '@elementwise/test-config';
-import { defineConfig } from 'vitest/config';
+import { nodeAndBrowserTestConfig } from '@elementwise/test-config';
 
-const node = nodeTestConfig();
-const browser = await browserTestConfig();
-
-export default defineConfig({
-  test: {
-    projects: [
-      { test: { ...node.test, name: 'node' } },
-      { test: { ...browser.test, name: 'chromium' } },
-    ],
-  },
-});
+export default nodeAndBrowserTestConfig(new URL('.', import.meta.url));

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { browserTestConfig, nodeTestConfig } from '@elementwise/test-config';
-import { defineConfig } from 'vitest/config';
+import { nodeAndBrowserTestConfig } from '@elementwise/test-config';
 
 /**
  * Node tests reach WebGPU through Dawn (npm `webgpu`) on SwiftShader's Vulkan driver, which
@@ -20,14 +19,6 @@ if (existsSync(CHROMIUM_LIBRARIES)) {
     .join(':');
 }
 
-const node = nodeTestConfig({ setupFiles: ['./test/dawn_setup.ts'] });
-const browser = await browserTestConfig();
-
-export default defineConfig({
-  test: {
-    projects: [
-      { test: { ...node.test, name: 'node' } },
-      { test: { ...browser.test, name: 'chromium' } },
-    ],
-  },
+export default nodeAndBrowserTestConfig(new URL('.', import.meta.url), {
+  node: { setupFiles: ['./test/dawn_setup.ts'] },
 });

@@ -12,3 +12,16 @@ export declare function chromiumExecutable(): string;
  * provider). Rejects when Chromium is missing: browser tests are never skipped.
  */
 export declare function browserTestConfig(overrides?: ViteUserConfig['test']): Promise<UserConfig>;
+
+/**
+ * The package's node tests and Chromium tests as two vitest projects, `node` and `chromium`.
+ * `packageName` resolves the package's own name to its `src/index.ts` in both.
+ */
+export declare function nodeAndBrowserTestConfig(
+  packageDirectoryUrl: URL,
+  options?: {
+    packageName?: string;
+    node?: ViteUserConfig['test'];
+    browser?: ViteUserConfig['test'];
+  },
+): Promise<UserConfig>;

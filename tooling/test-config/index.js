@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 /**
@@ -86,6 +87,38 @@ export async function browserTestConfig(overrides = {}) {
         connectTimeout: 180_000,
         ...browserOverrides,
       },
+    },
+  });
+}
+
+/**
+ * A package's node and Chromium tests as two vitest projects, `node` and `chromium`, so
+ * `vitest run --project node` runs one kind alone. `packageName` (optional) resolves the
+ * package's own name to `src/index.ts` in both projects, for tests and examples that import the
+ * package as users do. `node` and `browser` are the overrides of {@link nodeTestConfig} and
+ * {@link browserTestConfig}.
+ * @param {string} packageDirectoryUrl the package's folder as a URL (`new URL('.', import.meta.url)`)
+ * @param {{ packageName?: string, node?: import('vitest/config').ViteUserConfig['test'], browser?: import('vitest/config').ViteUserConfig['test'] }} [options]
+ */
+export async function nodeAndBrowserTestConfig(packageDirectoryUrl, options = {}) {
+  const node = nodeTestConfig(options.node);
+  const browser = await browserTestConfig(options.browser);
+  const shared =
+    options.packageName === undefined
+      ? {}
+      : {
+          resolve: {
+            alias: {
+              [options.packageName]: fileURLToPath(new URL('src/index.ts', packageDirectoryUrl)),
+            },
+          },
+        };
+  return defineConfig({
+    test: {
+      projects: [
+        { ...shared, test: { ...node.test, name: 'node' } },
+        { ...shared, test: { ...browser.test, name: 'chromium' } },
+      ],
     },
   });
 }
