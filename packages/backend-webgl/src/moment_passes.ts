@@ -1,7 +1,7 @@
 import type { GPGPUProgram, MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { TensorInfo } from '@tensorflow/tfjs-core';
-import { ChunkScanProgram, SCAN_CHUNK } from './programs/chunk_scan_program.js';
-import { SumRowsProgram } from './programs/sum_rows_program.js';
+import { chunkScanProgram, SCAN_CHUNK } from './programs/chunk_scan_program.js';
+import { sumRowsProgram } from './programs/sum_rows_program.js';
 
 /** Runs one program to a new float32 texture. */
 export function run(
@@ -16,7 +16,7 @@ export function run(
  * Inclusive prefix sums (suffix sums when `reverse`) along axis 1 of `[B, L, W, D]`, as a chunked
  * scan applied recursively: the totals of each chunk of {@link SCAN_CHUNK} rows are scanned the
  * same way, then one full-size pass adds each row's in-chunk sum to the carry of the chunks before
- * it (see {@link ChunkScanProgram}). Whatever L, one pass writes L rows (and one reads them for
+ * it (see {@link chunkScanProgram}). Whatever L, one pass writes L rows (and one reads them for
  * the totals); each level of the recursion works on a texture `SCAN_CHUNK` times smaller, so there
  * are ⌈log₁₆ L⌉ levels. Takes ownership of `terms`: it is released once read, and every
  * intermediate with it.
@@ -28,12 +28,12 @@ export function scanRows(
 ): TensorInfo {
   try {
     if (terms.shape[1] <= SCAN_CHUNK) {
-      return run(backend, new ChunkScanProgram(terms.shape, reverse, false), [terms]);
+      return run(backend, chunkScanProgram(terms.shape, reverse, false), [terms]);
     }
-    const totals = run(backend, new SumRowsProgram(terms.shape, SCAN_CHUNK), [terms]);
+    const totals = run(backend, sumRowsProgram(terms.shape, SCAN_CHUNK), [terms]);
     const carries = scanRows(backend, totals, reverse);
     try {
-      return run(backend, new ChunkScanProgram(terms.shape, reverse, true), [terms, carries]);
+      return run(backend, chunkScanProgram(terms.shape, reverse, true), [terms, carries]);
     } finally {
       backend.disposeIntermediateTensorInfo(carries);
     }
@@ -44,13 +44,13 @@ export function scanRows(
 
 /**
  * Sums along axis 1 of `[B, L, W, D]` to `[B, 1, W, D]` by a tree of passes (see
- * {@link SumRowsProgram}). Takes ownership of `terms`: it is returned as is when L = 1 and
+ * {@link sumRowsProgram}). Takes ownership of `terms`: it is returned as is when L = 1 and
  * released otherwise.
  */
 export function sumRows(backend: MathBackendWebGL, terms: TensorInfo): TensorInfo {
   let current = terms;
   while (current.shape[1] > 1) {
-    const next = run(backend, new SumRowsProgram(current.shape), [current]);
+    const next = run(backend, sumRowsProgram(current.shape), [current]);
     backend.disposeIntermediateTensorInfo(current);
     current = next;
   }

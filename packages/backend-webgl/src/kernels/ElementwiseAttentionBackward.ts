@@ -8,15 +8,15 @@ import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
 import { assertFloat32Textures } from '../precision.js';
 import {
-  ExactKeyGradientProgram,
-  ExactQueryGradientProgram,
-  ExactQueryStatsProgram,
+  exactKeyGradientProgram,
+  exactQueryGradientProgram,
+  exactQueryStatsProgram,
 } from '../programs/exact_programs.js';
-import { KeyGradientProgram } from '../programs/key_gradient_program.js';
-import { QueryAdjointProgram } from '../programs/query_adjoint_program.js';
-import { QueryGradientProgram } from '../programs/query_gradient_program.js';
-import { QueryTermsProgram } from '../programs/query_terms_program.js';
-import { StateProgram } from '../programs/state_program.js';
+import { keyGradientProgram } from '../programs/key_gradient_program.js';
+import { queryAdjointProgram } from '../programs/query_adjoint_program.js';
+import { queryGradientProgram } from '../programs/query_gradient_program.js';
+import { queryTermsProgram } from '../programs/query_terms_program.js';
+import { stateProgram } from '../programs/state_program.js';
 import { seriesMoments } from './ElementwiseAttentionForward.js';
 
 /** `'exact'`: per-query statistics, then dq per query and dk, dv per key (quadratic). */
@@ -29,13 +29,13 @@ function exactBackward(
   const [batch, queries, channels] = q.shape;
   const keys = k.shape[1];
   const shape = [batch, queries, keys, channels, causal] as const;
-  const stats = run(backend, new ExactQueryStatsProgram(...shape), [q, k, v, mask]);
+  const stats = run(backend, exactQueryStatsProgram(...shape), [q, k, v, mask]);
   try {
     const gradientInputs = [q, k, v, mask, dy, stats];
     return runAll(backend, [
-      () => run(backend, new ExactQueryGradientProgram(...shape), gradientInputs),
-      () => run(backend, new ExactKeyGradientProgram(...shape, 'dk'), gradientInputs),
-      () => run(backend, new ExactKeyGradientProgram(...shape, 'dv'), gradientInputs),
+      () => run(backend, exactQueryGradientProgram(...shape), gradientInputs),
+      () => run(backend, exactKeyGradientProgram(...shape, 'dk'), gradientInputs),
+      () => run(backend, exactKeyGradientProgram(...shape, 'dv'), gradientInputs),
       () => emptyState(backend, initialS.shape),
       () => emptyState(backend, initialZ.shape),
     ]);
@@ -79,14 +79,14 @@ function seriesBackward(
     const momentInputs = [moments, initialS, initialZ];
     const adjoint = keep(
       scratch,
-      run(backend, new QueryAdjointProgram(...queryShape), [q, dy, ...momentInputs]),
+      run(backend, queryAdjointProgram(...queryShape), [q, dy, ...momentInputs]),
     );
     const dq = keep(
       outputs,
-      run(backend, new QueryGradientProgram(...queryShape), [q, adjoint, ...momentInputs]),
+      run(backend, queryGradientProgram(...queryShape), [q, adjoint, ...momentInputs]),
     );
     release(moments);
-    const queryTerms = run(backend, new QueryTermsProgram(batch, queries, terms, channels), [
+    const queryTerms = run(backend, queryTermsProgram(batch, queries, terms, channels), [
       q,
       adjoint,
     ]);
@@ -98,15 +98,15 @@ function seriesBackward(
     );
     const keyShape = [batch, keys, terms, channels, causal] as const;
     const keyInputs = [k, v, mask, adjoints, dFinalS, dFinalZ];
-    const dk = keep(outputs, run(backend, new KeyGradientProgram(...keyShape, 'dk'), keyInputs));
-    const dv = keep(outputs, run(backend, new KeyGradientProgram(...keyShape, 'dv'), keyInputs));
+    const dk = keep(outputs, run(backend, keyGradientProgram(...keyShape, 'dk'), keyInputs));
+    const dv = keep(outputs, run(backend, keyGradientProgram(...keyShape, 'dv'), keyInputs));
     const dInitialS = keep(
       outputs,
-      run(backend, new StateProgram(batch, terms, channels, 0, 0), [dFinalS, adjoints]),
+      run(backend, stateProgram(batch, terms, channels, 0, 0), [dFinalS, adjoints]),
     );
     const dInitialZ = keep(
       outputs,
-      run(backend, new StateProgram(batch, terms, channels, 0, 1), [dFinalZ, adjoints]),
+      run(backend, stateProgram(batch, terms, channels, 0, 1), [dFinalZ, adjoints]),
     );
     release(adjoints);
     return [dq, dk, dv, dInitialS, dInitialZ];

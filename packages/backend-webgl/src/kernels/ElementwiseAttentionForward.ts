@@ -7,10 +7,10 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
 import { assertFloat32Textures } from '../precision.js';
-import { ExactForwardProgram } from '../programs/exact_programs.js';
-import { KeyTermsProgram } from '../programs/key_terms_program.js';
-import { SeriesOutputProgram } from '../programs/series_output_program.js';
-import { StateProgram } from '../programs/state_program.js';
+import { exactForwardProgram } from '../programs/exact_programs.js';
+import { keyTermsProgram } from '../programs/key_terms_program.js';
+import { seriesOutputProgram } from '../programs/series_output_program.js';
+import { stateProgram } from '../programs/state_program.js';
 
 /**
  * Series moments seen by each query, `[B, R, 2T, D]` without the initial state: prefix sums over
@@ -24,7 +24,7 @@ export function seriesMoments(
 ): TensorInfo {
   const { k, v, mask } = inputs;
   const [batch, keys, channels] = k.shape;
-  const keyTerms = run(backend, new KeyTermsProgram(batch, keys, terms, channels), [k, v, mask]);
+  const keyTerms = run(backend, keyTermsProgram(batch, keys, terms, channels), [k, v, mask]);
   return causal ? scanRows(backend, keyTerms, false) : sumRows(backend, keyTerms);
 }
 
@@ -41,7 +41,7 @@ const forward: KernelFunc = ({ inputs, attrs, backend }) => {
   const { q, k, v, mask, initialS, initialZ } = contract;
   const { batch, queries, keys, channels } = dims;
   if (order === 'exact') {
-    const program = new ExactForwardProgram(batch, queries, keys, channels, causal);
+    const program = exactForwardProgram(batch, queries, keys, channels, causal);
     return runAll(webgl, [
       () => run(webgl, program, [q, k, v, mask]),
       () => emptyState(webgl, initialS.shape),
@@ -51,12 +51,12 @@ const forward: KernelFunc = ({ inputs, attrs, backend }) => {
   const terms = order + 1;
   const moments = seriesMoments(webgl, contract, terms, causal);
   try {
-    const output = new SeriesOutputProgram(batch, queries, terms, channels, causal);
+    const output = seriesOutputProgram(batch, queries, terms, channels, causal);
     const last = causal ? keys - 1 : 0;
     return runAll(webgl, [
       () => run(webgl, output, [q, moments, initialS, initialZ]),
-      () => run(webgl, new StateProgram(batch, terms, channels, last, 0), [initialS, moments]),
-      () => run(webgl, new StateProgram(batch, terms, channels, last, 1), [initialZ, moments]),
+      () => run(webgl, stateProgram(batch, terms, channels, last, 0), [initialS, moments]),
+      () => run(webgl, stateProgram(batch, terms, channels, last, 1), [initialZ, moments]),
     ]);
   } finally {
     webgl.disposeIntermediateTensorInfo(moments);

@@ -7,7 +7,7 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, runAll } from '../moment_passes.js';
 import { assertFloat32Textures } from '../precision.js';
-import { StepOutputProgram, StepStateProgram } from '../programs/step_programs.js';
+import { stepOutputProgram, stepStateProgram } from '../programs/step_programs.js';
 
 /** Fused step: `s' = s + f(k) v`, `z' = z + f(k)`, then y from the updated state. Three passes. */
 const step: KernelFunc = ({ inputs, attrs, backend }) => {
@@ -17,11 +17,11 @@ const step: KernelFunc = ({ inputs, attrs, backend }) => {
   const { q, k, v, s, z } = inputs as unknown as ElementwiseAttentionStepInputs;
   const terms = order + 1;
   const [nextS, nextZ] = runAll(webgl, [
-    () => run(webgl, new StepStateProgram(batch, terms, channels, true), [k, v, s]),
-    () => run(webgl, new StepStateProgram(batch, terms, channels, false), [k, v, z]),
+    () => run(webgl, stepStateProgram(batch, terms, channels, true), [k, v, s]),
+    () => run(webgl, stepStateProgram(batch, terms, channels, false), [k, v, z]),
   ]);
   try {
-    const y = run(webgl, new StepOutputProgram(batch, terms, channels), [q, nextS, nextZ]);
+    const y = run(webgl, stepOutputProgram(batch, terms, channels), [q, nextS, nextZ]);
     return [y, nextS, nextZ];
   } catch (error) {
     webgl.disposeIntermediateTensorInfo(nextS);

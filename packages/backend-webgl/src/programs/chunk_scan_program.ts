@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import { glslProgram, mainOverOutput } from './glsl.js';
 
 /** Rows per chunk of the chunked scan. */
 export const SCAN_CHUNK = 16;
@@ -13,42 +14,41 @@ export const SCAN_CHUNK = 16;
  * The local sum is formed first and the carry added last, so a row's rounding is that of at most
  * `chunk` additions per level of chunks (⌈log_chunk L⌉ levels): prefix sums do not drift with L.
  */
-export class ChunkScanProgram implements GPGPUProgram {
-  readonly variableNames: string[];
-  readonly outputShape: number[];
-  readonly userCode: string;
-
-  constructor(shape: number[], reverse: boolean, withCarries: boolean) {
-    this.outputShape = shape;
-    this.variableNames = withCarries ? ['x', 'carries'] : ['x'];
-    const length = shape[1];
-    const chunks = Math.ceil(length / SCAN_CHUNK);
-    const local = reverse
-      ? `int end = min(start + ${SCAN_CHUNK}, ${length});
-         for (int m = 0; m < ${SCAN_CHUNK}; m++) {
-           if (row + m >= end) break;
-           sum += getX(coords.x, row + m, coords.z, coords.w);
-         }`
-      : `for (int m = 0; m < ${SCAN_CHUNK}; m++) {
-           if (start + m > row) break;
-           sum += getX(coords.x, start + m, coords.z, coords.w);
-         }`;
-    const carry = !withCarries
-      ? ''
-      : reverse
-        ? `if (chunk + 1 < ${chunks}) sum += getCarries(coords.x, chunk + 1, coords.z, coords.w);`
-        : 'if (chunk > 0) sum += getCarries(coords.x, chunk - 1, coords.z, coords.w);';
-    this.userCode = `
-      void main() {
-        ivec4 coords = getOutputCoords();
-        int row = coords.y;
-        int chunk = row / ${SCAN_CHUNK};
-        int start = chunk * ${SCAN_CHUNK};
-        float sum = 0.0;
-        ${local}
-        ${carry}
-        setOutput(sum);
-      }
-    `;
-  }
+export function chunkScanProgram(
+  shape: number[],
+  reverse: boolean,
+  withCarries: boolean,
+): GPGPUProgram {
+  const length = shape[1];
+  const chunks = Math.ceil(length / SCAN_CHUNK);
+  const local = reverse
+    ? `int end = min(start + ${SCAN_CHUNK}, ${length});
+       for (int m = 0; m < ${SCAN_CHUNK}; m++) {
+         if (row + m >= end) break;
+         sum += getX(b, row + m, w, d);
+       }`
+    : `for (int m = 0; m < ${SCAN_CHUNK}; m++) {
+         if (start + m > row) break;
+         sum += getX(b, start + m, w, d);
+       }`;
+  const carry = !withCarries
+    ? ''
+    : reverse
+      ? `if (chunk + 1 < ${chunks}) sum += getCarries(b, chunk + 1, w, d);`
+      : 'if (chunk > 0) sum += getCarries(b, chunk - 1, w, d);';
+  return glslProgram(
+    withCarries ? ['x', 'carries'] : ['x'],
+    shape,
+    mainOverOutput(
+      ['b', 'row', 'w', 'd'],
+      `
+      int chunk = row / ${SCAN_CHUNK};
+      int start = chunk * ${SCAN_CHUNK};
+      float sum = 0.0;
+      ${local}
+      ${carry}
+      setOutput(sum);
+    `,
+    ),
+  );
 }

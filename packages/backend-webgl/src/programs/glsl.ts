@@ -8,6 +8,41 @@
  * sequence length for per-position (prefix/suffix) moments and 1 for totals.
  */
 
+import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+
+/**
+ * A program as tfjs runs it: `main` fills one output element. tfjs caches compiled programs by
+ * source, so two calls with the same baked-in constants share one compilation.
+ */
+export function glslProgram(
+  variableNames: string[],
+  outputShape: number[],
+  userCode: string,
+): GPGPUProgram {
+  return { variableNames, outputShape, userCode };
+}
+
+const AXES = 'xyzw';
+
+/**
+ * `void main()` with one `int` per output axis, named outer to inner (e.g. `['b', 'i', 'd']`),
+ * before `body`. Every program reads its output coordinates this way, so the names a program's
+ * GLSL uses are the ones listed at its call.
+ */
+export function mainOverOutput(axes: readonly string[], body: string): string {
+  if (axes.length < 2 || axes.length > AXES.length) {
+    throw new Error(`mainOverOutput: ${axes.length} axes, expected 2 to 4`);
+  }
+  const coordinates = axes.map((name, axis) => `int ${name} = coords.${AXES[axis]};`).join('\n');
+  return `
+    void main() {
+      ivec${axes.length} coords = getOutputCoords();
+      ${coordinates}
+      ${body}
+    }
+  `;
+}
+
 /** A float literal that rounds to the same float32 as `value`. */
 export function glslFloat(value: number): string {
   if (!Number.isFinite(value)) throw new Error(`glslFloat: ${value} is not finite`);
@@ -36,10 +71,14 @@ export function taylorDeclaration(terms: number): string {
  * as 0, as `@elementwise/math` does in float64. Such a query outputs 0 and passes no gradient.
  * GPUs may flush subnormals to zero anyway, so this makes every device agree. A NaN denominator
  * is not zero: it comes from a non-finite input and propagates (README, "Non-finite inputs").
+ * `quotientOrZero` is an output under the rule.
  */
 export const ZERO_DENOMINATOR = `
   bool isZeroDenominator(float denominator) {
     return abs(denominator) < 1.17549435e-38;
+  }
+  float quotientOrZero(float numerator, float denominator) {
+    return isZeroDenominator(denominator) ? 0.0 : numerator / denominator;
   }
 `;
 
@@ -55,5 +94,34 @@ export const USE_SCALED = `
   bool useScaled(float query, float denominator, float scaledDenominator) {
     return abs(query) > 1.0 && abs(query) <= 3.4028e38 &&
       (!(abs(denominator) <= 3.4028e38) || abs(scaledDenominator) >= 7.8886091e-31);
+  }
+`;
+
+/**
+ * Declares `float keyFeature(float key, int n)`, `f_n(k) = k^n e^{-k²}` for n < terms. Built as
+ * `e^{-k²}·k·k…`, so a key whose `e^{-k²}` underflowed contributes an exact 0 however large `k^n`
+ * would be.
+ */
+export function keyFeatureDeclaration(terms: number): string {
+  return `
+  float keyFeature(float key, int n) {
+    float feature = exp(-key * key);
+    for (int m = 0; m < ${terms}; m++) {
+      if (m >= n) break;
+      feature *= key;
+    }
+    return feature;
+  }
+  `;
+}
+
+/**
+ * Outputs 0 for a masked key j of batch b and leaves `main`: a masked key is absent, never read,
+ * so a NaN or ±∞ it holds reaches no moment and it gets no gradient (0 · NaN would be NaN).
+ */
+export const SKIP_MASKED_KEY = `
+  if (getMask(b, j) == 0.0) {
+    setOutput(0.0);
+    return;
   }
 `;

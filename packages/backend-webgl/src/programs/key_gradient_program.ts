@@ -1,4 +1,6 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import { glslProgram, mainOverOutput, SKIP_MASKED_KEY } from './glsl.js';
+import { baseAndMoments } from './series_read.js';
 
 export type KeyGradient = 'dk' | 'dv';
 
@@ -12,50 +14,41 @@ export type KeyGradient = 'dk' | 'dv';
  * The powers are carried as `k^n e^{-k²}` (starting from `e^{-k²}`), so an underflowed key gives
  * exact zeros instead of `inf · 0`.
  */
-export class KeyGradientProgram implements GPGPUProgram {
-  readonly variableNames = ['k', 'v', 'mask', 'adjoints', 'dFinalS', 'dFinalZ'];
-  readonly outputShape: number[];
-  readonly userCode: string;
-
-  constructor(
-    batch: number,
-    keys: number,
-    terms: number,
-    channels: number,
-    causal: boolean,
-    gradient: KeyGradient,
-  ) {
-    this.outputShape = [batch, keys, channels];
-    const accumulate =
-      gradient === 'dv'
-        ? 'sum += power * A;'
-        : 'sum += (float(n) * previous - 2.0 * power * key) * (value * A + B);';
-    this.userCode = `
-      void main() {
-        ivec3 coords = getOutputCoords();
-        int b = coords.x;
-        int j = coords.y;
-        int d = coords.z;
-        int row = ${causal ? 'j' : '0'};
-        // A masked key gets no gradient, whatever it holds (0 · NaN would be NaN).
-        if (getMask(b, j) == 0.0) {
-          setOutput(0.0);
-          return;
-        }
-        float key = getK(b, j, d);
-        float value = getV(b, j, d);
-        float previous = 0.0;           // k^{n-1} e^{-k²}
-        float power = exp(-key * key);  // k^n e^{-k²}
-        float sum = 0.0;
-        for (int n = 0; n < ${terms}; n++) {
-          float A = getDFinalS(b, n, d) + getAdjoints(b, row, n, d);
-          float B = getDFinalZ(b, n, d) + getAdjoints(b, row, ${terms} + n, d);
-          ${accumulate}
-          previous = power;
-          power *= key;
-        }
-        setOutput(sum);
+export function keyGradientProgram(
+  batch: number,
+  keys: number,
+  terms: number,
+  channels: number,
+  causal: boolean,
+  gradient: KeyGradient,
+): GPGPUProgram {
+  const adjoints = baseAndMoments(terms, ['dFinalS', 'dFinalZ'], 'adjoints');
+  const accumulate =
+    gradient === 'dv'
+      ? 'sum += power * A;'
+      : 'sum += (float(n) * previous - 2.0 * power * key) * (value * A + B);';
+  return glslProgram(
+    ['k', 'v', 'mask', 'adjoints', 'dFinalS', 'dFinalZ'],
+    [batch, keys, channels],
+    mainOverOutput(
+      ['b', 'j', 'd'],
+      `
+      int row = ${causal ? 'j' : '0'};
+      ${SKIP_MASKED_KEY}
+      float key = getK(b, j, d);
+      float value = getV(b, j, d);
+      float previous = 0.0;           // k^{n-1} e^{-k²}
+      float power = exp(-key * key);  // k^n e^{-k²}
+      float sum = 0.0;
+      for (int n = 0; n < ${terms}; n++) {
+        float A = ${adjoints.s('n')};
+        float B = ${adjoints.z('n')};
+        ${accumulate}
+        previous = power;
+        power *= key;
       }
-    `;
-  }
+      setOutput(sum);
+    `,
+    ),
+  );
 }

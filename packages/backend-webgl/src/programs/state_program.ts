@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import { glslProgram, mainOverOutput } from './glsl.js';
 
 /**
  * A state `[B, T, D]`: `base_n + moments(row, half·T + n)`. With the initial state as base and the
@@ -6,19 +7,19 @@ import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
  * row 0 of the suffix-summed adjoints (or their totals) it is the gradient of the initial state.
  * `half` 0 selects the S (or A) rows, 1 the Z (or B) rows.
  */
-export class StateProgram implements GPGPUProgram {
-  readonly variableNames = ['base', 'moments'];
-  readonly outputShape: number[];
-  readonly userCode: string;
-
-  constructor(batch: number, terms: number, channels: number, row: number, half: 0 | 1) {
-    this.outputShape = [batch, terms, channels];
-    this.userCode = `
-      void main() {
-        ivec3 coords = getOutputCoords();
-        setOutput(getBase(coords.x, coords.y, coords.z)
-          + getMoments(coords.x, ${row}, ${half * terms} + coords.y, coords.z));
-      }
-    `;
-  }
+export function stateProgram(
+  batch: number,
+  terms: number,
+  channels: number,
+  row: number,
+  half: 0 | 1,
+): GPGPUProgram {
+  return glslProgram(
+    ['base', 'moments'],
+    [batch, terms, channels],
+    mainOverOutput(
+      ['b', 'n', 'd'],
+      `setOutput(getBase(b, n, d) + getMoments(b, ${row}, ${half * terms} + n, d));`,
+    ),
+  );
 }

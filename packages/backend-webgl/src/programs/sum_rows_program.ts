@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import { glslProgram, mainOverOutput } from './glsl.js';
 
 /** Rows summed per pass of the reduction over L. */
 export const SUM_GROUP = 16;
@@ -9,25 +10,22 @@ export const SUM_GROUP = 16;
  * with rounding that grows with `group·log_group L`, not with L. One pass also gives the chunk
  * totals of the chunked scan.
  */
-export class SumRowsProgram implements GPGPUProgram {
-  readonly variableNames = ['x'];
-  readonly outputShape: number[];
-  readonly userCode: string;
-
-  constructor(shape: number[], group = SUM_GROUP) {
-    const [batch, rows, width, channels] = shape;
-    this.outputShape = [batch, Math.ceil(rows / group), width, channels];
-    this.userCode = `
-      void main() {
-        ivec4 coords = getOutputCoords();
-        int first = coords.y * ${group};
-        float sum = 0.0;
-        for (int m = 0; m < ${group}; m++) {
-          if (first + m >= ${rows}) break;
-          sum += getX(coords.x, first + m, coords.z, coords.w);
-        }
-        setOutput(sum);
+export function sumRowsProgram(shape: number[], group = SUM_GROUP): GPGPUProgram {
+  const [batch, rows, width, channels] = shape;
+  return glslProgram(
+    ['x'],
+    [batch, Math.ceil(rows / group), width, channels],
+    mainOverOutput(
+      ['b', 'row', 'w', 'd'],
+      `
+      int first = row * ${group};
+      float sum = 0.0;
+      for (int m = 0; m < ${group}; m++) {
+        if (first + m >= ${rows}) break;
+        sum += getX(b, first + m, w, d);
       }
-    `;
-  }
+      setOutput(sum);
+    `,
+    ),
+  );
 }
