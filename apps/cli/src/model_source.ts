@@ -43,3 +43,19 @@ export async function openModels(options: {
   for (const name of names) loaded.push({ model: await fromPretrained(name), label: name });
   return loaded;
 }
+
+/**
+ * Opens the models of `--model` and `--pretrained` and visits each in turn; every model is
+ * disposed afterwards, also when a visit throws.
+ */
+export async function forEachModel(
+  options: { model?: string[]; pretrained?: string[] },
+  visit: (loaded: LoadedModel) => Promise<void> | void,
+): Promise<void> {
+  const models = await openModels(options);
+  try {
+    for (const loaded of models) await visit(loaded);
+  } finally {
+    for (const { model } of models) model.dispose();
+  }
+}

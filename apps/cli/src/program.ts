@@ -30,6 +30,21 @@ const modelSourceOptions = (command: Command) =>
       'shipped models of @elementwise/models (see "elementwise list")',
     );
 
+/** `--attention` of the commands that compare several attentions, with their default list. */
+const attentionsOption = (defaults: string) =>
+  new Option('--attention <names>', `comma-separated attentions: ${ATTENTION_NAMES_HELP}`)
+    .argParser(attentionListOption)
+    .default(attentionListOption(defaults), defaults);
+
+const splitOption = () =>
+  new Option('--split <name>', 'held-out split').choices(EVAL_SPLITS).default('test');
+
+/** Models read on the held-out split of their task's data. */
+const heldOutModelOptions = (command: Command) =>
+  modelSourceOptions(command)
+    .addOption(new Option('--task <name>', 'task, when the model fits several').choices(TASK_NAMES))
+    .addOption(splitOption());
+
 /** Options of EA's q and k; they leave softmax attention in the same list alone. */
 const eaOptions = (command: Command) =>
   command
@@ -124,11 +139,7 @@ export function createProgram(): Command {
     .description(
       'in-context recall: train char LMs on key→value pairs followed by queries, and report how many held-out queries each answers',
     )
-    .addOption(
-      new Option('--attention <names>', `comma-separated attentions: ${ATTENTION_NAMES_HELP}`)
-        .argParser(attentionListOption)
-        .default(attentionListOption('softmax,ea-6,ea-2,ea-exact'), 'softmax,ea-6,ea-2,ea-exact'),
-    )
+    .addOption(attentionsOption('softmax,ea-6,ea-2,ea-exact'))
     .addOption(backendOption('wasm'))
     .option('--pairs <n>', 'key→value pairs per sequence', integerOption(1, 26), 4)
     .option('--d-model <n>', 'model width', integerOption(1), 64)
@@ -148,15 +159,13 @@ export function createProgram(): Command {
     .option('--json <file>', 'also write the results as JSON to this file');
   blockOptions(recall).action(recallCommand);
 
-  modelSourceOptions(
+  heldOutModelOptions(
     program
       .command('eval')
       .description(
         'evaluate models on the whole held-out split of their task and print a metrics table',
       ),
   )
-    .addOption(new Option('--task <name>', 'task, when the model fits several').choices(TASK_NAMES))
-    .addOption(new Option('--split <name>', 'held-out split').choices(EVAL_SPLITS).default('test'))
     .addOption(backendOption('wasm'))
     .option('--batch-size <n>', 'evaluation batch size', integerOption(1))
     .option('--baselines', 'add the task’s model-free baselines to the table', false)
@@ -180,11 +189,7 @@ export function createProgram(): Command {
     .description(
       'measure EA vs softmax char-LM training step time and generation tokens/s at the same size',
     )
-    .addOption(
-      new Option('--attention <names>', `comma-separated attentions: ${ATTENTION_NAMES_HELP}`)
-        .argParser(attentionListOption)
-        .default(['ea-2', 'ea-6', 'softmax'].map(parseAttention), 'ea-2,ea-6,softmax'),
-    )
+    .addOption(attentionsOption('ea-2,ea-6,softmax'))
     .addOption(backendOption('wasm'))
     .option('--d-model <n>', 'model width (moby-dick default if omitted)', integerOption(1))
     .option('--heads <n>', 'softmax attention heads', integerOption(1))
@@ -230,19 +235,17 @@ export function createProgram(): Command {
       'print the model-free baselines of a task (gzip/xz, majority class, persistence, seasonal naive)',
     )
     .addOption(new Option('--task <name>', 'task').choices(TASK_NAMES).makeOptionMandatory())
-    .addOption(new Option('--split <name>', 'held-out split').choices(EVAL_SPLITS).default('test'))
+    .addOption(splitOption())
     .option('--horizon <months>', 'forecast horizon (co2 task)', integerOption(1, 120))
     .action(baselinesCommand);
 
-  modelSourceOptions(
+  heldOutModelOptions(
     program
       .command('inspect')
       .description(
         'distribution of |2qk| per layer of EA models on held-out data (where the Taylor series is accurate)',
       ),
   )
-    .addOption(new Option('--task <name>', 'task, when the model fits several').choices(TASK_NAMES))
-    .addOption(new Option('--split <name>', 'held-out split').choices(EVAL_SPLITS).default('test'))
     .option('--batch-size <n>', 'sequences read', integerOption(1), 16)
     .addOption(backendOption('wasm'))
     .action(inspectCommand);

@@ -17,6 +17,16 @@ function run(...args: string[]) {
   return { status: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** The command exits with status 1 and its error output holds every one of `messages`. */
+function expectRejected(args: string[], ...messages: Array<string | RegExp>) {
+  const { status, stderr } = run(...args);
+  expect(status, `elementwise ${args.join(' ')}`).toBe(1);
+  for (const message of messages) {
+    if (typeof message === 'string') expect(stderr).toContain(message);
+    else expect(stderr).toMatch(message);
+  }
+}
+
 describe('elementwise command line', () => {
   it('is built', () => {
     expect(existsSync(BIN), `${BIN} is missing: run "pnpm --filter @elementwise/cli build"`).toBe(
@@ -26,75 +36,56 @@ describe('elementwise command line', () => {
 
   describe('rejects bad flags with an error naming the flag and the accepted values', () => {
     it('unknown task', () => {
-      const { status, stderr } = run('train', '--task', 'imagenet', '--out', 'x');
-      expect(status).toBe(1);
-      expect(stderr).toContain("option '--task <name>' argument 'imagenet' is invalid");
-      expect(stderr).toContain('moby-dick, digits, seattle-rain, co2');
+      expectRejected(
+        ['train', '--task', 'imagenet', '--out', 'x'],
+        "option '--task <name>' argument 'imagenet' is invalid",
+        'moby-dick, digits, seattle-rain, co2',
+      );
     });
 
     it('unknown attention and odd EA order', () => {
-      const unknown = run('train', '--task', 'digits', '--attention', 'linear', '--out', 'x');
-      expect(unknown.status).toBe(1);
-      expect(unknown.stderr).toContain("option '--attention <name>' argument 'linear' is invalid");
-      expect(unknown.stderr).toContain('softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact');
-      const odd = run('train', '--task', 'digits', '--attention', 'ea-3', '--out', 'x');
-      expect(odd.status).toBe(1);
-      expect(odd.stderr).toContain("'--attention <name>' argument 'ea-3' is invalid");
-      expect(odd.stderr).toContain('EA order must be even');
+      expectRejected(
+        ['train', '--task', 'digits', '--attention', 'linear', '--out', 'x'],
+        "option '--attention <name>' argument 'linear' is invalid",
+        'softmax, ea-<even order> (ea-2, ea-6, ...), ea-exact',
+      );
+      expectRejected(
+        ['train', '--task', 'digits', '--attention', 'ea-3', '--out', 'x'],
+        "'--attention <name>' argument 'ea-3' is invalid",
+        'EA order must be even',
+      );
     });
 
     it('non-numeric and out-of-range numbers', () => {
-      const steps = run('train', '--task', 'digits', '--steps', 'ten', '--out', 'x');
-      expect(steps.status).toBe(1);
-      expect(steps.stderr).toContain(
+      expectRejected(
+        ['train', '--task', 'digits', '--steps', 'ten', '--out', 'x'],
         "option '--steps <n>' argument 'ten' is invalid. Expected an integer",
       );
-      const lr = run('train', '--task', 'digits', '--lr', '-1', '--out', 'x');
-      expect(lr.status).toBe(1);
-      expect(lr.stderr).toContain(
+      expectRejected(
+        ['train', '--task', 'digits', '--lr', '-1', '--out', 'x'],
         "option '--lr <rate>' argument '-1' is invalid. Expected a number > 0",
       );
-      const tokens = run(
-        'generate',
-        '--pretrained',
-        'char-lm-moby-dick-ea6',
-        '--max-tokens',
-        '2.5',
+      expectRejected(
+        ['generate', '--pretrained', 'char-lm-moby-dick-ea6', '--max-tokens', '2.5'],
+        "'--max-tokens <n>' argument '2.5' is invalid",
       );
-      expect(tokens.status).toBe(1);
-      expect(tokens.stderr).toContain("'--max-tokens <n>' argument '2.5' is invalid");
     });
 
     it('unknown backend, missing required flags, unknown pretrained model', () => {
-      const backend = run('eval', '--model', 'x', '--backend', 'webgpu');
-      expect(backend.status).toBe(1);
-      expect(backend.stderr).toContain(
+      expectRejected(
+        ['eval', '--model', 'x', '--backend', 'webgpu'],
         "'--backend <name>' argument 'webgpu' is invalid. Allowed choices are cpu, wasm",
       );
-      const missing = run('train', '--task', 'digits');
-      expect(missing.status).toBe(1);
-      expect(missing.stderr).toContain("required option '--out <dir>' not specified");
-      const pretrained = run('generate', '--pretrained', 'gpt-2', '--backend', 'cpu');
-      expect(pretrained.status).toBe(1);
-      expect(pretrained.stderr).toMatch(
+      expectRejected(['train', '--task', 'digits'], "required option '--out <dir>' not specified");
+      expectRejected(
+        ['generate', '--pretrained', 'gpt-2', '--backend', 'cpu'],
         /--pretrained: unknown model "gpt-2"\. Accepted: .*char-lm-moby-dick-ea6/,
       );
-      const none = run('eval', '--backend', 'cpu');
-      expect(none.status).toBe(1);
-      expect(none.stderr).toContain('pass --model <dir>');
-      const horizon = run(
-        'train',
-        '--task',
-        'digits',
-        '--horizon',
-        '6',
-        '--out',
-        'x',
-        '--backend',
-        'cpu',
+      expectRejected(['eval', '--backend', 'cpu'], 'pass --model <dir>');
+      expectRejected(
+        ['train', '--task', 'digits', '--horizon', '6', '--out', 'x', '--backend', 'cpu'],
+        '--horizon applies to forecasting tasks only',
       );
-      expect(horizon.status).toBe(1);
-      expect(horizon.stderr).toContain('--horizon applies to forecasting tasks only');
     });
   });
 

@@ -1,6 +1,6 @@
 import { evaluate } from '@elementwise/models';
 import { type BackendName, useBackend } from '../backend.js';
-import { openModels } from '../model_source.js';
+import { forEachModel } from '../model_source.js';
 import { attentionLabel } from '../options.js';
 import { taskForConfig } from '../tasks/index.js';
 import type { TaskDefinition, TaskOptions, TaskSplits } from '../tasks/task.js';
@@ -23,38 +23,33 @@ export interface EvalCommandOptions {
 /** Scores each model on the whole split of its task's data and prints one table per task. */
 export async function evalCommand(options: EvalCommandOptions): Promise<void> {
   const backend = await useBackend(options.backend);
-  const models = await openModels(options);
   const groups = new Map<
     string,
     { task: TaskDefinition; taskOptions: TaskOptions; rows: MetricsRow[] }
   >();
   const dataCache = new Map<string, TaskSplits>();
-  try {
-    for (const { model, label } of models) {
-      const task = taskForConfig(model.config, options.task);
-      const taskOptions = task.optionsFromConfig(model.config);
-      const key = `${task.name} ${JSON.stringify(taskOptions)}`;
-      let splits = dataCache.get(key);
-      if (!splits) {
-        splits = task.load(taskOptions);
-        dataCache.set(key, splits);
-      }
-      const started = Date.now();
-      const metrics = await evaluate(model, splits[options.split], {
-        ...(options.batchSize ? { batchSize: options.batchSize } : {}),
-      });
-      const group = groups.get(key) ?? { task, taskOptions, rows: [] };
-      group.rows.push({
-        name: `${attentionLabel(model.config.attention)}: ${label}`,
-        parameters: model.parameterCount(),
-        metrics,
-        note: `evaluated in ${formatDuration(Date.now() - started)}`,
-      });
-      groups.set(key, group);
+  await forEachModel(options, async ({ model, label }) => {
+    const task = taskForConfig(model.config, options.task);
+    const taskOptions = task.optionsFromConfig(model.config);
+    const key = `${task.name} ${JSON.stringify(taskOptions)}`;
+    let splits = dataCache.get(key);
+    if (!splits) {
+      splits = task.load(taskOptions);
+      dataCache.set(key, splits);
     }
-  } finally {
-    for (const { model } of models) model.dispose();
-  }
+    const started = Date.now();
+    const metrics = await evaluate(model, splits[options.split], {
+      ...(options.batchSize ? { batchSize: options.batchSize } : {}),
+    });
+    const group = groups.get(key) ?? { task, taskOptions, rows: [] };
+    group.rows.push({
+      name: `${attentionLabel(model.config.attention)}: ${label}`,
+      parameters: model.parameterCount(),
+      metrics,
+      note: `evaluated in ${formatDuration(Date.now() - started)}`,
+    });
+    groups.set(key, group);
+  });
   for (const { task, taskOptions, rows } of groups.values()) {
     if (options.baselines) {
       for (const baseline of task.baselines(options.split, taskOptions)) {

@@ -1,6 +1,6 @@
 import type { CharLM } from '@elementwise/models';
 import { type BackendName, useBackend } from '../backend.js';
-import { openModels } from '../model_source.js';
+import { forEachModel } from '../model_source.js';
 import { attentionLabel } from '../options.js';
 import { formatCount } from '../ui/format.js';
 import { printTable } from '../ui/table.js';
@@ -54,42 +54,37 @@ export async function streamGeneration(
 
 export async function generateCommand(options: GenerateCommandOptions): Promise<void> {
   const backend = await useBackend(options.backend);
-  const models = await openModels(options);
   const rows: string[][] = [];
-  try {
-    for (const { model, label } of models) {
-      if (model.task !== 'char-lm') {
-        throw new Error(`${label} is a ${model.task} model; generate needs a char-lm model`);
-      }
-      const name = `${attentionLabel(model.config.attention)} (${label})`;
-      process.stdout.write(`\n── ${name}, ${formatCount(model.parameterCount())} parameters ──\n`);
-      process.stdout.write(options.prompt);
-      const timing = await streamGeneration(
-        model as CharLM,
-        options.prompt,
-        {
-          maxTokens: options.maxTokens,
-          temperature: options.temperature,
-          seed: options.seed,
-          ...(options.topK ? { topK: options.topK } : {}),
-        },
-        (text) => process.stdout.write(text),
-      );
-      process.stdout.write(
-        `\n[${timing.tokens} tokens: ${timing.decodeTokensPerSecond.toFixed(1)} tokens/s decoding, ` +
-          `first token after ${timing.firstTokenMs.toFixed(0)} ms, backend ${backend.name}]\n`,
-      );
-      rows.push([
-        name,
-        String(timing.tokens),
-        timing.firstTokenMs.toFixed(0),
-        timing.decodeTokensPerSecond.toFixed(1),
-        timing.overallTokensPerSecond.toFixed(1),
-      ]);
+  await forEachModel(options, async ({ model, label }) => {
+    if (model.task !== 'char-lm') {
+      throw new Error(`${label} is a ${model.task} model; generate needs a char-lm model`);
     }
-  } finally {
-    for (const { model } of models) model.dispose();
-  }
+    const name = `${attentionLabel(model.config.attention)} (${label})`;
+    process.stdout.write(`\n── ${name}, ${formatCount(model.parameterCount())} parameters ──\n`);
+    process.stdout.write(options.prompt);
+    const timing = await streamGeneration(
+      model as CharLM,
+      options.prompt,
+      {
+        maxTokens: options.maxTokens,
+        temperature: options.temperature,
+        seed: options.seed,
+        ...(options.topK ? { topK: options.topK } : {}),
+      },
+      (text) => process.stdout.write(text),
+    );
+    process.stdout.write(
+      `\n[${timing.tokens} tokens: ${timing.decodeTokensPerSecond.toFixed(1)} tokens/s decoding, ` +
+        `first token after ${timing.firstTokenMs.toFixed(0)} ms, backend ${backend.name}]\n`,
+    );
+    rows.push([
+      name,
+      String(timing.tokens),
+      timing.firstTokenMs.toFixed(0),
+      timing.decodeTokensPerSecond.toFixed(1),
+      timing.overallTokensPerSecond.toFixed(1),
+    ]);
+  });
   if (rows.length > 1) {
     printTable(
       `generation speed, prompt of ${options.prompt.length} characters, backend ${backend.name}`,

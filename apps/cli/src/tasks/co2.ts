@@ -5,7 +5,12 @@ import {
   seasonalNaiveForecast,
 } from '../baselines/forecast.js';
 import { CO2_CHANNELS, CO2_INPUT_LENGTH, CO2_SEASON, loadCo2 } from '../data/co2.js';
-import type { Baseline, TaskDefinition, TaskOptions } from './task.js';
+import {
+  type Baseline,
+  type TaskDefinition,
+  type TaskOptions,
+  TRAINING_REGULARIZATION,
+} from './task.js';
 
 export const DEFAULT_CO2_HORIZON = 6;
 
@@ -36,8 +41,7 @@ export const co2Task: TaskDefinition = {
     learningRate: 1e-3,
     warmupSteps: 50,
     minLearningRate: 1e-5,
-    weightDecay: 0.01,
-    clipNorm: 1,
+    ...TRAINING_REGULARIZATION,
     evalEvery: 50,
     evalBatches: 4,
     earlyStoppingPatience: 6,

@@ -2,7 +2,7 @@ import type { CharLMConfig, TextDataset } from '@elementwise/models';
 import { compressionBitsPerChar } from '../baselines/compression.js';
 import { ngramBitsPerChar } from '../baselines/ngram.js';
 import { characterVocabulary, loadMobyDick } from '../data/moby_dick.js';
-import type { Baseline, TaskDefinition } from './task.js';
+import { type Baseline, type TaskDefinition, TRAINING_REGULARIZATION } from './task.js';
 
 export const mobyDickTask: TaskDefinition = {
   name: 'moby-dick',
@@ -24,8 +24,7 @@ export const mobyDickTask: TaskDefinition = {
     learningRate: 3e-3,
     warmupSteps: 100,
     minLearningRate: 1e-4,
-    weightDecay: 0.01,
-    clipNorm: 1,
+    ...TRAINING_REGULARIZATION,
     evalEvery: 100,
     evalBatches: 8,
   },

@@ -23,6 +23,9 @@ export interface TrainingDefaults {
   earlyStoppingPatience?: number;
 }
 
+/** AdamW's decoupled weight decay and the gradient-norm clip that every task trains with. */
+export const TRAINING_REGULARIZATION = { weightDecay: 0.01, clipNorm: 1 } as const;
+
 /** A reference result on the same split, computed without a model. */
 export interface Baseline {
   name: string;
