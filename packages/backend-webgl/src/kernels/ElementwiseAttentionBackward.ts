@@ -7,12 +7,13 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
 import { assertFloat32Textures } from '../precision.js';
+import type { CallDims } from '../programs/call_dims.js';
 import {
   exactKeyGradientProgram,
   exactQueryGradientProgram,
-  exactQueryStatsProgram,
+  exactQueryProgram,
 } from '../programs/exact_programs.js';
-import { keyGradientProgram } from '../programs/key_gradient_program.js';
+import { seriesKeyGradientProgram } from '../programs/key_gradient_program.js';
 import { queryAdjointProgram } from '../programs/query_adjoint_program.js';
 import { queryGradientProgram } from '../programs/query_gradient_program.js';
 import { queryTermsProgram } from '../programs/query_terms_program.js';
@@ -23,19 +24,16 @@ import { seriesMoments } from './ElementwiseAttentionForward.js';
 function exactBackward(
   backend: MathBackendWebGL,
   inputs: ElementwiseAttentionBackwardInputs,
-  causal: boolean,
+  dims: CallDims,
 ): TensorInfo[] {
   const { q, k, v, mask, dy, initialS, initialZ } = inputs;
-  const [batch, queries, channels] = q.shape;
-  const keys = k.shape[1];
-  const shape = [batch, queries, keys, channels, causal] as const;
-  const stats = run(backend, exactQueryStatsProgram(...shape), [q, k, v, mask]);
+  const stats = run(backend, exactQueryProgram(dims, 'stats'), [q, k, v, mask]);
   try {
     const gradientInputs = [q, k, v, mask, dy, stats];
     return runAll(backend, [
-      () => run(backend, exactQueryGradientProgram(...shape), gradientInputs),
-      () => run(backend, exactKeyGradientProgram(...shape, 'dk'), gradientInputs),
-      () => run(backend, exactKeyGradientProgram(...shape, 'dv'), gradientInputs),
+      () => run(backend, exactQueryGradientProgram(dims), gradientInputs),
+      () => run(backend, exactKeyGradientProgram(dims, 'dk'), gradientInputs),
+      () => run(backend, exactKeyGradientProgram(dims, 'dv'), gradientInputs),
       () => emptyState(backend, initialS.shape),
       () => emptyState(backend, initialZ.shape),
     ]);
@@ -55,12 +53,9 @@ function exactBackward(
 function seriesBackward(
   backend: MathBackendWebGL,
   inputs: ElementwiseAttentionBackwardInputs,
-  terms: number,
-  causal: boolean,
+  dims: CallDims,
 ): TensorInfo[] {
   const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
-  const [batch, queries, channels] = q.shape;
-  const keys = k.shape[1];
   // Scratch textures are released as soon as the last pass reading them has run; if a pass
   // throws, everything made so far (scratch and finished outputs) is released.
   const scratch: TensorInfo[] = [];
@@ -74,40 +69,29 @@ function seriesBackward(
     backend.disposeIntermediateTensorInfo(info);
   };
   try {
-    const moments = keep(scratch, seriesMoments(backend, inputs, terms, causal));
-    const queryShape = [batch, queries, terms, channels, causal] as const;
+    const moments = keep(scratch, seriesMoments(backend, inputs, dims));
     const momentInputs = [moments, initialS, initialZ];
     const adjoint = keep(
       scratch,
-      run(backend, queryAdjointProgram(...queryShape), [q, dy, ...momentInputs]),
+      run(backend, queryAdjointProgram(dims), [q, dy, ...momentInputs]),
     );
     const dq = keep(
       outputs,
-      run(backend, queryGradientProgram(...queryShape), [q, adjoint, ...momentInputs]),
+      run(backend, queryGradientProgram(dims), [q, adjoint, ...momentInputs]),
     );
     release(moments);
-    const queryTerms = run(backend, queryTermsProgram(batch, queries, terms, channels), [
-      q,
-      adjoint,
-    ]);
+    const queryTerms = run(backend, queryTermsProgram(dims), [q, adjoint]);
     release(adjoint);
     // scanRows and sumRows take ownership of queryTerms.
     const adjoints = keep(
       scratch,
-      causal ? scanRows(backend, queryTerms, true) : sumRows(backend, queryTerms),
+      dims.causal ? scanRows(backend, queryTerms, true) : sumRows(backend, queryTerms),
     );
-    const keyShape = [batch, keys, terms, channels, causal] as const;
     const keyInputs = [k, v, mask, adjoints, dFinalS, dFinalZ];
-    const dk = keep(outputs, run(backend, keyGradientProgram(...keyShape, 'dk'), keyInputs));
-    const dv = keep(outputs, run(backend, keyGradientProgram(...keyShape, 'dv'), keyInputs));
-    const dInitialS = keep(
-      outputs,
-      run(backend, stateProgram(batch, terms, channels, 0, 0), [dFinalS, adjoints]),
-    );
-    const dInitialZ = keep(
-      outputs,
-      run(backend, stateProgram(batch, terms, channels, 0, 1), [dFinalZ, adjoints]),
-    );
+    const dk = keep(outputs, run(backend, seriesKeyGradientProgram(dims, 'dk'), keyInputs));
+    const dv = keep(outputs, run(backend, seriesKeyGradientProgram(dims, 'dv'), keyInputs));
+    const dInitialS = keep(outputs, run(backend, stateProgram(dims, 0, 0), [dFinalS, adjoints]));
+    const dInitialZ = keep(outputs, run(backend, stateProgram(dims, 0, 1), [dFinalZ, adjoints]));
     release(adjoints);
     return [dq, dk, dv, dInitialS, dInitialZ];
   } catch (error) {
@@ -120,10 +104,10 @@ function seriesBackward(
 const backward: KernelFunc = ({ inputs, attrs, backend }) => {
   const webgl = backend as MathBackendWebGL;
   assertFloat32Textures(webgl, ElementwiseAttentionBackward);
-  const { order, causal } = backwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
+  const { order, causal, dims } = backwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
   const contract = inputs as unknown as ElementwiseAttentionBackwardInputs;
-  if (order === 'exact') return exactBackward(webgl, contract, causal);
-  return seriesBackward(webgl, contract, order + 1, causal);
+  if (order === 'exact') return exactBackward(webgl, contract, { ...dims, terms: 0, causal });
+  return seriesBackward(webgl, contract, { ...dims, terms: order + 1, causal });
 };
 
 export const elementwiseAttentionBackwardWebGLConfig: KernelConfig = {

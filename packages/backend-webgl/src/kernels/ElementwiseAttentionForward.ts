@@ -7,7 +7,8 @@ import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
 import { assertFloat32Textures } from '../precision.js';
-import { exactForwardProgram } from '../programs/exact_programs.js';
+import type { CallDims } from '../programs/call_dims.js';
+import { exactQueryProgram } from '../programs/exact_programs.js';
 import { keyTermsProgram } from '../programs/key_terms_program.js';
 import { seriesOutputProgram } from '../programs/series_output_program.js';
 import { stateProgram } from '../programs/state_program.js';
@@ -19,13 +20,11 @@ import { stateProgram } from '../programs/state_program.js';
 export function seriesMoments(
   backend: MathBackendWebGL,
   inputs: ElementwiseAttentionInputs,
-  terms: number,
-  causal: boolean,
+  dims: CallDims,
 ): TensorInfo {
   const { k, v, mask } = inputs;
-  const [batch, keys, channels] = k.shape;
-  const keyTerms = run(backend, keyTermsProgram(batch, keys, terms, channels), [k, v, mask]);
-  return causal ? scanRows(backend, keyTerms, false) : sumRows(backend, keyTerms);
+  const keyTerms = run(backend, keyTermsProgram(dims), [k, v, mask]);
+  return dims.causal ? scanRows(backend, keyTerms, false) : sumRows(backend, keyTerms);
 }
 
 /**
@@ -39,24 +38,21 @@ const forward: KernelFunc = ({ inputs, attrs, backend }) => {
   const { order, causal, dims } = forwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
   const contract = inputs as unknown as ElementwiseAttentionInputs;
   const { q, k, v, mask, initialS, initialZ } = contract;
-  const { batch, queries, keys, channels } = dims;
+  const call: CallDims = { ...dims, terms: order === 'exact' ? 0 : order + 1, causal };
   if (order === 'exact') {
-    const program = exactForwardProgram(batch, queries, keys, channels, causal);
     return runAll(webgl, [
-      () => run(webgl, program, [q, k, v, mask]),
+      () => run(webgl, exactQueryProgram(call, 'y'), [q, k, v, mask]),
       () => emptyState(webgl, initialS.shape),
       () => emptyState(webgl, initialZ.shape),
     ]);
   }
-  const terms = order + 1;
-  const moments = seriesMoments(webgl, contract, terms, causal);
+  const moments = seriesMoments(webgl, contract, call);
   try {
-    const output = seriesOutputProgram(batch, queries, terms, channels, causal);
-    const last = causal ? keys - 1 : 0;
+    const last = causal ? call.keys - 1 : 0;
     return runAll(webgl, [
-      () => run(webgl, output, [q, moments, initialS, initialZ]),
-      () => run(webgl, stateProgram(batch, terms, channels, last, 0), [initialS, moments]),
-      () => run(webgl, stateProgram(batch, terms, channels, last, 1), [initialZ, moments]),
+      () => run(webgl, seriesOutputProgram(call), [q, moments, initialS, initialZ]),
+      () => run(webgl, stateProgram(call, last, 0), [initialS, moments]),
+      () => run(webgl, stateProgram(call, last, 1), [initialZ, moments]),
     ]);
   } finally {
     webgl.disposeIntermediateTensorInfo(moments);

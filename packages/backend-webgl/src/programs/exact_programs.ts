@@ -1,5 +1,12 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { glslProgram, mainOverOutput, SKIP_MASKED_KEY, ZERO_DENOMINATOR } from './glsl.js';
+import type { CallDims } from './call_dims.js';
+import {
+  glslProgram,
+  type KeyGradient,
+  keyGradientProgram,
+  mainOverOutput,
+  ZERO_DENOMINATOR,
+} from './glsl.js';
 
 /**
  * Exact EA (`order: 'exact'`), quadratic in L: `y_i = Σ_j m_j w_ij v_j / Σ_j m_j w_ij`,
@@ -15,10 +22,10 @@ import { glslProgram, mainOverOutput, SKIP_MASKED_KEY, ZERO_DENOMINATOR } from '
  */
 
 /** GLSL running `body` for every key j query i of (b, d) sees, with `gap = query - k_j`. */
-function forEachVisibleKey(keys: number, causal: boolean, body: string): string {
+function forEachVisibleKey({ keys, causal }: CallDims, body: string): string {
   return `
     for (int j = 0; j < ${keys}; j++) {
-      if (j > ${causal ? 'i' : `${keys - 1}`}) break;
+      if (j > ${causal ? 'i' : keys - 1}) break;
       if (getMask(b, j) == 0.0) continue;
       float gap = query - getK(b, j, d);
       ${body}
@@ -27,13 +34,12 @@ function forEachVisibleKey(keys: number, causal: boolean, body: string): string 
 }
 
 /** GLSL declaring `shift`, `denominator` and `numerator` for query `query` of (b, i, d). */
-function queryWeights(keys: number, causal: boolean): string {
+function queryWeights(dims: CallDims): string {
   return `
     float shift = 0.0;
     bool seen = false;
     ${forEachVisibleKey(
-      keys,
-      causal,
+      dims,
       `
       shift = seen ? min(shift, gap * gap) : gap * gap;
       seen = true;
@@ -42,8 +48,7 @@ function queryWeights(keys: number, causal: boolean): string {
     float numerator = 0.0;
     float denominator = 0.0;
     ${forEachVisibleKey(
-      keys,
-      causal,
+      dims,
       `
       float weight = exp(shift - gap * gap);
       numerator += weight * getV(b, j, d);
@@ -53,54 +58,26 @@ function queryWeights(keys: number, causal: boolean): string {
   `;
 }
 
-/** Exact forward output `[B, Lq, D]`. */
-export function exactForwardProgram(
-  batch: number,
-  queries: number,
-  keys: number,
-  channels: number,
-  causal: boolean,
-): GPGPUProgram {
-  return glslProgram(
-    ['q', 'k', 'v', 'mask'],
-    [batch, queries, channels],
-    `
-    ${ZERO_DENOMINATOR}
-    ${mainOverOutput(
-      ['b', 'i', 'd'],
-      `
-      float query = getQ(b, i, d);
-      ${queryWeights(keys, causal)}
-      setOutput(quotientOrZero(numerator, denominator));
-    `,
-    )}
-  `,
-  );
-}
-
 /**
- * Per query, `[B, Lq, 3, D]`: the shift (row 0), the shifted denominator (row 1, 0 when no key is
- * visible) and the output y (row 2), which the gradient programs read instead of recomputing.
+ * The query side of exact EA: the output y `[B, Lq, D]` (`'y'`, the forward), or per query
+ * `[B, Lq, 3, D]` (`'stats'`) the shift (row 0), the shifted denominator (row 1, 0 when no key is
+ * visible) and y (row 2), which the gradient programs read instead of recomputing.
  */
-export function exactQueryStatsProgram(
-  batch: number,
-  queries: number,
-  keys: number,
-  channels: number,
-  causal: boolean,
-): GPGPUProgram {
+export function exactQueryProgram(dims: CallDims, output: 'y' | 'stats'): GPGPUProgram {
+  const { batch, queries, channels } = dims;
+  const stats = output === 'stats';
   return glslProgram(
     ['q', 'k', 'v', 'mask'],
-    [batch, queries, 3, channels],
+    stats ? [batch, queries, 3, channels] : [batch, queries, channels],
     `
     ${ZERO_DENOMINATOR}
     ${mainOverOutput(
-      ['b', 'i', 'slot', 'd'],
+      stats ? ['b', 'i', 'slot', 'd'] : ['b', 'i', 'd'],
       `
       float query = getQ(b, i, d);
-      ${queryWeights(keys, causal)}
-      setOutput(slot == 0 ? shift : slot == 1 ? denominator
-        : quotientOrZero(numerator, denominator));
+      ${queryWeights(dims)}
+      float y = quotientOrZero(numerator, denominator);
+      setOutput(${stats ? 'slot == 0 ? shift : slot == 1 ? denominator : y' : 'y'});
     `,
     )}
   `,
@@ -108,16 +85,10 @@ export function exactQueryStatsProgram(
 }
 
 /** `dq`, `[B, Lq, D]`: one query against every key it sees. */
-export function exactQueryGradientProgram(
-  batch: number,
-  queries: number,
-  keys: number,
-  channels: number,
-  causal: boolean,
-): GPGPUProgram {
+export function exactQueryGradientProgram(dims: CallDims): GPGPUProgram {
   return glslProgram(
     ['q', 'k', 'v', 'mask', 'dy', 'stats'],
-    [batch, queries, channels],
+    [dims.batch, dims.queries, dims.channels],
     `
     ${ZERO_DENOMINATOR}
     ${mainOverOutput(
@@ -130,8 +101,7 @@ export function exactQueryGradientProgram(
         float shift = getStats(b, i, 0, d);
         float y = getStats(b, i, 2, d);
         ${forEachVisibleKey(
-          keys,
-          causal,
+          dims,
           `
           float p = exp(shift - gap * gap) / denominator;
           sum += gap * p * (getV(b, j, d) - y);
@@ -147,31 +117,18 @@ export function exactQueryGradientProgram(
 }
 
 /** `dk` or `dv`, `[B, L, D]`: one key against every query that sees it. */
-export function exactKeyGradientProgram(
-  batch: number,
-  queries: number,
-  keys: number,
-  channels: number,
-  causal: boolean,
-  gradient: 'dk' | 'dv',
-): GPGPUProgram {
-  const accumulate =
-    gradient === 'dv'
-      ? 'sum += g * p;'
-      : 'sum += 2.0 * (query - key) * p * (value - getStats(b, i, 2, d)) * g;';
-  return glslProgram(
+export function exactKeyGradientProgram(dims: CallDims, gradient: KeyGradient): GPGPUProgram {
+  const accumulate = {
+    dk: 'sum += 2.0 * (query - key) * p * (value - getStats(b, i, 2, d)) * g;',
+    dv: 'sum += g * p;',
+  }[gradient];
+  return keyGradientProgram(
+    dims,
     ['q', 'k', 'v', 'mask', 'dy', 'stats'],
-    [batch, keys, channels],
+    ZERO_DENOMINATOR,
     `
-    ${ZERO_DENOMINATOR}
-    ${mainOverOutput(
-      ['b', 'j', 'd'],
-      `
-      ${SKIP_MASKED_KEY}
-      float key = getK(b, j, d);
-      float value = getV(b, j, d);
       float sum = 0.0;
-      for (int i = ${causal ? 'j' : '0'}; i < ${queries}; i++) {
+      for (int i = ${dims.causal ? 'j' : '0'}; i < ${dims.queries}; i++) {
         float denominator = getStats(b, i, 1, d);
         if (isZeroDenominator(denominator)) continue;
         float query = getQ(b, i, d);
@@ -182,7 +139,5 @@ export function exactKeyGradientProgram(
       }
       setOutput(sum);
     `,
-    )}
-  `,
   );
 }

@@ -125,3 +125,34 @@ export const SKIP_MASKED_KEY = `
     return;
   }
 `;
+
+export type KeyGradient = 'dk' | 'dv';
+
+/**
+ * A key-gradient program, `dk` or `dv` `[B, L, D]`, one key j of (b, d) per element: a masked key
+ * outputs 0, any other has `key` and `value` declared before `body`, which sets the output.
+ * `declarations` go before `main`.
+ */
+export function keyGradientProgram(
+  dims: { batch: number; keys: number; channels: number },
+  variableNames: string[],
+  declarations: string,
+  body: string,
+): GPGPUProgram {
+  return glslProgram(
+    variableNames,
+    [dims.batch, dims.keys, dims.channels],
+    `
+    ${declarations}
+    ${mainOverOutput(
+      ['b', 'j', 'd'],
+      `
+      ${SKIP_MASKED_KEY}
+      float key = getK(b, j, d);
+      float value = getV(b, j, d);
+      ${body}
+    `,
+    )}
+  `,
+  );
+}

@@ -1,8 +1,7 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { glslProgram, mainOverOutput, SKIP_MASKED_KEY } from './glsl.js';
+import type { CallDims } from './call_dims.js';
+import { type KeyGradient, keyGradientProgram } from './glsl.js';
 import { baseAndMoments } from './series_read.js';
-
-export type KeyGradient = 'dk' | 'dv';
 
 /**
  * Key-side gradients, `[B, L, D]`, from the adjoints `A_n(j) = dFinalS_n + Σ_{i∈I(j)} α_i a_n q_i^n`
@@ -14,29 +13,19 @@ export type KeyGradient = 'dk' | 'dv';
  * The powers are carried as `k^n e^{-k²}` (starting from `e^{-k²}`), so an underflowed key gives
  * exact zeros instead of `inf · 0`.
  */
-export function keyGradientProgram(
-  batch: number,
-  keys: number,
-  terms: number,
-  channels: number,
-  causal: boolean,
-  gradient: KeyGradient,
-): GPGPUProgram {
+export function seriesKeyGradientProgram(dims: CallDims, gradient: KeyGradient): GPGPUProgram {
+  const { terms, causal } = dims;
   const adjoints = baseAndMoments(terms, ['dFinalS', 'dFinalZ'], 'adjoints');
-  const accumulate =
-    gradient === 'dv'
-      ? 'sum += power * A;'
-      : 'sum += (float(n) * previous - 2.0 * power * key) * (value * A + B);';
-  return glslProgram(
+  const accumulate = {
+    dk: 'sum += (float(n) * previous - 2.0 * power * key) * (value * A + B);',
+    dv: 'sum += power * A;',
+  }[gradient];
+  return keyGradientProgram(
+    dims,
     ['k', 'v', 'mask', 'adjoints', 'dFinalS', 'dFinalZ'],
-    [batch, keys, channels],
-    mainOverOutput(
-      ['b', 'j', 'd'],
-      `
+    '',
+    `
       int row = ${causal ? 'j' : '0'};
-      ${SKIP_MASKED_KEY}
-      float key = getK(b, j, d);
-      float value = getV(b, j, d);
       float previous = 0.0;           // k^{n-1} e^{-k²}
       float power = exp(-key * key);  // k^n e^{-k²}
       float sum = 0.0;
@@ -49,6 +38,5 @@ export function keyGradientProgram(
       }
       setOutput(sum);
     `,
-    ),
   );
 }

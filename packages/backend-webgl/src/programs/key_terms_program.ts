@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import type { CallDims } from './call_dims.js';
 import { glslProgram, keyFeatureDeclaration, mainOverOutput, SKIP_MASKED_KEY } from './glsl.js';
 
 /**
@@ -6,15 +7,11 @@ import { glslProgram, keyFeatureDeclaration, mainOverOutput, SKIP_MASKED_KEY } f
  * and `m_j f_n(k_j)` in rows `T + n`, with `f_n(k) = k^n e^{-k²}`. Summed over keys (or scanned,
  * when causal) they are `S_n` and `Z_n`.
  */
-export function keyTermsProgram(
-  batch: number,
-  keys: number,
-  terms: number,
-  channels: number,
-): GPGPUProgram {
+export function keyTermsProgram(dims: CallDims): GPGPUProgram {
+  const { terms } = dims;
   return glslProgram(
     ['k', 'v', 'mask'],
-    [batch, keys, 2 * terms, channels],
+    [dims.batch, dims.keys, 2 * terms, dims.channels],
     `
     ${keyFeatureDeclaration(terms)}
     ${mainOverOutput(

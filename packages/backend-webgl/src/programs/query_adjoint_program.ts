@@ -1,10 +1,7 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
-import { glslProgram, mainOverOutput } from './glsl.js';
-import {
-  queryMoments,
-  readNumeratorAndDenominator,
-  seriesReadDeclarations,
-} from './series_read.js';
+import type { CallDims } from './call_dims.js';
+import { glslProgram } from './glsl.js';
+import { mainReadingQuery } from './series_read.js';
 
 /**
  * Per query, `[B, Lq, 3, D]`: `α_i = g_i / M_i` (row 0), `β_i = -g_i y_i / M_i` (row 1), with
@@ -12,24 +9,14 @@ import {
  * programs that use them take the query terms divided by q^t too). α and β are 0 where `M_i` is
  * 0, which is what gives such a query zero gradients.
  */
-export function queryAdjointProgram(
-  batch: number,
-  queries: number,
-  terms: number,
-  channels: number,
-  causal: boolean,
-): GPGPUProgram {
+export function queryAdjointProgram(dims: CallDims): GPGPUProgram {
   return glslProgram(
     ['q', 'dy', 'moments', 'initialS', 'initialZ'],
-    [batch, queries, 3, channels],
-    `
-    ${seriesReadDeclarations(terms)}
-    ${mainOverOutput(
+    [dims.batch, dims.queries, 3, dims.channels],
+    mainReadingQuery(
+      dims,
       ['b', 'i', 'slot', 'd'],
       `
-      int row = ${causal ? 'i' : '0'};
-      float query = getQ(b, i, d);
-      ${readNumeratorAndDenominator(terms, queryMoments(terms))}
       float result = 0.0;
       if (slot == 2) {
         result = scaled ? 1.0 : 0.0;
@@ -39,7 +26,6 @@ export function queryAdjointProgram(
       }
       setOutput(result);
     `,
-    )}
-  `,
+    ),
   );
 }

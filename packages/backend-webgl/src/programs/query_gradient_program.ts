@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import type { CallDims } from './call_dims.js';
 import { glslProgram, mainOverOutput, taylorDeclaration } from './glsl.js';
 import { queryMoments } from './series_read.js';
 
@@ -8,18 +9,13 @@ import { queryMoments } from './series_read.js';
  * q^t: `dq = -r Σ_n (t-n) a_n r^{t-n} (α S_n + β Z_n)`, r = 1/q (from ∂q = -r² ∂/∂r), which has no
  * n = t term to cancel against the others and lose |q| ulps.
  */
-export function queryGradientProgram(
-  batch: number,
-  queries: number,
-  terms: number,
-  channels: number,
-  causal: boolean,
-): GPGPUProgram {
+export function queryGradientProgram(dims: CallDims): GPGPUProgram {
+  const { terms, causal } = dims;
   const moments = queryMoments(terms);
   const adjointTerm = `(alpha * (${moments.s('n')}) + beta * (${moments.z('n')}))`;
   return glslProgram(
     ['q', 'adjoint', 'moments', 'initialS', 'initialZ'],
-    [batch, queries, channels],
+    [dims.batch, dims.queries, dims.channels],
     `
     ${taylorDeclaration(terms)}
     ${mainOverOutput(

@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import type { CallDims } from './call_dims.js';
 import { glslProgram, mainOverOutput, taylorDeclaration } from './glsl.js';
 
 /**
@@ -7,15 +8,11 @@ import { glslProgram, mainOverOutput, taylorDeclaration } from './glsl.js';
  * instead for a query read divided by q^t. `α a_n q^n` is a running product from α: `a_n q^n`
  * alone can overflow where the product does not.
  */
-export function queryTermsProgram(
-  batch: number,
-  queries: number,
-  terms: number,
-  channels: number,
-): GPGPUProgram {
+export function queryTermsProgram(dims: CallDims): GPGPUProgram {
+  const { terms } = dims;
   return glslProgram(
     ['q', 'adjoint'],
-    [batch, queries, 2 * terms, channels],
+    [dims.batch, dims.queries, 2 * terms, dims.channels],
     `
     ${taylorDeclaration(terms)}
     ${mainOverOutput(

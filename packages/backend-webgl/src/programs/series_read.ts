@@ -1,4 +1,5 @@
-import { taylorDeclaration, USE_SCALED, ZERO_DENOMINATOR } from './glsl.js';
+import type { CallDims } from './call_dims.js';
+import { mainOverOutput, taylorDeclaration, USE_SCALED, ZERO_DENOMINATOR } from './glsl.js';
 
 /**
  * GLSL reads of a state's term n, `s` (value-weighted: S_n or A_n) and `z` (plain: Z_n or B_n),
@@ -70,5 +71,25 @@ export function seriesReadDeclarations(terms: number): string {
     ${taylorDeclaration(terms)}
     ${ZERO_DENOMINATOR}
     ${USE_SCALED}
+  `;
+}
+
+/**
+ * `main` over the queries i of (b, d), with `row` (the moments' row query i reads: i when causal,
+ * the totals' 0 otherwise) and `query` declared, and the query's numerator, denominator and
+ * `scaled` read from the initial state plus the forward moments before `body`.
+ */
+export function mainReadingQuery(dims: CallDims, axes: readonly string[], body: string): string {
+  return `
+    ${seriesReadDeclarations(dims.terms)}
+    ${mainOverOutput(
+      axes,
+      `
+      int row = ${dims.causal ? 'i' : '0'};
+      float query = getQ(b, i, d);
+      ${readNumeratorAndDenominator(dims.terms, queryMoments(dims.terms))}
+      ${body}
+    `,
+    )}
   `;
 }

@@ -1,4 +1,5 @@
 import type { GPGPUProgram } from '@tensorflow/tfjs-backend-webgl';
+import type { CallDims } from './call_dims.js';
 import { glslProgram, mainOverOutput } from './glsl.js';
 
 /**
@@ -7,19 +8,13 @@ import { glslProgram, mainOverOutput } from './glsl.js';
  * row 0 of the suffix-summed adjoints (or their totals) it is the gradient of the initial state.
  * `half` 0 selects the S (or A) rows, 1 the Z (or B) rows.
  */
-export function stateProgram(
-  batch: number,
-  terms: number,
-  channels: number,
-  row: number,
-  half: 0 | 1,
-): GPGPUProgram {
+export function stateProgram(dims: CallDims, row: number, half: 0 | 1): GPGPUProgram {
   return glslProgram(
     ['base', 'moments'],
-    [batch, terms, channels],
+    [dims.batch, dims.terms, dims.channels],
     mainOverOutput(
       ['b', 'n', 'd'],
-      `setOutput(getBase(b, n, d) + getMoments(b, ${row}, ${half * terms} + n, d));`,
+      `setOutput(getBase(b, n, d) + getMoments(b, ${row}, ${half * dims.terms} + n, d));`,
     ),
   );
 }
