@@ -5,10 +5,10 @@ import { elementwiseAttention } from '@elementwise/attention';
 import { eaForward, type Order } from '@elementwise/math';
 import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
+import { checkerFor } from './support/check.js';
+import { seededValues } from './support/inputs.js';
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(`@elementwise/attention consumer: ${message}`);
-}
+const check = checkerFor('@elementwise/attention');
 
 await tf.setBackend('cpu');
 await tf.ready();
@@ -16,12 +16,7 @@ check(tf.getBackend() === 'cpu', `backend is ${tf.getBackend()}, expected cpu`);
 
 // Deterministic inputs in [-1, 1): B = 2, L = 5, D = 3.
 const [B, L, D] = [2, 5, 3];
-let seed = 12_345;
-const random = () => {
-  seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
-  return (seed / 2 ** 31) * 2 - 1;
-};
-const values = () => Float32Array.from({ length: B * L * D }, random);
+const values = seededValues(12_345, B * L * D);
 const [qv, kv, vv] = [values(), values(), values()];
 const q = tf.tensor3d(qv, [B, L, D]);
 const k = tf.tensor3d(kv, [B, L, D]);

@@ -3,10 +3,9 @@
 // and reloaded with plain tf.loadLayersModel predicts the same.
 import { elementwiseAttentionLayer, multiHeadAttentionLayer } from '@elementwise/layers';
 import * as tf from '@tensorflow/tfjs';
+import { checkerFor } from './support/check.js';
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(`@elementwise/layers consumer: ${message}`);
-}
+const check = checkerFor('@elementwise/layers');
 
 await tf.setBackend('cpu');
 

@@ -1,10 +1,9 @@
 // A user of @elementwise/math, as published: imports its public entry point only, and checks
 // computed values against numbers worked out here independently.
 import { type AttentionInputs, eaForward, type Order, taylorCoefficients } from '@elementwise/math';
+import { checkerFor } from './support/check.js';
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(`@elementwise/math consumer: ${message}`);
-}
+const check = checkerFor('@elementwise/math');
 
 // a_n = 2^n / n!
 const a = taylorCoefficients(6);

@@ -17,10 +17,9 @@ import {
 } from '@elementwise/models';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
+import { checkerFor } from './support/check.js';
 
-function check(condition: boolean, message: string): void {
-  if (!condition) throw new Error(`@elementwise/models consumer: ${message}`);
-}
+const check = checkerFor('@elementwise/models');
 
 async function generateText(model: CharLM, prompt: string, maxTokens: number): Promise<string> {
   let text = '';

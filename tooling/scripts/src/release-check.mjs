@@ -44,6 +44,8 @@ import { cleanEnv, killRunning, run, StepError } from './run.mjs';
 const SCRIPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const REPO_ROOT = resolve(SCRIPTS_DIR, '../..');
 const CONSUMER_DIR = join(SCRIPTS_DIR, 'release-consumer');
+/** Code the consumers share (their assertion, seeded inputs, the oracle comparison), copied beside them. */
+const CONSUMER_SUPPORT_DIR = join(CONSUMER_DIR, 'support');
 const SCOPE = '@elementwise/';
 const COPY_EXCLUDES = new Set(['node_modules', '.git', 'dist', '.turbo', 'coverage']);
 
@@ -614,7 +616,13 @@ async function main() {
   }
   const published = new Map(publicPackages.map((p) => [p.name, p.manifest.version]));
   const specs = new Map(publicPackages.map((p) => [p.name, p.manifest.version]));
-  for (const { file } of consumers) {
+  const supportFiles = existsSync(CONSUMER_SUPPORT_DIR)
+    ? readdirSync(CONSUMER_SUPPORT_DIR)
+        .filter((f) => f.endsWith('.ts'))
+        .map((f) => join('support', f))
+    : [];
+  const consumerSources = [...consumers.map(({ file }) => file), ...supportFiles];
+  for (const file of consumerSources) {
     for (const dep of importedPackages(readFileSync(join(CONSUMER_DIR, file), 'utf8'))) {
       if (dep.startsWith(SCOPE)) {
         if (!published.has(dep)) {
@@ -630,7 +638,9 @@ async function main() {
   specs.set('typescript', pinnedVersion('typescript', [], rootManifest));
   // A consumer that uses Node's built-in modules type-checks against Node's types, as a Node app would.
   if (
-    consumers.some(({ file }) => /from 'node:/.test(readFileSync(join(CONSUMER_DIR, file), 'utf8')))
+    consumerSources.some((file) =>
+      /from 'node:/.test(readFileSync(join(CONSUMER_DIR, file), 'utf8')),
+    )
   ) {
     specs.set('@types/node', pinnedVersion('@types/node', [], rootManifest));
   }
@@ -638,7 +648,8 @@ async function main() {
   const consumerRoot = join(temp, 'consumer');
   await step('npm install the published packages into a fresh project', async () => {
     createProject(consumerRoot, 'ew-release-consumer', local.url);
-    for (const { file } of consumers)
+    if (supportFiles.length > 0) mkdirSync(join(consumerRoot, 'src', 'support'));
+    for (const file of consumerSources)
       copyFileSync(join(CONSUMER_DIR, file), join(consumerRoot, 'src', file));
     const args = [...specs].map(([name, version]) => `${name}@${version}`);
     log(`  npm install ${args.join(' ')}`);
