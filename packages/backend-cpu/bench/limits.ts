@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { median } from '../../attention/bench/timing.js';
+import { median } from '@elementwise/bench';
 
 /** Independent f32x4 accumulator chains: enough to cover the mul and add latencies. */
 const CHAINS = 12;

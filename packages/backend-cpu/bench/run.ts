@@ -4,41 +4,48 @@
  * D = 64 and 512, forward and forward+backward; the recurrent step cost; and the fused forward
  * against a roofline measured in the same run.
  *
- *   cd packages/backend-cpu
- *   node --expose-gc --import ../attention/node_modules/tsx/dist/esm/index.mjs bench/run.ts \
- *     [--json out.json]
+ *   pnpm --filter @elementwise/backend-cpu bench [-- --json out.json]
  *
- * (tsx is a dependency of @elementwise/attention, not of this package, so a bare `--import tsx`
- * does not resolve from here.) Dev-only: it reuses attention's bench modules by relative import.
+ * Dev-only: timing, inputs, gates, SA and the step measurement come from @elementwise/bench.
  */
 import { writeFileSync } from 'node:fs';
-import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
-import * as tf from '@tensorflow/tfjs-core';
-import { type BenchBackend, configureTfjs, useBackend } from '../../attention/bench/backends.js';
-import {
-  formatMegabytes,
-  formatMs,
-  formatRatio,
-  markdownTable,
-} from '../../attention/bench/format.js';
-import { checkSoftmaxVariant, GateError, lossGradients } from '../../attention/bench/gates.js';
-import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
-import { describeMachine, describeWasm, machineInfo } from '../../attention/bench/machine.js';
-import { measureStepCost, type StepCost } from '../../attention/bench/step_bench.js';
-import {
-  type Computation,
-  collectGarbage,
-  peakBytes,
-  timeInterleaved,
-  timeOnce,
-} from '../../attention/bench/timing.js';
 import {
   clearSoftmaxMaskCache,
   describeVariant,
-  elementwiseAttention,
   fastestSoftmaxVariant,
   softmaxAttention,
-} from '../../attention/src/index.js';
+} from '@elementwise/attention';
+import {
+  type Computation,
+  causalEa,
+  checkEaOracle,
+  checkSoftmaxVariant,
+  collectGarbage,
+  disposeInputs,
+  formatMegabytes,
+  formatMs,
+  formatOptionalMs,
+  formatRatioOf,
+  GateError,
+  type GradientCheck,
+  lossGradients,
+  makeInputs,
+  markdownTable,
+  measureStepCost,
+  peakBytes,
+  type RoundPlan,
+  type StepCost,
+  timeContestants,
+} from '@elementwise/bench';
+import {
+  type BenchBackend,
+  configureTfjs,
+  describeMachine,
+  describeWasm,
+  machineInfo,
+  useBackend,
+} from '@elementwise/bench/node';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelConfigs, kernelImplementation, kernelsReady, setSimdEnabled } from '../src/index.js';
 import { simdCallCounts } from '../src/simd/series_simd.js';
 import { type MachineLimits, measureMachineLimits } from './limits.js';
@@ -51,14 +58,6 @@ const LENGTHS = [256, 1024, 4096, 16384, 65536];
  * budget (nor, for wasm, its 4 GiB heap). */
 const MAX_LENGTH: Record<number, number> = { 64: 65536, 512: 16384 };
 const CHANNELS = [64, 512];
-/** A contestant whose single call is predicted to take longer than this is skipped. */
-const CALL_LIMIT_MS = 20_000;
-/** Time allowed for the rounds of one (backend, D, L, form); rounds = budget / one round. */
-const ROUND_BUDGET_MS = 4000;
-/** Calls at least this long are timed in a group of their own, over at most 3 rounds. */
-const SLOW_CALL_MS = 1000;
-const SLOW_BUDGET_MS = 15_000;
-const MAX_ROUNDS = 7;
 /** Whole-run budget: anything that would start after it is skipped. */
 const RUN_BUDGET_MS = 7.5 * 60_000;
 /** Peak memory is profiled (one more call) only for calls shorter than this. */
@@ -83,13 +82,9 @@ interface Measurement {
   skipped?: string;
 }
 
-interface GateResult {
+interface GateResult extends GradientCheck {
   backend: BenchBackend;
   channels: number;
-  forward: number;
-  dq: number;
-  dk: number;
-  dv: number;
 }
 
 const started = performance.now();
@@ -116,51 +111,30 @@ function withoutFusedKernels<T>(backend: string, body: () => T): T {
   }
 }
 
-const ea = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
-  elementwiseAttention(q, k, v, { order: ORDER, causal: true }) as tf.Tensor3D;
+const ea = causalEa(ORDER);
 
 /** Fused EA-6 forward and gradients at a small size against the float64 oracle. */
-function gateFused(backend: BenchBackend, channels: number): GateResult {
-  const inputs = makeInputs(BATCH, 193, channels, 31);
-  try {
-    const [batch, length] = inputs.q.shape;
-    const oracle = {
-      q: inputs.q.dataSync(),
-      k: inputs.k.dataSync(),
-      v: inputs.v.dataSync(),
-      dims: { batch, queryLength: length, keyLength: length, channels },
-    };
-    const y = ea(inputs.q, inputs.k, inputs.v);
-    const grads = lossGradients(ea, inputs);
-    const forward = eaForward(oracle, { order: ORDER, causal: true }).y;
-    const backward = eaBackward(oracle, inputs.cotangent.dataSync(), {
-      order: ORDER,
-      causal: true,
-    });
-    const result: GateResult = {
-      backend,
-      channels,
-      forward: relativeRmsError(forward, y.dataSync()),
-      dq: relativeRmsError(backward.dq, grads[0].dataSync()),
-      dk: relativeRmsError(backward.dk, grads[1].dataSync()),
-      dv: relativeRmsError(backward.dv, grads[2].dataSync()),
-    };
-    tf.dispose([y, ...grads]);
-    for (const key of ['forward', 'dq', 'dk', 'dv'] as const) {
-      if (!(result[key] <= 1e-5)) {
-        throw new GateError(
-          `fused EA-6 ${key} on ${backend} (D = ${channels}) differs from the float64 oracle: relative RMS ${result[key].toExponential(1)} > 1e-5`,
-        );
-      }
-    }
-    return result;
-  } finally {
-    disposeInputs(inputs);
-  }
+async function gateFused(backend: BenchBackend, channels: number): Promise<GateResult> {
+  const shape = { batch: BATCH, length: 193, channels, seed: 31 };
+  const check = await checkEaOracle(`fused EA-6 (D = ${channels})`, shape, ORDER);
+  return { backend, channels, ...check };
 }
 
-/** How a contestant's time grows when L grows 4×: linear for EA, about quadratic for SA. */
-const GROWTH: Record<Name, number> = { 'fused EA-6': 4.2, 'composite EA-6': 4.2, SA: 16 };
+/**
+ * Rounds per (backend, D, L, form). Time grows 4× per step of L, linearly for EA, about
+ * quadratically for SA.
+ */
+const PLAN: RoundPlan<Name> = {
+  growth: { 'fused EA-6': 4.2, 'composite EA-6': 4.2, SA: 16 },
+  callLimitMs: 20_000,
+  roundBudgetMs: 4000,
+  minRounds: 3,
+  maxRounds: 7,
+  slowCallMs: 1000,
+  slowBudgetMs: 15_000,
+  budgetSkip: (predictedMs) =>
+    elapsed() + 2 * predictedMs > RUN_BUDGET_MS ? 'run budget exhausted' : undefined,
+};
 
 async function benchBackendChannels(
   backend: BenchBackend,
@@ -168,7 +142,7 @@ async function benchBackendChannels(
   measurements: Measurement[],
   notes: string[],
 ): Promise<void> {
-  const previous = new Map<string, number>();
+  const previous = new Map<Form, Map<Name, number>>(FORMS.map((form) => [form, new Map()]));
   for (const length of LENGTHS) {
     if (length > MAX_LENGTH[channels]) {
       for (const form of FORMS) {
@@ -198,68 +172,24 @@ async function benchBackendChannels(
           'composite EA-6': () => withoutFusedKernels(backend, call(ea)),
           SA: call((q, k, v) => softmaxAttention(q, k, v, { causal: true, variant })),
         };
-        const live: Name[] = [];
-        const first: number[] = [];
-        for (const contestant of NAMES) {
-          const key = `${form}:${contestant}`;
-          const before = previous.get(key);
-          const predicted = before === undefined ? 0 : before * GROWTH[contestant];
-          const base = { backend, channels, length, form, contestant };
-          let skipped: string | undefined;
-          if (before === undefined && length > LENGTHS[0]) {
-            skipped = 'skipped at a shorter L';
-          } else if (predicted > CALL_LIMIT_MS) {
-            skipped = `predicted ${(predicted / 1000).toFixed(0)} s per call > ${CALL_LIMIT_MS / 1000} s`;
-          } else if (elapsed() + 2 * predicted > RUN_BUDGET_MS) {
-            skipped = 'run budget exhausted';
-          }
-          if (skipped) {
-            measurements.push({ ...base, skipped });
-            console.log(
-              `  skip ${backend} D=${channels} L=${length} ${form} ${contestant}: ${skipped}`,
-            );
-            continue;
-          }
-          const warm = await timeOnce(computations[contestant]);
-          previous.set(key, warm);
-          live.push(contestant);
-          first.push(warm);
-        }
-        // Calls under a second are interleaved over several rounds; slower ones (SA, or the
-        // composite at large L) in fewer rounds of their own, so they do not starve the rest.
-        const timings = new Map<Name, { medianMs: number; rounds: number }>();
-        for (const slow of [false, true]) {
-          const group = live.filter((_, i) => first[i] >= SLOW_CALL_MS === slow);
-          if (group.length === 0) continue;
-          const round = group.reduce((sum, name) => sum + first[live.indexOf(name)], 0);
-          const rounds = slow
-            ? Math.max(1, Math.min(3, Math.floor(SLOW_BUDGET_MS / round)))
-            : Math.max(3, Math.min(MAX_ROUNDS, Math.floor(ROUND_BUDGET_MS / round)));
-          const result = await timeInterleaved(
-            group.map((name) => computations[name]),
-            rounds,
+        const { timings, skipped } = await timeContestants(
+          computations,
+          NAMES,
+          previous.get(form) as Map<Name, number>,
+          length === LENGTHS[0],
+          PLAN,
+        );
+        const base = { backend, channels, length, form };
+        for (const [contestant, reason] of skipped) {
+          measurements.push({ ...base, contestant, skipped: reason });
+          console.log(
+            `  skip ${backend} D=${channels} L=${length} ${form} ${contestant}: ${reason}`,
           );
-          group.forEach((name, i) => {
-            timings.set(name, { medianMs: result[i].medianMs, rounds });
-          });
         }
-        for (const contestant of live) {
-          const timing = timings.get(contestant);
-          if (timing === undefined) continue;
-          const { medianMs, rounds } = timing;
-          previous.set(`${form}:${contestant}`, medianMs);
+        for (const [contestant, { medianMs, rounds }] of timings) {
           const peak =
             medianMs < PEAK_LIMIT_MS ? await peakBytes(computations[contestant]) : undefined;
-          measurements.push({
-            backend,
-            channels,
-            length,
-            form,
-            contestant,
-            medianMs,
-            rounds,
-            peakBytes: peak,
-          });
+          measurements.push({ ...base, contestant, medianMs, rounds, peakBytes: peak });
           console.log(
             `  ${backend} D=${channels} L=${length} ${form} ${contestant}: ${formatMs(medianMs)} ms (${rounds} rounds)${peak === undefined ? '' : `, peak ${formatMegabytes(peak)} MB`}`,
           );
@@ -327,13 +257,10 @@ function timingTable(ms: Measurement[], backend: string, channels: number): stri
     for (const length of LENGTHS) {
       const get = (name: Name) => find(ms, backend, channels, length, form, name);
       const [fused, composite, sa] = NAMES.map(get);
-      const show = (m?: Measurement) => (m?.medianMs === undefined ? '—' : formatMs(m.medianMs));
+      const show = (m?: Measurement) => formatOptionalMs(m?.medianMs);
       const peak = (m?: Measurement) =>
         m?.peakBytes === undefined ? '—' : formatMegabytes(m.peakBytes);
-      const ratio = (a?: Measurement, b?: Measurement) =>
-        a?.medianMs !== undefined && b?.medianMs !== undefined
-          ? formatRatio(a.medianMs / b.medianMs)
-          : '—';
+      const ratio = (a?: Measurement, b?: Measurement) => formatRatioOf(a?.medianMs, b?.medianMs);
       rows.push([
         form,
         length,
@@ -399,7 +326,7 @@ async function main(): Promise<void> {
     }
     if (backend === 'wasm') notes.push(`wasm backend: ${await describeWasm()}`);
     for (const channels of CHANNELS) {
-      const gate = gateFused(backend, channels);
+      const gate = await gateFused(backend, channels);
       gates.push(gate);
       console.log(
         `gate fused EA-6 ${backend} D=${channels}: y ${gate.forward.toExponential(1)}, dq ${gate.dq.toExponential(1)}, dk ${gate.dk.toExponential(1)}, dv ${gate.dv.toExponential(1)}`,

@@ -9,21 +9,34 @@
  *   pnpm --filter @elementwise/backend-node-cuda bench [-- --json out.json]
  *
  * CUDA is timed only where a CUDA device is usable (`backendInfo().path === 'cuda'`); elsewhere
- * the run says so and times the host path. Dev-only: reuses attention's bench modules by relative
- * import.
+ * the run says so and times the host path. Dev-only: timing, inputs and gates come from
+ * @elementwise/bench.
  */
 import { writeFileSync } from 'node:fs';
 import { kernelConfigs as simdKernelConfigs } from '@elementwise/backend-cpu';
-import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
+import {
+  type Computation,
+  causalEa,
+  checkEaOracle,
+  describeGradientCheck,
+  disposeInputs,
+  formatMs,
+  formatRatioOf,
+  lossGradients,
+  makeInputs,
+  markdownTable,
+  measureStepCost,
+  type RoundPlan,
+  timeContestants,
+} from '@elementwise/bench';
+import {
+  type BenchBackend,
+  configureTfjs,
+  describeMachine,
+  machineInfo,
+  useBackend,
+} from '@elementwise/bench/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { type BenchBackend, configureTfjs, useBackend } from '../../attention/bench/backends.js';
-import { formatMs, formatRatio, markdownTable } from '../../attention/bench/format.js';
-import { GateError, lossGradients } from '../../attention/bench/gates.js';
-import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
-import { describeMachine, machineInfo } from '../../attention/bench/machine.js';
-import { measureStepCost } from '../../attention/bench/step_bench.js';
-import { type Computation, timeInterleaved, timeOnce } from '../../attention/bench/timing.js';
-import { elementwiseAttention } from '../../attention/src/index.js';
 import { backendInfo, kernelConfigs as nativeKernelConfigs } from '../src/index.js';
 
 const ORDER = 6;
@@ -32,9 +45,20 @@ const CHANNELS = [64, 512];
 const LENGTHS = [1024, 4096, 16384, 65536];
 /** D = 512 stops at 16 384, as in the CPU adapter's benchmark (composite memory and run budget). */
 const MAX_LENGTH: Record<number, number> = { 64: 65536, 512: 16384 };
-/** The composite is skipped where one call is predicted to exceed this. */
-const CALL_LIMIT_MS = 15_000;
-const ROUND_BUDGET_MS = 3000;
+/**
+ * Every contestant at one (backend, D, L, form) in 3 to 9 interleaved rounds within 3 s; one
+ * predicted to take over 15 s per call (in practice the composite) is skipped. Time grows
+ * linearly with L, 4× per step.
+ */
+const PLAN: RoundPlan<Contestant> = {
+  growth: { native: 4.2, 'wasm-simd': 4.2, composite: 4.2 },
+  callLimitMs: 15_000,
+  roundBudgetMs: 3000,
+  minRounds: 3,
+  maxRounds: 9,
+  slowCallMs: Number.POSITIVE_INFINITY,
+  slowBudgetMs: 0,
+};
 const STEP_POSITIONS = [1024, 16384, 65536];
 const STEPS = 300;
 
@@ -74,47 +98,21 @@ function use(contestant: Contestant, backend: string): void {
   for (const config of configs) if (config.backendName === backend) tf.registerKernel(config);
 }
 
-const ea = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
-  elementwiseAttention(q, k, v, { order: ORDER, causal: true }) as tf.Tensor3D;
+const ea = causalEa(ORDER);
 
 /** Forward and gradients of one contestant at a small size against the float64 oracle. */
-function gate(contestant: Contestant, backend: BenchBackend, channels: number): string {
+async function gate(contestant: Contestant, backend: BenchBackend, channels: number) {
   use(contestant, backend);
-  const inputs = makeInputs(1, 193, channels, 31);
-  try {
-    const dims = { batch: 1, queryLength: 193, keyLength: 193, channels };
-    const oracle = { q: inputs.q.dataSync(), k: inputs.k.dataSync(), v: inputs.v.dataSync(), dims };
-    const options = { order: ORDER, causal: true };
-    const expected = eaBackward(oracle, inputs.cotangent.dataSync(), options);
-    const y = ea(inputs.q, inputs.k, inputs.v);
-    const grads = lossGradients(ea, inputs);
-    const errors = {
-      y: relativeRmsError(eaForward(oracle, options).y, y.dataSync()),
-      dq: relativeRmsError(expected.dq, grads[0].dataSync()),
-      dk: relativeRmsError(expected.dk, grads[1].dataSync()),
-      dv: relativeRmsError(expected.dv, grads[2].dataSync()),
-    };
-    tf.dispose([y, ...grads]);
-    for (const [name, error] of Object.entries(errors)) {
-      if (!(error <= 1e-5)) {
-        throw new GateError(
-          `${LABEL[contestant]} ${name} on ${backend} (D = ${channels}) differs from the float64 oracle: relative RMS ${error.toExponential(1)} > 1e-5`,
-        );
-      }
-    }
-    return Object.entries(errors)
-      .map(([name, error]) => `${name} ${error.toExponential(1)}`)
-      .join(', ');
-  } finally {
-    disposeInputs(inputs);
-  }
+  const shape = { batch: 1, length: 193, channels, seed: 31 };
+  const what = `${LABEL[contestant]} (D = ${channels})`;
+  return describeGradientCheck(await checkEaOracle(what, shape, ORDER));
 }
 
 async function benchShape(
   backend: BenchBackend,
   channels: number,
   length: number,
-  compositeForecast: Map<Form, number>,
+  previous: Map<Form, Map<Contestant, number>>,
 ): Promise<Row[]> {
   const inputs = makeInputs(1, length, channels, 7);
   const rows: Row[] = [];
@@ -124,33 +122,26 @@ async function benchShape(
         form === 'forward'
           ? () => ea(inputs.q, inputs.k, inputs.v)
           : () => lossGradients(ea, inputs);
-      const row: Row = { backend, channels, length, form, ms: {}, skipped: {} };
-      const live: Contestant[] = [];
-      let round = 0;
-      for (const contestant of CONTESTANTS) {
-        const predicted = contestant === 'composite' ? (compositeForecast.get(form) ?? 0) : 0;
-        if (predicted > CALL_LIMIT_MS) {
-          row.skipped[contestant] = `predicted ${(predicted / 1000).toFixed(0)} s per call`;
-          continue;
-        }
+      const withKernels = (contestant: Contestant) => () => {
         use(contestant, backend);
-        const warm = await timeOnce(run);
-        round += warm;
-        live.push(contestant);
-        if (contestant === 'composite') compositeForecast.set(form, warm * 4.2);
-      }
-      const rounds = Math.max(3, Math.min(9, Math.floor(ROUND_BUDGET_MS / round)));
-      const timings = await timeInterleaved(
-        live.map((contestant) => () => {
-          use(contestant, backend);
-          return run();
-        }),
-        rounds,
+        return run();
+      };
+      const computations: Record<Contestant, Computation> = {
+        native: withKernels('native'),
+        'wasm-simd': withKernels('wasm-simd'),
+        composite: withKernels('composite'),
+      };
+      const { timings, skipped } = await timeContestants(
+        computations,
+        CONTESTANTS,
+        previous.get(form) as Map<Contestant, number>,
+        length === LENGTHS[0],
+        PLAN,
       );
-      live.forEach((contestant, i) => {
-        row.ms[contestant] = timings[i].medianMs;
-      });
-      if (row.ms.composite !== undefined) compositeForecast.set(form, row.ms.composite * 4.2);
+      const row: Row = { backend, channels, length, form, ms: {}, skipped: {} };
+      for (const [contestant, reason] of skipped) row.skipped[contestant] = reason;
+      for (const [contestant, { medianMs }] of timings) row.ms[contestant] = medianMs;
+      const rounds = Math.max(...[...timings.values()].map((t) => t.rounds));
       console.log(
         `  ${backend} D=${channels} L=${length} ${form}: ${CONTESTANTS.map((c) => `${LABEL[c]} ${row.ms[c] === undefined ? `skipped (${row.skipped[c]})` : `${formatMs(row.ms[c])} ms`}`).join(', ')} (${rounds} rounds)`,
       );
@@ -165,8 +156,7 @@ async function benchShape(
 function shapeTable(rows: Row[]): string {
   const show = (row: Row, c: Contestant) =>
     row.ms[c] === undefined ? `— (${row.skipped[c] ?? 'not run'})` : formatMs(row.ms[c]);
-  const ratio = (row: Row, a: Contestant, b: Contestant) =>
-    row.ms[a] !== undefined && row.ms[b] !== undefined ? formatRatio(row.ms[a] / row.ms[b]) : '—';
+  const ratio = (row: Row, a: Contestant, b: Contestant) => formatRatioOf(row.ms[a], row.ms[b]);
   return markdownTable(
     [
       'backend',
@@ -216,7 +206,7 @@ async function main(): Promise<void> {
     if (!(await useBackend(backend))) throw new Error(`tfjs backend ${backend} did not initialise`);
     for (const channels of CHANNELS) {
       for (const contestant of ['native', 'wasm-simd'] as const) {
-        const result = gate(contestant, backend, channels);
+        const result = await gate(contestant, backend, channels);
         gates.push(`${LABEL[contestant]} on ${backend}, D = ${channels}: ${result}`);
         console.log(`gate ${gates.at(-1)}`);
       }
@@ -233,9 +223,9 @@ async function main(): Promise<void> {
       steps.push([backend, LABEL[contestant], ...line]);
     }
     for (const channels of CHANNELS) {
-      const forecast = new Map<Form, number>();
+      const previous = new Map<Form, Map<Contestant, number>>(FORMS.map((f) => [f, new Map()]));
       for (const length of LENGTHS.filter((l) => l <= MAX_LENGTH[channels])) {
-        rows.push(...(await benchShape(backend, channels, length, forecast)));
+        rows.push(...(await benchShape(backend, channels, length, previous)));
       }
     }
     use('native', backend);

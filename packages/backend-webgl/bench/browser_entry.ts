@@ -10,32 +10,34 @@
 import {
   clearSoftmaxMaskCache,
   describeVariant,
-  elementwiseAttention,
   type SoftmaxVariant,
   softmaxAttention,
 } from '@elementwise/attention';
-import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
+import {
+  type Computation,
+  causalEa,
+  checkEaOracle,
+  checkSoftmaxVariant,
+  describeGradientCheck,
+  disposeInputs,
+  formatMs,
+  formatRatio,
+  formatRatioOf,
+  lossGradients,
+  makeInputs,
+  markdownTable,
+  measureStepCost,
+  type RoundPlan,
+  timeContestants,
+} from '@elementwise/bench';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgl';
 import * as tf from '@tensorflow/tfjs-core';
-import { formatMs, formatRatio, markdownTable } from '../../attention/bench/format.js';
-import { checkSoftmaxVariant, GateError, lossGradients } from '../../attention/bench/gates.js';
-import { disposeInputs, makeInputs } from '../../attention/bench/inputs.js';
-import { measureStepCost } from '../../attention/bench/step_bench.js';
-import { type Computation, timeInterleaved, timeOnce } from '../../attention/bench/timing.js';
 import { registerWebGLKernels, unregisterWebGLKernels, webglRenderer } from '../src/index.js';
 
 const ORDER = 6;
 const CHANNELS = 64;
 const ALL_LENGTHS = [256, 1024, 4096, 16384];
-/** A contestant whose single call is predicted to take longer than this is not run. */
-const CALL_LIMIT_MS = 45_000;
-/** Time allowed for the timed rounds of one (L, form). */
-const ROUND_BUDGET_MS = 20_000;
-/** Calls at least this long are timed in a group of their own, over at most 3 rounds. */
-const SLOW_CALL_MS = 5000;
-const SLOW_BUDGET_MS = 60_000;
-const MAX_ROUNDS = 5;
 const STEP_POSITIONS = [1024, 16384];
 const STEPS = 100;
 
@@ -44,11 +46,19 @@ const FORMS: Form[] = ['forward', 'forward+backward'];
 type Name = 'fused EA-6' | 'composite EA-6' | 'SA';
 const NAMES: Name[] = ['fused EA-6', 'composite EA-6', 'SA'];
 /**
- * How a call's time grows when L grows 4×, to predict skips: linear for EA; for SA on
- * SwiftShader more than quadratic at long L (measured 36× for the forward and 59× for
+ * Rounds per (L, form). A call's time grows with L 4× per step, linearly for EA; for SA on
+ * SwiftShader more than quadratically at long L (measured 36× for the forward and 59× for
  * forward+backward from L = 4096 to 16384), so 32 rather than 16.
  */
-const GROWTH: Record<Name, number> = { 'fused EA-6': 4.5, 'composite EA-6': 4.5, SA: 32 };
+const PLAN: RoundPlan<Name> = {
+  growth: { 'fused EA-6': 4.5, 'composite EA-6': 4.5, SA: 32 },
+  callLimitMs: 45_000,
+  roundBudgetMs: 20_000,
+  minRounds: 3,
+  maxRounds: 5,
+  slowCallMs: 5000,
+  slowBudgetMs: 60_000,
+};
 
 /**
  * SA on webgl: transposes by matMul flags (free in GLSL, unlike on wasm), the custom backward,
@@ -74,51 +84,22 @@ function withComposite<T>(body: () => T): T {
   }
 }
 
-const ea = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
-  elementwiseAttention(q, k, v, { order: ORDER, causal: true }) as tf.Tensor3D;
+const ea = causalEa(ORDER);
 
 /** Fused and composite EA-6 (forward and gradients) at L = 193 against the float64 oracle. */
 async function gate(): Promise<string[]> {
-  const inputs = makeInputs(1, 193, CHANNELS, 31);
-  try {
-    const [q, k, v, g] = await Promise.all(
-      [inputs.q, inputs.k, inputs.v, inputs.cotangent].map((x) => x.data()),
+  const shape = { batch: 1, length: 193, channels: CHANNELS, seed: 31 };
+  const lines: string[] = [];
+  for (const [name, within] of [
+    ['fused', undefined],
+    ['composite', withComposite],
+  ] as const) {
+    const check = await checkEaOracle(`${name} EA-6`, shape, ORDER, within);
+    lines.push(
+      `${name} EA-6 (L = 193, D = 64, causal) vs float64 oracle: ${describeGradientCheck(check)}`,
     );
-    const dims = { batch: 1, queryLength: 193, keyLength: 193, channels: CHANNELS };
-    const forward = eaForward({ q, k, v, dims }, { order: ORDER, causal: true }).y;
-    const backward = eaBackward({ q, k, v, dims }, g, { order: ORDER, causal: true });
-    const lines: string[] = [];
-    for (const [name, wrap] of [
-      ['fused', <T>(f: () => T) => f()],
-      ['composite', withComposite],
-    ] as const) {
-      const y = wrap(() => ea(inputs.q, inputs.k, inputs.v));
-      const grads = wrap(() => lossGradients(ea, inputs));
-      const [yv, dq, dk, dv] = await Promise.all([y, ...grads].map((x) => x.data()));
-      tf.dispose([y, ...grads]);
-      const errors = {
-        y: relativeRmsError(forward, yv),
-        dq: relativeRmsError(backward.dq, dq),
-        dk: relativeRmsError(backward.dk, dk),
-        dv: relativeRmsError(backward.dv, dv),
-      };
-      for (const [key, error] of Object.entries(errors)) {
-        if (!(error <= 1e-5)) {
-          throw new GateError(
-            `${name} EA-6 ${key} differs from the float64 oracle: relative RMS ${error.toExponential(1)} > 1e-5`,
-          );
-        }
-      }
-      lines.push(
-        `${name} EA-6 (L = 193, D = 64, causal) vs float64 oracle: ${Object.entries(errors)
-          .map(([key, e]) => `${key} ${e.toExponential(1)}`)
-          .join(', ')}`,
-      );
-    }
-    return lines;
-  } finally {
-    disposeInputs(inputs);
   }
+  return lines;
 }
 
 interface Measurement {
@@ -132,7 +113,7 @@ interface Measurement {
 
 async function measureLength(
   length: number,
-  previous: Map<string, number>,
+  previous: Map<Form, Map<Name, number>>,
   measurements: Measurement[],
 ): Promise<void> {
   const inputs = makeInputs(1, length, CHANNELS, 7);
@@ -148,44 +129,21 @@ async function measureLength(
         'composite EA-6': () => withComposite(call(ea)),
         SA: call((q, k, v) => softmaxAttention(q, k, v, { causal: true, variant })),
       };
-      const live: Name[] = [];
-      for (const name of NAMES) {
-        const key = `${form}:${name}`;
-        const before = previous.get(key);
-        let skipped: string | undefined;
-        if (before === undefined && length > ALL_LENGTHS[0]) skipped = 'skipped at a shorter L';
-        else if (before !== undefined && before * GROWTH[name] > CALL_LIMIT_MS) {
-          skipped = `predicted ${((before * GROWTH[name]) / 1000).toFixed(0)} s per call > ${CALL_LIMIT_MS / 1000} s`;
-        }
-        if (skipped) {
-          measurements.push({ length, form, name, skipped });
-          console.log(`  skip L=${length} ${form} ${name}: ${skipped}`);
-          continue;
-        }
-        // Warm-up: compiles the shaders for this shape; its time predicts the rounds' cost.
-        previous.set(key, await timeOnce(computations[name]));
-        live.push(name);
+      // The warm-up call compiles the shaders for this shape; its time predicts the rounds' cost.
+      const { timings, skipped } = await timeContestants(
+        computations,
+        NAMES,
+        previous.get(form) as Map<Name, number>,
+        length === ALL_LENGTHS[0],
+        PLAN,
+      );
+      for (const [name, reason] of skipped) {
+        measurements.push({ length, form, name, skipped: reason });
+        console.log(`  skip L=${length} ${form} ${name}: ${reason}`);
       }
-      // Calls under SLOW_CALL_MS are interleaved over at least 3 rounds; slower ones (SA and the
-      // composite at long L) in up to 3 rounds of their own, so they do not starve the rest.
-      const warm = new Map(live.map((name) => [name, previous.get(`${form}:${name}`) ?? 0]));
-      for (const slow of [false, true]) {
-        const group = live.filter((name) => (warm.get(name) ?? 0) >= SLOW_CALL_MS === slow);
-        if (group.length === 0) continue;
-        const round = group.reduce((sum, name) => sum + (warm.get(name) ?? 0), 0);
-        const rounds = slow
-          ? Math.max(1, Math.min(3, Math.floor(SLOW_BUDGET_MS / round)))
-          : Math.max(3, Math.min(MAX_ROUNDS, Math.floor(ROUND_BUDGET_MS / round)));
-        const timings = await timeInterleaved(
-          group.map((name) => computations[name]),
-          rounds,
-        );
-        group.forEach((name, i) => {
-          const medianMs = timings[i].medianMs;
-          previous.set(`${form}:${name}`, medianMs);
-          measurements.push({ length, form, name, medianMs, rounds });
-          console.log(`  L=${length} ${form} ${name}: ${formatMs(medianMs)} ms (${rounds} rounds)`);
-        });
+      for (const [name, { medianMs, rounds }] of timings) {
+        measurements.push({ length, form, name, medianMs, rounds });
+        console.log(`  L=${length} ${form} ${name}: ${formatMs(medianMs)} ms (${rounds} rounds)`);
       }
     }
   } finally {
@@ -203,10 +161,7 @@ function table(measurements: Measurement[], lengths: number[]): string {
       );
       const show = (m?: Measurement) =>
         m?.medianMs === undefined ? 'skipped' : `${formatMs(m.medianMs)} (${m.rounds})`;
-      const ratio = (a?: Measurement, b?: Measurement) =>
-        a?.medianMs !== undefined && b?.medianMs !== undefined
-          ? formatRatio(a.medianMs / b.medianMs)
-          : '—';
+      const ratio = (a?: Measurement, b?: Measurement) => formatRatioOf(a?.medianMs, b?.medianMs);
       rows.push([
         form,
         length,
@@ -258,7 +213,7 @@ export async function run(args: Record<string, string>): Promise<void> {
   );
 
   const measurements: Measurement[] = [];
-  const previous = new Map<string, number>();
+  const previous = new Map<Form, Map<Name, number>>(FORMS.map((form) => [form, new Map()]));
   for (const length of lengths) await measureLength(length, previous, measurements);
 
   const steps: (string | number)[][] = [];

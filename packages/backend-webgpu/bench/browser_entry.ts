@@ -20,17 +20,25 @@ import {
   fastestSoftmaxVariant,
   softmaxAttention,
 } from '@elementwise/attention';
-import { relativeRmsError } from '@elementwise/math';
-import * as tf from '@tensorflow/tfjs-core';
-import { formatMs, formatRatio, markdownTable } from '../../attention/bench/format.js';
-import { normalValues } from '../../attention/bench/inputs.js';
 import {
+  type AttentionInputs,
   type Computation,
+  disposeInputs,
+  formatMs,
+  formatOptionalMs,
+  formatRatio,
+  formatRatioOf,
+  lossGradients,
+  makeInputs,
+  markdownTable,
   median,
   timeInterleaved,
   timeOnce,
-} from '../../attention/bench/timing.js';
+} from '@elementwise/bench';
+import { randomNormal, relativeRmsError } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
 import { kernelConfigs, registerWebGPUKernels } from '../src/index.js';
+import { describeAdapter } from '../test/adapter.js';
 
 const ORDER = 6;
 const CHANNELS = 64;
@@ -73,41 +81,16 @@ const withFused =
     }
   };
 
-async function adapterDescription(): Promise<string> {
-  const adapter = await navigator.gpu?.requestAdapter();
-  if (adapter == null) return 'no WebGPU adapter';
-  const info: Partial<GPUAdapterInfo> =
-    'info' in adapter
-      ? adapter.info
-      : await (adapter as { requestAdapterInfo(): Promise<GPUAdapterInfo> }).requestAdapterInfo();
-  const f16 = adapter.features.has('shader-f16') ? 'shader-f16' : 'no shader-f16';
-  return `vendor '${info.vendor}', architecture '${info.architecture}', device '${info.device ?? ''}', description '${info.description ?? ''}' (${f16})`;
-}
-
-function attentionInputs(length: number) {
-  const shape: [number, number, number] = [1, length, CHANNELS];
-  const size = length * CHANNELS;
-  return {
-    q: tf.tensor3d(normalValues(size, 11, 0.5), shape),
-    k: tf.tensor3d(normalValues(size, 12, 0.5), shape),
-    v: tf.tensor3d(normalValues(size, 13, 1), shape),
-    g: tf.tensor3d(normalValues(size, 14, 1), shape),
-  };
-}
-
-function computations(inputs: ReturnType<typeof attentionInputs>) {
-  const { q, k, v, g } = inputs;
-  const ea = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
+function computations(inputs: AttentionInputs) {
+  const { q, k, v } = inputs;
+  const ea = (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) =>
     elementwiseAttention(a, b, c, { order: ORDER, causal: true });
-  const sa = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
-    softmaxAttention(a as tf.Tensor3D, b as tf.Tensor3D, c as tf.Tensor3D, { causal: true });
+  const sa = (a: tf.Tensor3D, b: tf.Tensor3D, c: tf.Tensor3D) =>
+    softmaxAttention(a, b, c, { causal: true });
   const withGradients =
     (f: typeof ea): Computation =>
     () =>
-      tf.tidy(() => {
-        const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), g));
-        return tf.grads(loss)([q, k, v]);
-      });
+      tf.tidy(() => lossGradients(f, inputs));
   const table: Record<Contestant, Record<Form, Computation>> = {
     fused: {
       forward: withFused(true, () => ea(q, k, v)),
@@ -202,10 +185,10 @@ async function measure(
  */
 function stepLoop(position: number, steps: number) {
   const row = (seed: number, scale: number) =>
-    tf.tensor2d(normalValues(CHANNELS, seed, scale), [1, CHANNELS]);
+    tf.tensor2d(randomNormal(CHANNELS, seed, scale), [1, CHANNELS]);
   const shape: [number, number, number] = [1, position, CHANNELS];
   const [q, k, v] = [21, 22, 23].map((seed) =>
-    tf.tensor3d(normalValues(position * CHANNELS, seed, 0.5), shape),
+    tf.tensor3d(randomNormal(position * CHANNELS, seed, 0.5), shape),
   );
   const prefill = elementwiseAttention(q, k, v, {
     order: ORDER,
@@ -279,7 +262,7 @@ export async function run(args: Record<string, string>): Promise<void> {
   const lengths = args.lengths ? args.lengths.split(',').map(Number) : DEFAULT_LENGTHS;
   registerWebGPUKernels();
   if (!(await tf.setBackend('webgpu'))) throw new Error('the webgpu backend failed to start');
-  console.log(`adapter: ${await adapterDescription()}`);
+  console.log(`adapter: ${await describeAdapter()}`);
   console.log(`tfjs ${tf.version_core}, backend ${tf.getBackend()}, ${navigator.userAgent}`);
   console.log(`causal EA-${ORDER}, B = 1, D = ${CHANNELS}; SA = softmax attention:`);
   for (const length of lengths) {
@@ -293,11 +276,11 @@ export async function run(args: Record<string, string>): Promise<void> {
   const rows: Row[] = [];
   const previous: Partial<Record<Form, Row>> = {};
   for (const length of lengths) {
-    const inputs = attentionInputs(length);
+    const inputs = makeInputs(1, length, CHANNELS, 11);
     const table = computations(inputs);
     const error = await gate(table);
     if (!(error <= GATE)) {
-      tf.dispose(Object.values(inputs));
+      disposeInputs(inputs);
       throw new Error(
         `L = ${length}: fused and composite outputs differ (relative RMS ${error.toExponential(2)}), no ratio reported`,
       );
@@ -313,12 +296,11 @@ export async function run(args: Record<string, string>): Promise<void> {
           .join(', ')} (${row.notes.join('; ')})`,
       );
     }
-    tf.dispose(Object.values(inputs));
+    disposeInputs(inputs);
   }
 
-  const cell = (ms: number | undefined) => (ms == null ? '—' : formatMs(ms));
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a == null || b == null ? '—' : formatRatio(b / a);
+  const cell = (ms: number | undefined) => formatOptionalMs(ms);
+  const ratio = (a: number | undefined, b: number | undefined) => formatRatioOf(b, a);
   console.log('');
   console.log(
     markdownTable(

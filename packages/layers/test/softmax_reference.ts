@@ -1,63 +1,11 @@
+import { softmaxAttention64 } from '@elementwise/bench';
 import { matmul64 } from './helpers.js';
-/**
- * Float64 softmax attention, per head, the truth `multiHeadAttentionLayer` is checked against
- * (`softmaxAttention` itself is checked in @elementwise/attention). Flat row-major arrays as
- * `dataSync()` returns them. Causal queries are aligned with the last Lq keys (query i sees keys
- * j <= L − Lq + i); a query that sees no visible key outputs 0.
- */
-export interface AttentionDims {
-  /** N: independent sequences (batch × heads). */
-  count: number;
-  queries: number;
-  keys: number;
-  depth: number;
-  valueDepth: number;
-}
 
-/** y [N, Lq, dv] for q [N, Lq, d], k [N, L, d], v [N, L, dv], mask [N, L] (1 = visible). */
-export function softmaxAttention64(
-  q: ArrayLike<number>,
-  k: ArrayLike<number>,
-  v: ArrayLike<number>,
-  dims: AttentionDims,
-  causal: boolean,
-  mask?: ArrayLike<number>,
-): Float64Array {
-  const { count, queries, keys, depth, valueDepth } = dims;
-  const y = new Float64Array(count * queries * valueDepth);
-  const weights = new Float64Array(keys);
-  const scale = 1 / Math.sqrt(depth);
-  for (let n = 0; n < count; n++) {
-    for (let i = 0; i < queries; i++) {
-      const last = causal ? keys - queries + i : keys - 1;
-      let max = -Infinity;
-      for (let j = 0; j <= last; j++) {
-        if (mask && mask[n * keys + j] === 0) continue;
-        let dot = 0;
-        for (let c = 0; c < depth; c++) {
-          dot += q[(n * queries + i) * depth + c] * k[(n * keys + j) * depth + c];
-        }
-        weights[j] = dot * scale;
-        max = Math.max(max, weights[j]);
-      }
-      if (max === -Infinity) continue;
-      let total = 0;
-      for (let j = 0; j <= last; j++) {
-        if (mask && mask[n * keys + j] === 0) continue;
-        weights[j] = Math.exp(weights[j] - max);
-        total += weights[j];
-      }
-      for (let j = 0; j <= last; j++) {
-        if (mask && mask[n * keys + j] === 0) continue;
-        const w = weights[j] / total;
-        for (let c = 0; c < valueDepth; c++) {
-          y[(n * queries + i) * valueDepth + c] += w * v[(n * keys + j) * valueDepth + c];
-        }
-      }
-    }
-  }
-  return y;
-}
+/**
+ * Float64 multi-head softmax attention, the truth `multiHeadAttentionLayer` is checked against:
+ * the heads of `softmaxAttention64` (@elementwise/bench, which checks `softmaxAttention` itself)
+ * between the layer's projections. Flat row-major arrays as `dataSync()` returns them.
+ */
 
 /** Multi-head self-attention in float64 from a layer's weights (by short name). */
 export interface HeadsConfig {

@@ -1,6 +1,7 @@
 /**
- * `pnpm demo`: element-wise attention doing real work in under a minute on two cores
- * (wasm backend; `--backend cpu` for the pure-JS one).
+ * `pnpm --filter @elementwise/bench demo` (also `pnpm --filter @elementwise/attention demo`):
+ * element-wise attention doing real work in under a minute on two cores (wasm backend;
+ * `--backend cpu` for the pure-JS one).
  *
  *   1. causal EA-6 and its gradient on a [2, 128, 64] batch, checked against the float64 oracle;
  *   2. a 64-token prompt prefilled in parallel, then 64 tokens generated one step at a time,
@@ -8,8 +9,6 @@
  *   3. EA-6 against the fastest softmax attention at L = 1024 and 4096 (forward + backward).
  */
 import { parseArgs } from 'node:util';
-import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionState,
   describeVariant,
@@ -18,12 +17,21 @@ import {
   elementwiseAttentionStep,
   fastestSoftmaxVariant,
   softmaxAttention,
+} from '@elementwise/attention';
+import { eaBackward, eaForward, relativeRmsError } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import {
+  checkSoftmaxRows,
+  disposeInputs,
+  formatMs,
+  formatRatio,
+  lossGradients,
+  makeInputs,
+  markdownTable,
+  timeInterleaved,
+  timeOnce,
 } from '../src/index.js';
-import { configureTfjs, useBackend } from './backends.js';
-import { formatMs, formatRatio, markdownTable } from './format.js';
-import { checkSoftmaxRows, lossGradients } from './gates.js';
-import { disposeInputs, makeInputs } from './inputs.js';
-import { timeInterleaved, timeOnce } from './timing.js';
+import { configureTfjs, useBackend } from '../src/node.js';
 
 const ORDER = 6;
 const TOLERANCE = 1e-5;
@@ -187,7 +195,7 @@ async function compareWithSoftmax(backend: string): Promise<void> {
     markdownTable(['L', 'EA-6 ms', 'softmax ms', 'softmax / EA-6'], rows).replace(/^/gm, '   '),
   );
   console.log(
-    '   (median of 3 interleaved runs after a warm-up; `pnpm bench` has the full comparison)',
+    '   (median of 3 interleaved runs after a warm-up; `pnpm --filter @elementwise/bench bench` has the full comparison)',
   );
 }
 

@@ -40,3 +40,15 @@ export function formatMegabytes(bytes: number): string {
   const mb = bytes / 2 ** 20;
   return mb >= 100 ? mb.toFixed(0) : mb.toFixed(1);
 }
+
+/** numerator / denominator as a ratio, or '—' where either time is missing. */
+export function formatRatioOf(numerator?: number, denominator?: number): string {
+  return numerator === undefined || denominator === undefined
+    ? '—'
+    : formatRatio(numerator / denominator);
+}
+
+/** Milliseconds, or `missing` where the call was not timed. */
+export function formatOptionalMs(ms?: number, missing = '—'): string {
+  return ms === undefined ? missing : formatMs(ms);
+}

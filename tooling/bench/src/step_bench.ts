@@ -1,13 +1,12 @@
-import { eaForward, relativeRmsError } from '@elementwise/math';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionState,
   disposeState,
   elementwiseAttention,
   elementwiseAttentionStep,
-} from '../src/index.js';
+} from '@elementwise/attention';
+import { eaForward, randomNormal, relativeRmsError } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
 import { FORWARD_TOLERANCE, GateError } from './gates.js';
-import { normalValues } from './inputs.js';
 import { median } from './timing.js';
 
 export interface StepCost {
@@ -36,9 +35,9 @@ export async function measureStepCost(
   const channels = 64;
   const total = position + steps;
   const sequence = {
-    q: normalValues(total * channels, 101, 0.5),
-    k: normalValues(total * channels, 102, 0.5),
-    v: normalValues(total * channels, 103, 1),
+    q: randomNormal(total * channels, 101, 0.5),
+    k: randomNormal(total * channels, 102, 0.5),
+    v: randomNormal(total * channels, 103, 1),
   };
   const prefix = (values: Float32Array) =>
     tf.tensor3d(values.subarray(0, position * channels), [1, position, channels]);

@@ -1,12 +1,11 @@
 /**
- * `pnpm bench`: composite element-wise attention (EA-2, EA-6) against softmax attention (SA) on
- * tfjs `cpu` and `wasm`, causal, B = 1, D = 64, forward and forward+backward, plus the
- * recurrent per-token cost. Every configuration passes a float64 correctness gate before it is
+ * `pnpm --filter @elementwise/bench bench` (also run by `pnpm bench`): the composite
+ * element-wise attention op (EA-2, EA-6) against softmax attention (SA) on tfjs `cpu` and
+ * `wasm`, causal, B = 1, D = 64, forward and forward+backward, plus the recurrent per-token cost. Every configuration passes a float64 correctness gate before it is
  * timed. Flags: see cli.ts (`--help`).
  */
 import { writeFileSync } from 'node:fs';
 import { totalmem } from 'node:os';
-import * as tf from '@tensorflow/tfjs-core';
 import {
   clearSoftmaxMaskCache,
   describeVariant,
@@ -14,22 +13,39 @@ import {
   elementwiseAttention,
   fastestSoftmaxVariant,
   softmaxAttention,
-} from '../src/index.js';
-import { type BenchBackend, configureTfjs, useBackend } from './backends.js';
-import { type BenchOptions, parseBenchOptions } from './cli.js';
-import { formatMegabytes, formatMs, formatRatio, markdownTable } from './format.js';
+} from '@elementwise/attention';
+import * as tf from '@tensorflow/tfjs-core';
 import {
+  type AttentionInputs,
+  type Computation,
   checkEaGradients,
   checkEaPrefix,
   checkSoftmaxRows,
   checkSoftmaxVariant,
+  disposeInputs,
+  formatMegabytes,
+  formatMs,
+  formatRatio,
   GateError,
   lossGradients,
-} from './gates.js';
-import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
-import { describeMachine, describeWasm, type MachineInfo, machineInfo } from './machine.js';
-import { measureStepCost, type StepCost } from './step_bench.js';
-import { type Computation, peakBytes, timeInterleaved, timeOnce } from './timing.js';
+  makeInputs,
+  markdownTable,
+  measureStepCost,
+  peakBytes,
+  type StepCost,
+  timeInterleaved,
+  timeOnce,
+} from '../src/index.js';
+import {
+  type BenchBackend,
+  configureTfjs,
+  describeMachine,
+  describeWasm,
+  type MachineInfo,
+  machineInfo,
+  useBackend,
+} from '../src/node.js';
+import { type BenchOptions, parseBenchOptions } from './cli.js';
 
 const BATCH = 1;
 const CHANNELS = 64;
@@ -149,7 +165,7 @@ async function benchBackend(backend: BenchBackend, options: BenchOptions): Promi
       `a fused ${ElementwiseAttentionForward} kernel is registered for '${backend}'; run.ts measures the composite`,
     );
   }
-  runSmallGates(report, options);
+  await runSmallGates(report, options);
 
   const history: Record<Form, SoftmaxHistory | 'skipped' | undefined> = {
     forward: undefined,
@@ -181,9 +197,9 @@ async function benchBackend(backend: BenchBackend, options: BenchOptions): Promi
 }
 
 /** EA-2/EA-6 outputs and gradients, and every SA formulation the run will use, vs float64. */
-function runSmallGates(report: BackendReport, options: BenchOptions): void {
+async function runSmallGates(report: BackendReport, options: BenchOptions): Promise<void> {
   for (const order of [2, 6]) {
-    const check = checkEaGradients(order);
+    const check = await checkEaGradients(order);
     report.gates[`EA-${order} B=2 L=97 D=24 max(y, dq, dk, dv)`] = Math.max(
       check.forward,
       check.dq,

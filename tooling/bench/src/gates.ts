@@ -1,11 +1,15 @@
 import {
+  elementwiseAttention,
+  type SoftmaxVariant,
+  softmaxAttention,
+} from '@elementwise/attention';
+import {
   centralDifferenceGradient,
   eaBackward,
   eaForward,
   relativeRmsError,
 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import { elementwiseAttention, type SoftmaxVariant, softmaxAttention } from '../src/index.js';
 import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
 import {
   selfAttentionDims,
@@ -126,35 +130,74 @@ export interface GradientCheck {
   dv: number;
 }
 
-/** Causal EA forward and gradients at a small size against eaForward / eaBackward. */
-export function checkEaGradients(order: number): GradientCheck {
-  const inputs = makeInputs(2, 97, 24, 11);
+/** Causal EA of one order: the op every benchmark times. */
+export function causalEa(order: number) {
+  return (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
+    elementwiseAttention(q, k, v, { order, causal: true }) as tf.Tensor3D;
+}
+
+export interface GateShape {
+  batch: number;
+  length: number;
+  channels: number;
+  seed: number;
+}
+
+/** Runs a computation as it is; a gate's `within` may instead swap the kernels around it. */
+const asIs = <T>(body: () => T): T => body();
+
+/**
+ * Causal EA forward and gradients, on inputs of this shape, against eaForward / eaBackward:
+ * throws a GateError above the tolerances. `within` runs the computation (forward and backward
+ * alike), e.g. with a backend's fused kernels unregistered so that the composite is checked.
+ */
+export async function checkEaOracle(
+  what: string,
+  shape: GateShape,
+  order: number,
+  within: <T>(body: () => T) => T = asIs,
+): Promise<GradientCheck> {
+  const { batch, length, channels, seed } = shape;
+  const inputs = makeInputs(batch, length, channels, seed);
   try {
-    const [batch, length, channels] = inputs.q.shape;
-    const oracleInputs = {
-      q: inputs.q.dataSync(),
-      k: inputs.k.dataSync(),
-      v: inputs.v.dataSync(),
-      dims: { batch, queryLength: length, keyLength: length, channels },
-    };
-    const attention = (q: tf.Tensor3D, k: tf.Tensor3D, v: tf.Tensor3D) =>
-      elementwiseAttention(q, k, v, { order, causal: true });
-    const y = attention(inputs.q, inputs.k, inputs.v);
-    const grads = lossGradients(attention, inputs);
-    const forward = eaForward(oracleInputs, { order, causal: true }).y;
-    const backward = eaBackward(oracleInputs, inputs.cotangent.dataSync(), { order, causal: true });
+    const [q, k, v, g] = await Promise.all(
+      [inputs.q, inputs.k, inputs.v, inputs.cotangent].map((x) => x.data()),
+    );
+    const oracle = { q, k, v, dims: { batch, queryLength: length, keyLength: length, channels } };
+    const options = { order, causal: true };
+    const attention = causalEa(order);
+    const outputs = within(() => [
+      attention(inputs.q, inputs.k, inputs.v),
+      ...lossGradients(attention, inputs),
+    ]);
+    const [y, dq, dk, dv] = await Promise.all(outputs.map((x) => x.data()));
+    tf.dispose(outputs);
+    const backward = eaBackward(oracle, g, options);
     const check: GradientCheck = {
-      forward: relativeRmsError(forward, y.dataSync()),
-      dq: relativeRmsError(backward.dq, grads[0].dataSync()),
-      dk: relativeRmsError(backward.dk, grads[1].dataSync()),
-      dv: relativeRmsError(backward.dv, grads[2].dataSync()),
+      forward: relativeRmsError(eaForward(oracle, options).y, y),
+      dq: relativeRmsError(backward.dq, dq),
+      dk: relativeRmsError(backward.dk, dk),
+      dv: relativeRmsError(backward.dv, dv),
     };
-    tf.dispose([y, ...grads]);
-    requireGradientCheck(`EA-${order} composite`, check);
+    requireGradientCheck(what, check);
     return check;
   } finally {
     disposeInputs(inputs);
   }
+}
+
+/** The composite's gate before the op-level benchmark: B = 2, L = 97, D = 24. */
+export function checkEaGradients(order: number): Promise<GradientCheck> {
+  const shape = { batch: 2, length: 97, channels: 24, seed: 11 };
+  return checkEaOracle(`EA-${order} composite`, shape, order);
+}
+
+/** Relative RMS errors as one line: `y 1.2e-7, dq 3.4e-7, ...`. */
+export function describeGradientCheck(check: GradientCheck): string {
+  const { forward, dq, dk, dv } = check;
+  return Object.entries({ y: forward, dq, dk, dv })
+    .map(([name, error]) => `${name} ${formatError(error)}`)
+    .join(', ');
 }
 
 function requireGradientCheck(what: string, check: GradientCheck): void {

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { BENCH_BACKENDS, type BenchBackend, isBenchBackend } from './backends.js';
+import { BENCH_BACKENDS, type BenchBackend, isBenchBackend } from '../src/node.js';
 
 export interface BenchOptions {
   backends: BenchBackend[];
@@ -15,7 +15,7 @@ const QUICK_LENGTHS = [256, 1024];
 const FULL_STEP_POSITIONS = [1024, 16384];
 const QUICK_STEP_POSITIONS = [256, 1024];
 
-export const USAGE = `usage: node --expose-gc --import tsx bench/run.ts [options]
+export const USAGE = `usage: pnpm --filter @elementwise/bench bench [-- options]
   --backend cpu|wasm   one backend only (default: both)
   --max-length N       skip sequence lengths (and step positions) above N
   --quick              L up to 1024 and fewer repetitions (smoke check)

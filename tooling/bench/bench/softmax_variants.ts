@@ -1,24 +1,33 @@
 /**
- * Times the formulations (variants) of `softmaxAttention` (src/ops/softmax_attention.ts), causal,
+ * Times the formulations (variants) of `softmaxAttention` (packages/attention/src/ops/softmax_attention.ts), causal,
  * B = 1, D = 64, on tfjs cpu and wasm, after checking each against float64, to find the fastest
  * one — the baseline run.ts compares EA with. Results: BENCHMARKS.md, "Softmax baseline".
  *
- *   node --expose-gc --import tsx bench/softmax_variants.ts [--backend cpu|wasm] [--lengths 1024,4096] [--json out.json]
+ *   cd tooling/bench && node --expose-gc --import tsx bench/softmax_variants.ts [--backend cpu|wasm] [--lengths 1024,4096] [--json out.json]
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type * as tf from '@tensorflow/tfjs-core';
 import {
   clearSoftmaxMaskCache,
   fastestSoftmaxVariant,
   type SoftmaxVariant,
   softmaxAttention,
+} from '@elementwise/attention';
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  type Computation,
+  checkSoftmaxVariant,
+  disposeInputs,
+  formatMs,
+  formatRatio,
+  GateError,
+  lossGradients,
+  makeInputs,
+  markdownTable,
+  timeInterleaved,
+  timeOnce,
 } from '../src/index.js';
-import { BENCH_BACKENDS, configureTfjs, isBenchBackend, useBackend } from './backends.js';
-import { formatMs, formatRatio, markdownTable } from './format.js';
-import { checkSoftmaxVariant, GateError, lossGradients } from './gates.js';
-import { disposeInputs, makeInputs } from './inputs.js';
-import { type Computation, timeInterleaved, timeOnce } from './timing.js';
+import { BENCH_BACKENDS, configureTfjs, isBenchBackend, useBackend } from '../src/node.js';
 
 type NamedVariant = [name: string, variant: SoftmaxVariant];
 

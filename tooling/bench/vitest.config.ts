@@ -1,0 +1,3 @@
+import { nodeTestConfig } from '@elementwise/test-config';
+
+export default nodeTestConfig();
