@@ -3,14 +3,14 @@ import {
   type ElementwiseAttentionBackwardInputs,
 } from '@elementwise/attention';
 import { backwardDims } from '@elementwise/attention/authoring';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { blockScanProgram } from '../programs/block_programs.js';
 import { exactKeyProgram, exactQueryProgram } from '../programs/exact_programs.js';
 import { scanGeometry } from '../programs/geometry.js';
-import { keyGradientsProgram, queryGradientsProgram } from '../programs/series_programs.js';
+import { wholeSequenceProgram } from '../programs/series_programs.js';
 import { unpackProgram } from '../programs/unpack_program.js';
 import { carryState, scanCarries } from '../series_passes.js';
-import { emptyOutput, release, run, type WebGPUBackend } from '../webgpu_backend.js';
+import { emptyOutput, release, run, type WebGPUBackend, webgpuKernel } from '../webgpu_backend.js';
 
 /**
  * Fused backward: inputs the six forward inputs plus dy, dFinalS, dFinalZ; outputs
@@ -27,11 +27,11 @@ import { emptyOutput, release, run, type WebGPUBackend } from '../webgpu_backend
  *    carry; non-causal: the totals): ∂k_j, ∂v_j, packed [B, L, 2, D].
  * 'exact': per query (∂q and its statistics), then per key (∂k, ∂v), O(Lq·L·D).
  */
-const backward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const webgpu = backend as WebGPUBackend;
-  const { order, causal, dims } = backwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
-  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } =
-    inputs as unknown as ElementwiseAttentionBackwardInputs;
+function backward(
+  webgpu: WebGPUBackend,
+  { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ }: ElementwiseAttentionBackwardInputs,
+  { order, causal, dims }: ReturnType<typeof backwardDims>,
+): TensorInfo[] {
   const unpack = (packed: TensorInfo, slot: number) =>
     run(webgpu, unpackProgram(packed.shape, slot), [packed]);
 
@@ -62,10 +62,10 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   let queryInfo: TensorInfo;
   if (causal) {
     queryInfo = run(webgpu, blockScanProgram(geometry, 'queryGradients', batch, keys, channels), [
-      q,
       k,
       v,
       mask,
+      q,
       dy,
       moments,
     ]);
@@ -73,7 +73,12 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   } else {
     const [finalS, finalZ] = carryState(webgpu, geometry, moments, 'last');
     release(webgpu, moments);
-    queryInfo = run(webgpu, queryGradientsProgram(geometry, q.shape), [q, dy, finalS, finalZ]);
+    queryInfo = run(webgpu, wholeSequenceProgram(geometry, 'queryGradients', q.shape), [
+      q,
+      dy,
+      finalS,
+      finalZ,
+    ]);
     release(webgpu, finalS, finalZ);
   }
 
@@ -95,7 +100,13 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
         mask,
         adjoints,
       ])
-    : run(webgpu, keyGradientsProgram(geometry, k.shape), [k, v, mask, dInitialS, dInitialZ]);
+    : run(webgpu, wholeSequenceProgram(geometry, 'keyGradients', k.shape), [
+        k,
+        v,
+        mask,
+        dInitialS,
+        dInitialZ,
+      ]);
   const outputs = [
     unpack(queryInfo, 0),
     unpack(keyGradients, 0),
@@ -105,10 +116,10 @@ const backward: KernelFunc = ({ inputs, backend, attrs }) => {
   ];
   release(webgpu, adjoints, queryInfo, keyGradients);
   return outputs;
-};
+}
 
-export const elementwiseAttentionBackwardConfig: KernelConfig = {
-  kernelName: ElementwiseAttentionBackward,
-  backendName: 'webgpu',
-  kernelFunc: backward,
-};
+export const elementwiseAttentionBackwardConfig = webgpuKernel(
+  ElementwiseAttentionBackward,
+  backwardDims,
+  backward,
+);

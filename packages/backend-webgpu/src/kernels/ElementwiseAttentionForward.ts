@@ -3,13 +3,13 @@ import {
   type ElementwiseAttentionInputs,
 } from '@elementwise/attention';
 import { forwardDims } from '@elementwise/attention/authoring';
-import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
+import type { TensorInfo } from '@tensorflow/tfjs-core';
 import { blockScanProgram } from '../programs/block_programs.js';
 import { exactForwardProgram } from '../programs/exact_programs.js';
 import { scanGeometry } from '../programs/geometry.js';
-import { readQueriesProgram } from '../programs/series_programs.js';
+import { wholeSequenceProgram } from '../programs/series_programs.js';
 import { carryState, scanCarries } from '../series_passes.js';
-import { emptyOutput, release, run, type WebGPUBackend } from '../webgpu_backend.js';
+import { emptyOutput, release, run, type WebGPUBackend, webgpuKernel } from '../webgpu_backend.js';
 
 /**
  * Fused forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ].
@@ -19,10 +19,11 @@ import { emptyOutput, release, run, type WebGPUBackend } from '../webgpu_backend
  * position, non-causal queries read the final state. 'exact': the quadratic program; the empty
  * states pass through. Five dispatches for a causal call, whatever L.
  */
-const forward: KernelFunc = ({ inputs, backend, attrs }) => {
-  const webgpu = backend as WebGPUBackend;
-  const { order, causal, dims } = forwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
-  const { q, k, v, mask, initialS, initialZ } = inputs as unknown as ElementwiseAttentionInputs;
+function forward(
+  webgpu: WebGPUBackend,
+  { q, k, v, mask, initialS, initialZ }: ElementwiseAttentionInputs,
+  { order, causal, dims }: ReturnType<typeof forwardDims>,
+): TensorInfo[] {
   if (order === 'exact') {
     const y = run(webgpu, exactForwardProgram(causal, q.shape), [q, k, v, mask]);
     return [y, emptyOutput(webgpu, initialS.shape), emptyOutput(webgpu, initialZ.shape)];
@@ -33,19 +34,19 @@ const forward: KernelFunc = ({ inputs, backend, attrs }) => {
   const { batch, keys, channels } = dims;
   const y = causal
     ? run(webgpu, blockScanProgram(geometry, 'attend', batch, keys, channels), [
-        q,
         k,
         v,
         mask,
+        q,
         carries,
       ])
-    : run(webgpu, readQueriesProgram(geometry, q.shape), [q, finalS, finalZ]);
+    : run(webgpu, wholeSequenceProgram(geometry, 'attend', q.shape), [q, finalS, finalZ]);
   release(webgpu, carries);
   return [y, finalS, finalZ];
-};
+}
 
-export const elementwiseAttentionForwardConfig: KernelConfig = {
-  kernelName: ElementwiseAttentionForward,
-  backendName: 'webgpu',
-  kernelFunc: forward,
-};
+export const elementwiseAttentionForwardConfig = webgpuKernel(
+  ElementwiseAttentionForward,
+  forwardDims,
+  forward,
+);

@@ -1,3 +1,4 @@
+import { type Emit, emitDeclaration, emitInputs, emitOutputShape } from './emit.js';
 import { blockCount, blockGrid, type ScanGeometry } from './geometry.js';
 import { ElementwiseAttentionProgram, FLAT_MAIN, GRID_MAIN } from './program.js';
 import { KEY_TERMS_WGSL, QUERY_TERMS_WGSL, seriesPrelude, workgroupScan } from './series_wgsl.js';
@@ -29,8 +30,39 @@ const SOURCE_TERMS: Record<TermSource, { code: string; add: string }> = {
   queries: { code: QUERY_TERMS_WGSL, add: 'addQueryTerms' },
 };
 
-/** Accumulates the invocation's P positions of the block into `partial`. */
-const partialSums = (add: string) => `
+/**
+ * One workgroup per (block, channel, batch) of a sequence of `length` positions. `main` first
+ * sums each invocation's P positions of the `source` terms into `partial` and scans those across
+ * the workgroup (in `reverse` for suffix sums), then runs `body` with `t`, `block`, `b`, `c`,
+ * `first` (the invocation's first position) and `sequenceEnd` in scope.
+ */
+function blockProgram(
+  geometry: ScanGeometry,
+  source: TermSource,
+  reverse: boolean,
+  program: {
+    key: string;
+    variableNames: string[];
+    outputShape: number[];
+    dims: { batch: number; length: number; channels: number };
+    declarations: string;
+    body: string;
+  },
+): ElementwiseAttentionProgram {
+  const { batch, length, channels } = program.dims;
+  const terms = SOURCE_TERMS[source];
+  return new ElementwiseAttentionProgram({
+    key: `${program.key}_${geometry.terms}_${geometry.invocations}`,
+    variableNames: program.variableNames,
+    outputShape: program.outputShape,
+    workgroupSize: geometry.invocations,
+    launch: { grid: blockGrid(blockCount(geometry, length), channels, batch) },
+    code: `
+  ${seriesPrelude(geometry)}
+  ${terms.code}
+  ${workgroupScan(geometry, reverse)}
+  ${program.declarations}
+  ${GRID_MAIN} {
     let t = i32(localId.x);
     let block = i32(workgroupId.x);
     let c = i32(workgroupId.y);
@@ -40,10 +72,14 @@ const partialSums = (add: string) => `
     var partial : array<f32, TT>;
     for (var p = 0; p < P; p++) {
       let i = first + p;
-      if (i < sequenceEnd) { ${add}(&partial, b, i, c); }
+      if (i < sequenceEnd) { ${terms.add}(&partial, b, i, c); }
     }
     scanWorkgroup(&partial, t);
-`;
+    ${program.body}
+  }
+  `,
+  });
+}
 
 export function blockTotalsProgram(
   geometry: ScanGeometry,
@@ -52,27 +88,18 @@ export function blockTotalsProgram(
   length: number,
   channels: number,
 ): ElementwiseAttentionProgram {
-  const blocks = blockCount(geometry, length);
-  const terms = SOURCE_TERMS[source];
-  return new ElementwiseAttentionProgram({
-    key: `block_totals_${source}_${geometry.terms}_${geometry.invocations}`,
+  return blockProgram(geometry, source, false, {
+    key: `block_totals_${source}`,
     variableNames: SOURCE_INPUTS[source],
-    outputShape: [batch, blocks, 2 * geometry.terms, channels],
-    workgroupSize: geometry.invocations,
-    launch: { grid: blockGrid(blocks, channels, batch) },
-    code: `
-  ${seriesPrelude(geometry)}
-  ${terms.code}
-  ${workgroupScan(geometry, false)}
-  ${GRID_MAIN} {
-    ${partialSums(terms.add)}
+    outputShape: [batch, blockCount(geometry, length), 2 * geometry.terms, channels],
+    dims: { batch, length, channels },
+    declarations: '',
+    body: `
     let blocks = uniforms.outShape.y;
     let channels = uniforms.outShape.w;
     for (var m = t; m < TT; m += W) {
       result[((b * blocks + block) * TT + m) * channels + c] = blockTotal(m);
-    }
-  }
-  `,
+    }`,
   });
 }
 
@@ -132,92 +159,41 @@ export function carriesProgram(
   });
 }
 
-/** What `blockScanProgram` emits at every position once the state there is known. */
-export type BlockScanEmit = 'attend' | 'queryGradients' | 'keyGradients';
-
-const EMIT: Record<
-  BlockScanEmit,
-  { source: TermSource; reverse: boolean; inputs: string[]; slots: number; code: string }
-> = {
-  // y_i from S(i), Z(i).
-  attend: {
-    source: 'keys',
-    reverse: false,
-    inputs: ['qIn', 'kIn', 'vIn', 'maskIn', 'carries'],
-    slots: 1,
-    code: `
-    fn emit(state : ptr<function, array<f32, TT>>, b : i32, i : i32, c : i32) {
-      let at = (b * uniforms.qInShape.y + i) * uniforms.qInShape.z + c;
-      result[at] = readQuery(state, f32(qIn[at]));
-    }`,
-  },
-  // (∂q_i, α_i, β_i, scaled_i) from S(i), Z(i), packed [B, L, 4, D].
-  queryGradients: {
-    source: 'keys',
-    reverse: false,
-    inputs: ['qIn', 'kIn', 'vIn', 'maskIn', 'dyIn', 'carries'],
-    slots: 4,
-    code: `
-    fn emit(state : ptr<function, array<f32, TT>>, b : i32, i : i32, c : i32) {
-      let channels = uniforms.qInShape.z;
-      let at = (b * uniforms.qInShape.y + i) * channels + c;
-      let gradient = queryGradient(state, f32(qIn[at]), f32(dyIn[at]));
-      let packed = ((b * uniforms.qInShape.y + i) * 4) * channels + c;
-      result[packed] = gradient.x;
-      result[packed + channels] = gradient.y;
-      result[packed + 2 * channels] = gradient.z;
-      result[packed + 3 * channels] = gradient.w;
-    }`,
-  },
-  // (∂k_j, ∂v_j) from the suffix sums A(j), B(j), packed [B, L, 2, D].
-  keyGradients: {
-    source: 'queries',
-    reverse: true,
-    inputs: ['qIn', 'queryInfo', 'kIn', 'vIn', 'maskIn', 'carries'],
-    slots: 2,
-    code: `
-    fn emit(state : ptr<function, array<f32, TT>>, b : i32, j : i32, c : i32) {
-      let keys = uniforms.kInShape.y;
-      let channels = uniforms.kInShape.z;
-      let at = (b * keys + j) * channels + c;
-      var gradient = vec2<f32>(0.0);
-      if (f32(maskIn[b * keys + j]) != 0.0) { gradient = keyGradient(state, f32(kIn[at]), f32(vIn[at])); }
-      let packed = ((b * keys + j) * 2) * channels + c;
-      result[packed] = gradient.x;
-      result[packed + channels] = gradient.y;
-    }`,
-  },
+/**
+ * The terms each emit needs scanned: the key moments S, Z (forward, prefix sums) or the query
+ * adjoints A, B (in reverse, suffix sums).
+ */
+const SCANNED: Record<Emit, TermSource> = {
+  attend: 'keys',
+  queryGradients: 'keys',
+  keyGradients: 'queries',
 };
 
+/**
+ * Stage 3 for `emit`: binds the scanned terms' inputs, then those of the emit not bound yet, then
+ * `carries`.
+ */
 export function blockScanProgram(
   geometry: ScanGeometry,
-  emit: BlockScanEmit,
+  emit: Emit,
   batch: number,
   length: number,
   channels: number,
 ): ElementwiseAttentionProgram {
-  const spec = EMIT[emit];
-  const terms = SOURCE_TERMS[spec.source];
-  const blocks = blockCount(geometry, length);
-  const walk = spec.reverse
-    ? `for (var p = P - 1; p >= 0; p--) {`
-    : `for (var p = 0; p < P; p++) {`;
-  return new ElementwiseAttentionProgram({
-    key: `block_scan_${emit}_${geometry.terms}_${geometry.invocations}`,
-    variableNames: spec.inputs,
-    outputShape:
-      spec.slots === 1 ? [batch, length, channels] : [batch, length, spec.slots, channels],
-    workgroupSize: geometry.invocations,
-    launch: { grid: blockGrid(blocks, channels, batch) },
-    code: `
-  ${seriesPrelude(geometry)}
-  ${terms.code}
-  ${workgroupScan(geometry, spec.reverse)}
-  ${spec.code}
-  ${GRID_MAIN} {
-    ${partialSums(terms.add)}
+  const source = SCANNED[emit];
+  const reverse = source === 'queries';
+  const sourceInputs = SOURCE_INPUTS[source];
+  const emitted = emitInputs(emit).filter((name) => !sourceInputs.includes(name));
+  const walk = reverse ? `for (var p = P - 1; p >= 0; p--) {` : `for (var p = 0; p < P; p++) {`;
+  return blockProgram(geometry, source, reverse, {
+    key: `block_scan_${emit}`,
+    variableNames: [...sourceInputs, ...emitted, 'carries'],
+    outputShape: emitOutputShape(emit, [batch, length, channels]),
+    dims: { batch, length, channels },
+    declarations: emitDeclaration(emit),
+    body: `
     let rows = uniforms.carriesShape.y;
-    let carryRow = block + ${spec.reverse ? '1' : '0'};
+    let carryRow = block + ${reverse ? '1' : '0'};
     var state : array<f32, TT>;
     for (var m = 0; m < TT; m++) {
       let carry = carries[((b * rows + carryRow) * TT + m) * uniforms.carriesShape.w + c];
@@ -226,11 +202,9 @@ export function blockScanProgram(
     ${walk}
       let i = first + p;
       if (i < sequenceEnd) {
-        ${terms.add}(&state, b, i, c);
+        ${SOURCE_TERMS[source].add}(&state, b, i, c);
         emit(&state, b, i, c);
       }
-    }
-  }
-  `,
+    }`,
   });
 }

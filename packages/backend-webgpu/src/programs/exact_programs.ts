@@ -1,5 +1,5 @@
-import { ElementwiseAttentionProgram, FLAT_MAIN } from './program.js';
-import { ZERO_DENOMINATOR_WGSL } from './series_wgsl.js';
+import type { ElementwiseAttentionProgram } from './program.js';
+import { packedWrite, perElementProgram, ZERO_DENOMINATOR_WGSL } from './wgsl.js';
 
 /**
  * Exact (quadratic) EA, one invocation per output element, O(L) work each:
@@ -8,7 +8,8 @@ import { ZERO_DENOMINATOR_WGSL } from './series_wgsl.js';
  *
  * where shift_i is the smallest visible (q_i - k_j)²: the largest weight is exactly 1, so the
  * denominator is >= 1 whenever query i sees a key and cannot underflow, and is 0 only when it
- * sees none (then y = 0 and no gradient flows). Query i sees unmasked keys j (j <= i if causal).
+ * sees none (then y = 0 and no gradient flows: the zero-denominator rule). Query i sees unmasked
+ * keys j (j <= i if causal).
  */
 
 /** shift, Σ w and Σ w v of query (b, i, c) as vec3. */
@@ -39,9 +40,6 @@ const QUERY_STATISTICS = (causal: boolean) => `
     }
     return vec3<f32>(shift, total, weighted);
   }
-  fn coords(index : i32, rows : i32, channels : i32) -> vec3<i32> {
-    return vec3<i32>(index / (rows * channels), (index / channels) % rows, index % channels);
-  }
 `;
 
 /** y [B, Lq, D]. */
@@ -49,25 +47,16 @@ export function exactForwardProgram(
   causal: boolean,
   queryShape: number[],
 ): ElementwiseAttentionProgram {
-  const [batch, queries, channels] = queryShape;
-  return new ElementwiseAttentionProgram({
+  return perElementProgram({
     key: `exact_forward_${causal}`,
     variableNames: ['qIn', 'kIn', 'vIn', 'maskIn'],
+    over: 'qIn',
+    overShape: queryShape,
     outputShape: queryShape,
-    workgroupSize: 64,
-    launch: { threads: batch * queries * channels },
-    code: `
-  ${QUERY_STATISTICS(causal)}
-  ${FLAT_MAIN} {
-    let shape = uniforms.qInShape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
+    declarations: QUERY_STATISTICS(causal),
+    body: `
     let statistics = queryStatistics(at.x, at.y, at.z);
-    var y = 0.0;
-    if (!isZeroDenominator(statistics.y)) { y = statistics.z / statistics.y; }
-    result[index] = y;
-  }
-  `,
+    result[index] = quotientOrZero(statistics.z, statistics.y);`,
   });
 }
 
@@ -80,28 +69,23 @@ export function exactQueryProgram(
   queryShape: number[],
 ): ElementwiseAttentionProgram {
   const [batch, queries, channels] = queryShape;
-  return new ElementwiseAttentionProgram({
+  return perElementProgram({
     key: `exact_query_${causal}`,
     variableNames: ['qIn', 'kIn', 'vIn', 'maskIn', 'dyIn'],
+    over: 'qIn',
+    overShape: queryShape,
     outputShape: [batch, queries, 4, channels],
-    workgroupSize: 64,
-    launch: { threads: batch * queries * channels },
-    code: `
-  ${QUERY_STATISTICS(causal)}
-  ${FLAT_MAIN} {
-    let shape = uniforms.qInShape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
+    declarations: `${QUERY_STATISTICS(causal)}${packedWrite(4)}`,
+    body: `
     let b = at.x;
     let i = at.y;
     let c = at.z;
     let statistics = queryStatistics(b, i, c);
     let shift = statistics.x;
     let total = statistics.y;
-    var y = 0.0;
+    let y = quotientOrZero(statistics.z, total);
     var dq = 0.0;
     if (!isZeroDenominator(total)) {
-      y = statistics.z / total;
       let keys = uniforms.kInShape.y;
       let q = f32(qIn[index]);
       let g = f32(dyIn[index]);
@@ -113,13 +97,7 @@ export function exactQueryProgram(
         dq -= 2.0 * difference * g * p * (f32(vIn[keyAt]) - y);
       }
     }
-    let packed = ((b * shape.y + i) * 4) * shape.z + c;
-    result[packed] = dq;
-    result[packed + shape.z] = shift;
-    result[packed + 2 * shape.z] = total;
-    result[packed + 3 * shape.z] = y;
-  }
-  `,
+    writeSlots(b, i, c, shape.y, shape.z, vec4<f32>(dq, shift, total, y));`,
   });
 }
 
@@ -129,21 +107,14 @@ export function exactQueryProgram(
  */
 export function exactKeyProgram(causal: boolean, keyShape: number[]): ElementwiseAttentionProgram {
   const [batch, keys, channels] = keyShape;
-  return new ElementwiseAttentionProgram({
+  return perElementProgram({
     key: `exact_key_${causal}`,
     variableNames: ['qIn', 'dyIn', 'queryStatistics', 'kIn', 'vIn', 'maskIn'],
+    over: 'kIn',
+    overShape: keyShape,
     outputShape: [batch, keys, 2, channels],
-    workgroupSize: 64,
-    launch: { threads: batch * keys * channels },
-    code: `
-  ${ZERO_DENOMINATOR_WGSL}
-  fn coords(index : i32, rows : i32, channels : i32) -> vec3<i32> {
-    return vec3<i32>(index / (rows * channels), (index / channels) % rows, index % channels);
-  }
-  ${FLAT_MAIN} {
-    let shape = uniforms.kInShape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
+    declarations: `${ZERO_DENOMINATOR_WGSL}${packedWrite(2)}`,
+    body: `
     let b = at.x;
     let j = at.y;
     let c = at.z;
@@ -167,10 +138,6 @@ export function exactKeyProgram(causal: boolean, keyShape: number[]): Elementwis
         dk += 2.0 * difference * gp * (v - y);
       }
     }
-    let packed = ((b * shape.y + j) * 2) * channels + c;
-    result[packed] = dk;
-    result[packed + channels] = dv;
-  }
-  `,
+    writeSlots(b, j, c, shape.y, channels, vec2<f32>(dk, dv));`,
   });
 }

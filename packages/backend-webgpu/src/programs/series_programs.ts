@@ -1,6 +1,8 @@
+import { type Emit, emitDeclaration, emitInputs, emitOutputShape, emitOver } from './emit.js';
 import type { ScanGeometry } from './geometry.js';
 import { ElementwiseAttentionProgram, FLAT_MAIN } from './program.js';
 import { seriesPrelude } from './series_wgsl.js';
+import { COORDS_WGSL, perElementProgram } from './wgsl.js';
 
 /**
  * Series programs that need no scan: one invocation per output element, reading whole states
@@ -18,113 +20,28 @@ const LOAD_STATE = `
   }
 `;
 
-/** Decomposes a flat [B, rows, D] index. */
-const COORDS = `
-  fn coords(index : i32, rows : i32, channels : i32) -> vec3<i32> {
-    return vec3<i32>(index / (rows * channels), (index / channels) % rows, index % channels);
-  }
-`;
-
 /**
- * One invocation per element of the [B, rows, D] input `over`, with its coordinates in `at`
- * (batch, row, channel) and `loadState` reading the whole state of that batch and channel.
+ * Non-causal: `emit` at every position of `shape` [B, rows, D] from one state for the whole
+ * sequence, S/A in `sIn` and Z/B in `zIn` (the final moments for the queries, the total adjoints
+ * for the keys). Binds the emit's inputs, then `sIn`, `zIn`.
  */
-function perElementProgram(
+export function wholeSequenceProgram(
   geometry: ScanGeometry,
-  program: {
-    key: string;
-    variableNames: string[];
-    over: string;
-    overShape: number[];
-    outputShape: number[];
-    body: string;
-  },
+  emit: Emit,
+  shape: number[],
 ): ElementwiseAttentionProgram {
-  const [batch, rows, channels] = program.overShape;
-  return new ElementwiseAttentionProgram({
-    key: `${program.key}_${geometry.terms}`,
-    variableNames: program.variableNames,
-    outputShape: program.outputShape,
-    workgroupSize: 64,
-    launch: { threads: batch * rows * channels },
-    code: `
-  ${seriesPrelude(geometry)}
-  ${LOAD_STATE}
-  ${COORDS}
-  ${FLAT_MAIN} {
-    let shape = uniforms.${program.over}Shape;
-    if (index >= shape.x * shape.y * shape.z) { return; }
-    let at = coords(index, shape.y, shape.z);
-    ${program.body}
-  }
-  `,
-  });
-}
-
-/** Non-causal y [B, Lq, D] from the full moments S, Z. */
-export function readQueriesProgram(
-  geometry: ScanGeometry,
-  queryShape: number[],
-): ElementwiseAttentionProgram {
-  return perElementProgram(geometry, {
-    key: 'read_queries',
-    variableNames: ['qIn', 'sIn', 'zIn'],
-    over: 'qIn',
-    overShape: queryShape,
-    outputShape: queryShape,
+  const over = emitOver(emit);
+  return perElementProgram({
+    key: `whole_sequence_${emit}_${geometry.terms}`,
+    variableNames: [...emitInputs(emit), 'sIn', 'zIn'],
+    over,
+    overShape: shape,
+    outputShape: emitOutputShape(emit, shape),
+    declarations: `${seriesPrelude(geometry)}${LOAD_STATE}${emitDeclaration(emit)}`,
     body: `
     var state : array<f32, TT>;
     loadState(&state, at.x, at.z);
-    result[index] = readQuery(&state, f32(qIn[index]));`,
-  });
-}
-
-/** Non-causal (∂q, α, β, scaled) packed [B, Lq, 4, D] from the full moments S, Z. */
-export function queryGradientsProgram(
-  geometry: ScanGeometry,
-  queryShape: number[],
-): ElementwiseAttentionProgram {
-  const [batch, queries, channels] = queryShape;
-  return perElementProgram(geometry, {
-    key: 'query_gradients',
-    variableNames: ['qIn', 'dyIn', 'sIn', 'zIn'],
-    over: 'qIn',
-    overShape: queryShape,
-    outputShape: [batch, queries, 4, channels],
-    body: `
-    var state : array<f32, TT>;
-    loadState(&state, at.x, at.z);
-    let gradient = queryGradient(&state, f32(qIn[index]), f32(dyIn[index]));
-    let packed = ((at.x * shape.y + at.y) * 4) * shape.z + at.z;
-    result[packed] = gradient.x;
-    result[packed + shape.z] = gradient.y;
-    result[packed + 2 * shape.z] = gradient.z;
-    result[packed + 3 * shape.z] = gradient.w;`,
-  });
-}
-
-/** Non-causal (∂k, ∂v) packed [B, L, 2, D] from the full adjoints A (`sIn`), B (`zIn`). */
-export function keyGradientsProgram(
-  geometry: ScanGeometry,
-  keyShape: number[],
-): ElementwiseAttentionProgram {
-  const [batch, keys, channels] = keyShape;
-  return perElementProgram(geometry, {
-    key: 'key_gradients',
-    variableNames: ['kIn', 'vIn', 'maskIn', 'sIn', 'zIn'],
-    over: 'kIn',
-    overShape: keyShape,
-    outputShape: [batch, keys, 2, channels],
-    body: `
-    var gradient = vec2<f32>(0.0);
-    if (f32(maskIn[at.x * shape.y + at.y]) != 0.0) {
-      var state : array<f32, TT>;
-      loadState(&state, at.x, at.z);
-      gradient = keyGradient(&state, f32(kIn[index]), f32(vIn[index]));
-    }
-    let packed = ((at.x * shape.y + at.y) * 2) * shape.z + at.z;
-    result[packed] = gradient.x;
-    result[packed + shape.z] = gradient.y;`,
+    emit(&state, at.x, at.y, at.z);`,
   });
 }
 
@@ -148,7 +65,7 @@ export function carrySliceProgram(
     launch: { threads: batch * geometry.terms * channels },
     code: `
   ${seriesPrelude(geometry)}
-  ${COORDS}
+  ${COORDS_WGSL}
   ${FLAT_MAIN} {
     let shape = uniforms.carriesShape;
     if (index >= shape.x * T * shape.w) { return; }
@@ -180,14 +97,12 @@ export function stepStateProgram(
     launch: { threads: batch * terms * channels },
     code: `
   ${seriesPrelude(geometry)}
-  ${COORDS}
+  ${COORDS_WGSL}
   ${FLAT_MAIN} {
     let shape = uniforms.${state}Shape;
     if (index >= shape.x * shape.y * shape.z) { return; }
     let at = coords(index, T, shape.z);
-    let k = f32(kIn[at.x * shape.z + at.z]);
-    var f = exp(-k * k);
-    for (var n = 0; n < at.y; n++) { f *= k; }
+    let f = keyFeature(f32(kIn[at.x * shape.z + at.z]), at.y);
     ${half === 0 ? 'result[index] = f32(sIn[index]) + f * f32(vIn[at.x * shape.z + at.z]);' : 'result[index] = f32(zIn[index]) + f;'}
   }
   `,
@@ -216,14 +131,7 @@ export function stepOutputProgram(
     let c = index % shape.y;
     var state : array<f32, TT>;
     loadState(&state, b, c);
-    let k = f32(kIn[index]);
-    let v = f32(vIn[index]);
-    var f = exp(-k * k);
-    for (var n = 0; n < T; n++) {
-      state[n] += f * v;
-      state[T + n] += f;
-      f *= k;
-    }
+    addKeyFeatures(&state, f32(kIn[index]), f32(vIn[index]));
     result[index] = readQuery(&state, f32(qIn[index]));
   }
   `,

@@ -1,4 +1,5 @@
 import type { ScanGeometry } from './geometry.js';
+import { ZERO_DENOMINATOR_WGSL } from './wgsl.js';
 
 /**
  * WGSL shared by the series programs (order t, T = t + 1 moments), per channel:
@@ -17,20 +18,6 @@ import type { ScanGeometry } from './geometry.js';
  * upstream gradients, `queryInfo` for the packed per-query (∂q, α, β, scaled) of the backward
  * pass (scaled is 1 where the query was read divided by q^t).
  */
-
-/**
- * Float32 denominators below the smallest normal number count as zero. NaN does not: it comes from
- * a non-finite input and propagates (attention README, "Non-finite inputs").
- */
-export const ZERO_DENOMINATOR_WGSL = `
-  fn isZeroDenominator(x : f32) -> bool {
-    return abs(x) < 1.17549435e-38;
-  }
-  const SCALED_FLOOR : f32 = 0x1p-100f;
-  fn isFiniteValue(x : f32) -> bool {
-    return abs(x) <= 0x1.fffffep+127f;
-  }
-`;
 
 /** `a_n = 2^n / n!`, n = 0..order, computed in float64. */
 export function taylorCoefficients(order: number): number[] {
@@ -57,6 +44,10 @@ export function seriesPrelude(geometry: ScanGeometry): string {
   const P : i32 = ${positions};
   var<private> COEF : array<f32, ${terms}> = array<f32, ${terms}>(${a});
   ${ZERO_DENOMINATOR_WGSL}
+  const SCALED_FLOOR : f32 = 0x1p-100f;
+  fn isFiniteValue(x : f32) -> bool {
+    return abs(x) <= 0x1.fffffep+127f;
+  }
 
   // N, M and (for ∂q) N', M' of query q. Plain: Horner in q. Scaled: everything divided by q^t,
   // Horner in r = 1/q, with N'/q^t written as -r² Σ (t-n) a_n r^{t-n-1} S_n, whose leading term
@@ -105,8 +96,25 @@ export function seriesPrelude(geometry: ScanGeometry): string {
   // N / M of query q, or 0 when M is zero.
   fn readQuery(state : ptr<function, array<f32, ${2 * terms}>>, q : f32) -> f32 {
     let moments = readMoments(state, q)[0];
-    if (isZeroDenominator(moments.y)) { return 0.0; }
-    return moments.x / moments.y;
+    return quotientOrZero(moments.x, moments.y);
+  }
+
+  // Adds key k's terms f_n(k) v and f_n(k) to a state, f_n(k) = k^n e^{-k²} built from e^{-k²}
+  // upward, so a key whose e^{-k²} underflowed adds exact zeros however large k^n would be.
+  fn addKeyFeatures(state : ptr<function, array<f32, ${2 * terms}>>, k : f32, v : f32) {
+    var f = exp(-k * k);
+    for (var n = 0; n < T; n++) {
+      (*state)[n] += f * v;
+      (*state)[T + n] += f;
+      f *= k;
+    }
+  }
+
+  // f_n(k) alone, built as in addKeyFeatures.
+  fn keyFeature(k : f32, n : i32) -> f32 {
+    var f = exp(-k * k);
+    for (var m = 0; m < n; m++) { f *= k; }
+    return f;
   }
 
   // (∂q, α, β, scaled) of query q with upstream gradient g: α = g/M, β = -g y/M,
@@ -148,14 +156,7 @@ export const KEY_TERMS_WGSL = `
     let channels = uniforms.kInShape.z;
     if (f32(maskIn[b * keys + j]) == 0.0) { return; }
     let at = (b * keys + j) * channels + c;
-    let k = f32(kIn[at]);
-    let v = f32(vIn[at]);
-    var f = exp(-k * k);
-    for (var n = 0; n < T; n++) {
-      (*state)[n] += f * v;
-      (*state)[T + n] += f;
-      f *= k;
-    }
+    addKeyFeatures(state, f32(kIn[at]), f32(vIn[at]));
   }
   fn sequenceLength() -> i32 { return uniforms.kInShape.y; }
 `;
