@@ -16,6 +16,12 @@ import {
 export const SERIES_ORDERS = [0, 2, 4, 6, 8] as const;
 export const ALL_ORDERS: readonly Order[] = ['exact', ...SERIES_ORDERS];
 
+/** Runs per property: enough to meet the edge cases the arbitraries favour, quick on two cores. */
+export const PROPERTY_RUNS = { numRuns: 30 };
+
+/** Any order, series or exact. */
+export const orderArb = fc.constantFrom<Order>(...ALL_ORDERS);
+
 export interface CaseOptions {
   /** Causal cases have `queryLength == keyLength`. */
   readonly causal?: boolean;

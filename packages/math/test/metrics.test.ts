@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { centralDifferenceGradient, maxAbsError, relativeRmsError } from '../src/index.js';
+import { PROPERTY_RUNS } from './helpers.js';
 
 describe('relativeRmsError', () => {
   it('matches hand-computed values', () => {
@@ -43,7 +44,7 @@ describe('relativeRmsError', () => {
           if (a.some((x) => x !== 0)) expect(scaled).toBeCloseTo(plain, 10);
         },
       ),
-      { numRuns: 30 },
+      PROPERTY_RUNS,
     );
   });
 });
@@ -75,7 +76,7 @@ describe('centralDifferenceGradient', () => {
           expect(Array.from(x)).toEqual(before);
         },
       ),
-      { numRuns: 30 },
+      PROPERTY_RUNS,
     );
   });
 

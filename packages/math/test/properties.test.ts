@@ -4,23 +4,20 @@ import {
   type AttentionInputs,
   eaForward,
   maxAbsError,
-  type Order,
   randomGenerator,
   relativeRmsError,
   taylorRelativeError,
 } from '../src/index.js';
 import {
-  ALL_ORDERS,
   dimsArb,
   expectClose,
   inputsArb,
   inputsOfDims,
+  orderArb,
+  PROPERTY_RUNS,
   SERIES_ORDERS,
   sliceRows,
 } from './helpers.js';
-
-const RUNS = { numRuns: 30 };
-const orderArb = fc.constantFrom<Order>(...ALL_ORDERS);
 
 describe('causality', () => {
   it('output at i is unchanged by any change to q, k, v or mask after i', () => {
@@ -50,7 +47,7 @@ describe('causality', () => {
           expect(sliceRows(y1, L, D, b, 0, cut + 1)).toEqual(sliceRows(y0, L, D, b, 0, cut + 1));
         }
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -88,7 +85,7 @@ describe('non-causal symmetries', () => {
         };
         expectClose(eaForward(permuted, { order }).y, eaForward(inputs, { order }).y, 1e-13);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -116,7 +113,7 @@ describe('non-causal symmetries', () => {
         };
         expectClose(y, eaForward(removed, { order }).y, 1e-13);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -144,7 +141,7 @@ describe('non-causal symmetries', () => {
           1e-13,
         );
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -178,7 +175,7 @@ describe('layout', () => {
           }
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -206,7 +203,7 @@ describe('layout', () => {
           }
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -228,7 +225,7 @@ describe('layout', () => {
           );
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -262,7 +259,7 @@ describe('convergence of the series to exact EA (|2qk| <= 2)', () => {
         for (let n = 1; n < errors.length; n++) expect(errors[n]).toBeLessThan(errors[n - 1]);
         expect(errors[6]).toBeLessThan(1e-6);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -293,7 +290,7 @@ describe('convergence of the series to exact EA (|2qk| <= 2)', () => {
           }
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 

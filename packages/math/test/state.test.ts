@@ -13,12 +13,12 @@ import {
   dimsArb,
   expectClose,
   inputsOfDims,
+  PROPERTY_RUNS,
   SERIES_ORDERS,
   sliceRows,
   stateArb,
 } from './helpers.js';
 
-const RUNS = { numRuns: 30 };
 const seriesOrderArb = fc.constantFrom(...SERIES_ORDERS);
 
 /** Rows `from..to-1` of every batch element, as a new `[B, to-from, D]` array. */
@@ -76,7 +76,7 @@ describe('recurrent step', () => {
         expectClose(state.s, parallel.finalState!.s, 1e-13);
         expectClose(state.z, parallel.finalState!.z, 1e-13);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -132,7 +132,7 @@ describe('recurrent step', () => {
         expectClose(dState.s, whole.dInitialState!.s, 1e-12);
         expectClose(dState.z, whole.dInitialState!.z, 1e-12);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -169,7 +169,7 @@ describe('chunked causal processing', () => {
         expectClose(second.finalState!.s, whole.finalState!.s, 1e-13);
         expectClose(second.finalState!.z, whole.finalState!.z, 1e-13);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 });
@@ -214,7 +214,7 @@ describe('initial state, non-causal', () => {
         expectClose(withState.finalState!.s, together.finalState!.s, 1e-13);
         expectClose(withState.finalState!.z, together.finalState!.z, 1e-13);
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -238,7 +238,7 @@ describe('initial state, non-causal', () => {
           expect(Array.from(causal.finalState!.s)).toEqual(Array.from(none.finalState!.s));
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 

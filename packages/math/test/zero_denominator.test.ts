@@ -11,7 +11,6 @@ import {
   eaForward,
   isZeroDenominator,
   MIN_NORMAL_FLOAT64,
-  type Order,
 } from '../src/index.js';
 import {
   ALL_ORDERS,
@@ -19,12 +18,11 @@ import {
   expectClose,
   hasNaN,
   inputsOfDims,
+  orderArb,
+  PROPERTY_RUNS,
   SERIES_ORDERS,
   sliceRows,
 } from './helpers.js';
-
-const RUNS = { numRuns: 30 };
-const orderArb = fc.constantFrom<Order>(...ALL_ORDERS);
 
 function allZero(data: ArrayLike<number>): boolean {
   return Array.from(data).every((x) => x === 0);
@@ -72,7 +70,7 @@ describe('no visible key', () => {
           Array.from(eaForward(alone, { order, causal }).y),
         );
       }),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
@@ -170,7 +168,7 @@ describe('underflow of e^{-k²}', () => {
           });
         },
       ),
-      RUNS,
+      PROPERTY_RUNS,
     );
   });
 
