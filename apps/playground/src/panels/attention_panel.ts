@@ -3,7 +3,7 @@ import { MOBY_DICK_EXCERPT } from '../shared/moby_dick_excerpt.js';
 import { PRETRAINED_PAIRS } from '../shared/pretrained_pairs.js';
 import type { AttentionResult } from '../shared/protocol.js';
 import { drawHeatMap } from '../ui/heat_map.js';
-import { byId, PanelMessages } from '../ui/panel_messages.js';
+import { onSubmit, panel } from '../ui/panel.js';
 import type { AppContext } from './app_context.js';
 
 interface HeatMapSlot {
@@ -35,18 +35,20 @@ function clampedIndex(input: HTMLInputElement, max: number): number {
  * exact EA, EA-2 and EA-6 of one EA channel group, and one softmax head.
  */
 export function setUpAttentionPanel(app: AppContext): void {
-  const panel = byId('attention-panel');
-  const messages = new PanelMessages(panel, 'attention');
-  const form = byId<HTMLFormElement>('attention-form');
-  const view = byId<HTMLFormElement>('attention-view');
-  const pairSelect = byId<HTMLSelectElement>('attention-pair');
-  const prompt = byId<HTMLTextAreaElement>('attention-prompt');
-  const layerSelect = byId<HTMLSelectElement>('attention-layer');
-  const group = byId<HTMLInputElement>('attention-group');
-  const groupLabel = byId('attention-group-label');
-  const head = byId<HTMLInputElement>('attention-head');
-  const button = byId<HTMLButtonElement>('attention-run');
-  const maps = byId('attention-maps');
+  const { messages, elements } = panel('attention', {
+    form: HTMLFormElement,
+    view: HTMLFormElement,
+    pair: HTMLSelectElement,
+    prompt: HTMLTextAreaElement,
+    layer: HTMLSelectElement,
+    group: HTMLInputElement,
+    groupLabel: HTMLElement,
+    head: HTMLInputElement,
+    run: HTMLButtonElement,
+    maps: HTMLElement,
+  });
+  const { form, view, pair: pairSelect, prompt, layer: layerSelect, group, groupLabel } = elements;
+  const { head, run: button, maps } = elements;
   prompt.value = MOBY_DICK_EXCERPT.slice(0, 129);
   for (const [index, pair] of PRETRAINED_PAIRS.entries()) {
     pairSelect.add(new Option(pair.label, String(index)));
@@ -105,35 +107,27 @@ export function setUpAttentionPanel(app: AppContext): void {
     }
   }
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    button.disabled = true;
+  onSubmit(form, button, messages, async () => {
     messages.running('Loading the models and reading their queries and keys…');
-    try {
-      const pair = PRETRAINED_PAIRS[Number(pairSelect.value)];
-      result = (await app.client().request({
-        kind: 'attention',
-        eaModel: pair.ea,
-        softmaxModel: pair.softmax,
-        prompt: prompt.value,
-      })) as AttentionResult;
-      layerSelect.replaceChildren(
-        ...result.ea.layers.map((l) => new Option(`block ${l.layer}`, String(l.layer))),
-      );
-      groupLabel.textContent =
-        result.ea.groupSize === 1
-          ? 'EA channel'
-          : `EA channel group (${result.ea.groupSize} channels each)`;
-      view.hidden = false;
-      draw();
-      messages.done(
-        `${Array.from(result.text).length - 1} characters of the prompt, as the models read it.`,
-      );
-    } catch (error) {
-      messages.error(error);
-    } finally {
-      button.disabled = false;
-    }
+    const pair = PRETRAINED_PAIRS[Number(pairSelect.value)];
+    result = (await app.client().request({
+      kind: 'attention',
+      eaModel: pair.ea,
+      softmaxModel: pair.softmax,
+      prompt: prompt.value,
+    })) as AttentionResult;
+    layerSelect.replaceChildren(
+      ...result.ea.layers.map((l) => new Option(`block ${l.layer}`, String(l.layer))),
+    );
+    groupLabel.textContent =
+      result.ea.groupSize === 1
+        ? 'EA channel'
+        : `EA channel group (${result.ea.groupSize} channels each)`;
+    view.hidden = false;
+    draw();
+    messages.done(
+      `${Array.from(result.text).length - 1} characters of the prompt, as the models read it.`,
+    );
   });
   view.addEventListener('submit', (event) => event.preventDefault());
   view.addEventListener('input', () => {

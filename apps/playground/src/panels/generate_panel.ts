@@ -1,6 +1,6 @@
 import { PRETRAINED_PAIRS } from '../shared/pretrained_pairs.js';
 import type { WorkerEvent } from '../shared/protocol.js';
-import { byId, PanelMessages } from '../ui/panel_messages.js';
+import { onSubmit, panel } from '../ui/panel.js';
 import { type AppContext, numberField, randomSeed } from './app_context.js';
 
 interface OutputCard {
@@ -46,67 +46,60 @@ function outputCard(
 
 /** Panel 1: pretrained EA and softmax char LMs continue a prompt, streaming side by side. */
 export function setUpGeneratePanel(app: AppContext): void {
-  const panel = byId('generate-panel');
-  const messages = new PanelMessages(panel, 'generate');
-  const form = byId<HTMLFormElement>('generate-form');
-  const pairSelect = byId<HTMLSelectElement>('generate-pair');
-  const which = byId<HTMLSelectElement>('generate-which');
-  const prompt = byId<HTMLTextAreaElement>('generate-prompt');
-  const temperature = byId<HTMLInputElement>('generate-temperature');
-  const maxTokens = byId<HTMLInputElement>('generate-max-tokens');
-  const button = byId<HTMLButtonElement>('generate-run');
-  const outputs = byId('generate-outputs');
+  const { messages, elements } = panel('generate', {
+    form: HTMLFormElement,
+    pair: HTMLSelectElement,
+    which: HTMLSelectElement,
+    prompt: HTMLTextAreaElement,
+    temperature: HTMLInputElement,
+    maxTokens: HTMLInputElement,
+    run: HTMLButtonElement,
+    outputs: HTMLElement,
+  });
+  const { form, pair: pairSelect, which, prompt, temperature, maxTokens, run, outputs } = elements;
   maxTokens.value = String(app.options.maxTokens);
   for (const [index, pair] of PRETRAINED_PAIRS.entries()) {
     pairSelect.add(new Option(pair.label, String(index)));
   }
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    button.disabled = true;
+  onSubmit(form, run, messages, async () => {
     outputs.replaceChildren();
     messages.running();
-    try {
-      const pair = PRETRAINED_PAIRS[Number(pairSelect.value)];
-      const request = {
-        kind: 'generate' as const,
-        prompt: prompt.value,
-        temperature: numberField(temperature, 'Temperature'),
-        maxTokens: numberField(maxTokens, 'Characters'),
-        seed: randomSeed(),
-        models: [] as string[],
-      };
-      if (request.prompt.length === 0) throw new Error('Write a prompt to continue.');
-      const cards = new Map<string, OutputCard>();
-      if (which.value !== 'softmax') request.models.push(pair.ea);
-      if (which.value !== 'ea') request.models.push(pair.softmax);
-      for (const model of request.models) {
-        const title = model === pair.ea ? 'Element-wise attention' : 'Softmax attention (twin)';
-        cards.set(model, outputCard(outputs, model, title, request.prompt));
-      }
-      await app.client().request(request, (event: WorkerEvent) => {
-        if (!('model' in event)) return;
-        const card = cards.get(event.model);
-        if (!card) return;
-        if (event.kind === 'load-progress') {
-          card.progress.max = 1;
-          card.progress.value = event.fraction;
-          card.loadLine.textContent = `downloading weights: ${Math.round(event.fraction * 100)} %`;
-        } else if (event.kind === 'model-loaded') {
-          card.progress.max = 1;
-          card.progress.value = 1;
-          card.loadLine.textContent = `loaded: ${event.parameters.toLocaleString('en')} parameters`;
-        } else if (event.kind === 'token') {
-          card.text.textContent += event.text;
-        } else if (event.kind === 'generation-stats') {
-          card.stats.textContent = `first character after ${event.firstTokenMs.toFixed(0)} ms (prefill of the prompt) · then ${event.tokensPerSecond.toFixed(1)} characters/s`;
-        }
-      });
-      messages.done();
-    } catch (error) {
-      messages.error(error);
-    } finally {
-      button.disabled = false;
+    const pair = PRETRAINED_PAIRS[Number(pairSelect.value)];
+    const request = {
+      kind: 'generate' as const,
+      prompt: prompt.value,
+      temperature: numberField(temperature, 'Temperature'),
+      maxTokens: numberField(maxTokens, 'Characters'),
+      seed: randomSeed(),
+      models: [] as string[],
+    };
+    if (request.prompt.length === 0) throw new Error('Write a prompt to continue.');
+    const cards = new Map<string, OutputCard>();
+    if (which.value !== 'softmax') request.models.push(pair.ea);
+    if (which.value !== 'ea') request.models.push(pair.softmax);
+    for (const model of request.models) {
+      const title = model === pair.ea ? 'Element-wise attention' : 'Softmax attention (twin)';
+      cards.set(model, outputCard(outputs, model, title, request.prompt));
     }
+    await app.client().request(request, (event: WorkerEvent) => {
+      if (!('model' in event)) return;
+      const card = cards.get(event.model);
+      if (!card) return;
+      if (event.kind === 'load-progress') {
+        card.progress.max = 1;
+        card.progress.value = event.fraction;
+        card.loadLine.textContent = `downloading weights: ${Math.round(event.fraction * 100)} %`;
+      } else if (event.kind === 'model-loaded') {
+        card.progress.max = 1;
+        card.progress.value = 1;
+        card.loadLine.textContent = `loaded: ${event.parameters.toLocaleString('en')} parameters`;
+      } else if (event.kind === 'token') {
+        card.text.textContent += event.text;
+      } else if (event.kind === 'generation-stats') {
+        card.stats.textContent = `first character after ${event.firstTokenMs.toFixed(0)} ms (prefill of the prompt) · then ${event.tokensPerSecond.toFixed(1)} characters/s`;
+      }
+    });
+    messages.done();
   });
 }

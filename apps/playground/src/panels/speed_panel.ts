@@ -1,7 +1,7 @@
 import type { SpeedResult } from '../shared/protocol.js';
 import { parseLengths } from '../shared/speed_plan.js';
 import { LineChart } from '../ui/line_chart.js';
-import { byId, PanelMessages } from '../ui/panel_messages.js';
+import { onSubmit, panel } from '../ui/panel.js';
 import { type AppContext, numberField } from './app_context.js';
 
 const SERIES: Array<{
@@ -31,18 +31,20 @@ const SERIES: Array<{
 
 /** Panel 2: EA-6 against softmax attention on this device, as a log-log chart and JSON. */
 export function setUpSpeedPanel(app: AppContext): void {
-  const panel = byId('speed-panel');
-  const messages = new PanelMessages(panel, 'speed');
-  const form = byId<HTMLFormElement>('speed-form');
-  const lengthsInput = byId<HTMLInputElement>('speed-lengths');
-  const budget = byId<HTMLInputElement>('speed-budget');
-  const button = byId<HTMLButtonElement>('speed-run');
-  const copy = byId<HTMLButtonElement>('speed-copy');
-  const notes = byId('speed-notes');
-  const json = byId<HTMLTextAreaElement>('speed-json');
+  const { messages, elements } = panel('speed', {
+    form: HTMLFormElement,
+    lengths: HTMLInputElement,
+    budget: HTMLInputElement,
+    run: HTMLButtonElement,
+    copy: HTMLButtonElement,
+    chart: HTMLElement,
+    notes: HTMLElement,
+    json: HTMLTextAreaElement,
+  });
+  const { form, lengths: lengthsInput, budget, run, copy, notes, json } = elements;
   lengthsInput.value = app.options.lengths.join(', ');
   budget.value = String(app.options.budgetSeconds);
-  const chart = new LineChart(byId('speed-chart'), {
+  const chart = new LineChart(elements.chart, {
     xLabel: 'sequence length L',
     yLabel: 'milliseconds',
     logarithmic: true,
@@ -50,69 +52,61 @@ export function setUpSpeedPanel(app: AppContext): void {
     height: 320,
   });
 
-  form.addEventListener('submit', async (event) => {
-    event.preventDefault();
-    button.disabled = true;
+  onSubmit(form, run, messages, async () => {
     copy.disabled = true;
     notes.replaceChildren();
     json.value = '';
     const results: SpeedResult[] = [];
-    try {
-      const lengths = parseLengths(lengthsInput.value);
-      if (!lengths)
-        throw new Error('Lengths must be a comma-separated list of integers from 1 to 65536.');
-      const budgetSeconds = numberField(budget, 'Budget per run');
-      const backend = await app.backend();
-      messages.running(`Measuring on ${backend.active}…`);
-      chart.update(
-        lengths,
-        SERIES.map(() => lengths.map(() => null)),
+    const lengths = parseLengths(lengthsInput.value);
+    if (!lengths)
+      throw new Error('Lengths must be a comma-separated list of integers from 1 to 65536.');
+    const budgetSeconds = numberField(budget, 'Budget per run');
+    const backend = await app.backend();
+    messages.running(`Measuring on ${backend.active}…`);
+    chart.update(
+      lengths,
+      SERIES.map(() => lengths.map(() => null)),
+    );
+    await app.client().request({ kind: 'speed', lengths, budgetSeconds }, (event) => {
+      if (event.kind !== 'speed-result') return;
+      const result = event.result;
+      results.push(result);
+      const ys = SERIES.map((s) =>
+        lengths.map(
+          (length) =>
+            results.find(
+              (r) => r.attention === s.attention && r.pass === s.pass && r.length === length,
+            )?.milliseconds ?? null,
+        ),
       );
-      await app.client().request({ kind: 'speed', lengths, budgetSeconds }, (event) => {
-        if (event.kind !== 'speed-result') return;
-        const result = event.result;
-        results.push(result);
-        const ys = SERIES.map((s) =>
-          lengths.map(
-            (length) =>
-              results.find(
-                (r) => r.attention === s.attention && r.pass === s.pass && r.length === length,
-              )?.milliseconds ?? null,
-          ),
-        );
-        chart.update(lengths, ys);
-        const label = SERIES.find(
-          (s) => s.attention === result.attention && s.pass === result.pass,
-        )?.label;
-        if (result.milliseconds !== undefined) {
-          messages.status(`${label} at L = ${result.length}: ${result.milliseconds.toFixed(1)} ms`);
-        } else {
-          const note = document.createElement('li');
-          note.textContent = `${label}, L = ${result.length}: ${result.skipped ?? `failed: ${result.failed}`}`;
-          notes.append(note);
-        }
-      });
-      json.value = JSON.stringify(
-        {
-          backend: backend.active,
-          kernels: backend.kernels,
-          userAgent: navigator.userAgent,
-          measuredAt: new Date().toISOString(),
-          setup:
-            'causal, batch 1; EA-6 over 64 channels; softmax over 4 heads of 16 channels; median of 3 runs after a warm-up (1 run when a run takes over 1 s)',
-          results,
-        },
-        null,
-        2,
-      );
-      copy.disabled = false;
-      const measured = results.filter((r) => r.milliseconds !== undefined).length;
-      messages.done(`Done: ${measured} of ${results.length} measurements on ${backend.active}.`);
-    } catch (error) {
-      messages.error(error);
-    } finally {
-      button.disabled = false;
-    }
+      chart.update(lengths, ys);
+      const label = SERIES.find(
+        (s) => s.attention === result.attention && s.pass === result.pass,
+      )?.label;
+      if (result.milliseconds !== undefined) {
+        messages.status(`${label} at L = ${result.length}: ${result.milliseconds.toFixed(1)} ms`);
+      } else {
+        const note = document.createElement('li');
+        note.textContent = `${label}, L = ${result.length}: ${result.skipped ?? `failed: ${result.failed}`}`;
+        notes.append(note);
+      }
+    });
+    json.value = JSON.stringify(
+      {
+        backend: backend.active,
+        kernels: backend.kernels,
+        userAgent: navigator.userAgent,
+        measuredAt: new Date().toISOString(),
+        setup:
+          'causal, batch 1; EA-6 over 64 channels; softmax over 4 heads of 16 channels; median of 3 runs after a warm-up (1 run when a run takes over 1 s)',
+        results,
+      },
+      null,
+      2,
+    );
+    copy.disabled = false;
+    const measured = results.filter((r) => r.milliseconds !== undefined).length;
+    messages.done(`Done: ${measured} of ${results.length} measurements on ${backend.active}.`);
   });
 
   copy.addEventListener('click', async () => {

@@ -1,28 +1,31 @@
 import { MOBY_DICK_EXCERPT } from '../shared/moby_dick_excerpt.js';
 import type { TrainedModelSummary, TrainResultSummary } from '../shared/protocol.js';
 import { LineChart } from '../ui/line_chart.js';
-import { byId, PanelMessages } from '../ui/panel_messages.js';
+import { panel } from '../ui/panel.js';
 import { type AppContext, numberField, randomSeed } from './app_context.js';
 
 /** Panel 4: train a tiny char LM here, save it to IndexedDB, reload it, generate from it. */
 export function setUpTrainPanel(app: AppContext): void {
-  const panel = byId('train-panel');
-  const messages = new PanelMessages(panel, 'train');
-  const form = byId<HTMLFormElement>('train-form');
-  const text = byId<HTMLTextAreaElement>('train-text');
-  const steps = byId<HTMLInputElement>('train-steps');
-  const run = byId<HTMLButtonElement>('train-run');
-  const stop = byId<HTMLButtonElement>('train-stop');
-  const save = byId<HTMLButtonElement>('train-save');
-  const load = byId<HTMLButtonElement>('train-load');
-  const generateForm = byId<HTMLFormElement>('train-generate-form');
-  const prompt = byId<HTMLInputElement>('train-prompt');
-  const temperature = byId<HTMLInputElement>('train-temperature');
-  const generate = byId<HTMLButtonElement>('train-generate');
-  const output = byId('train-output');
+  const { messages, elements } = panel('train', {
+    form: HTMLFormElement,
+    text: HTMLTextAreaElement,
+    steps: HTMLInputElement,
+    run: HTMLButtonElement,
+    stop: HTMLButtonElement,
+    save: HTMLButtonElement,
+    load: HTMLButtonElement,
+    chart: HTMLElement,
+    generateForm: HTMLFormElement,
+    prompt: HTMLInputElement,
+    temperature: HTMLInputElement,
+    generate: HTMLButtonElement,
+    output: HTMLElement,
+  });
+  const { form, text, steps, run, stop, save, load, generateForm, prompt } = elements;
+  const { temperature, generate, output } = elements;
   text.value = MOBY_DICK_EXCERPT;
   steps.value = String(app.options.trainSteps);
-  const chart = new LineChart(byId('train-chart'), {
+  const chart = new LineChart(elements.chart, {
     xLabel: 'step',
     yLabel: 'loss (nats/char)',
     logarithmic: false,
