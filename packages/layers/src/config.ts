@@ -193,6 +193,25 @@ export function initializerField(
   return fail(where, `config.${name} must be ${expected}, got ${describeValue(value)}`);
 }
 
+/**
+ * The initializers of a layer's kernels (default `'glorotUniform'`) and biases (default
+ * `'zeros'`), from its config's `kernelInitializer` and `biasInitializer`.
+ */
+export function kernelAndBiasInitializers(
+  where: string,
+  config: { kernelInitializer?: unknown; biasInitializer?: unknown },
+): { kernelInitializer: Initializer; biasInitializer: Initializer } {
+  return {
+    kernelInitializer: initializerField(
+      where,
+      'kernelInitializer',
+      config.kernelInitializer,
+      'glorotUniform',
+    ),
+    biasInitializer: initializerField(where, 'biasInitializer', config.biasInitializer, 'zeros'),
+  };
+}
+
 /** The `{className, config}` form that {@link initializerField} reads back. */
 export function serializeInitializer(initializer: Initializer): tf.serialization.ConfigDict {
   return { className: initializer.getClassName(), config: initializer.getConfig() };

@@ -117,7 +117,7 @@ export class ElementwiseAttentionLayer extends SelfAttentionLayer<
     if (this.qkNorm === 'rms') {
       const channels = this.builtChannels();
       const gain = (name: string) =>
-        this.addWeight(name, [channels], 'float32', tfl.initializers.ones(), undefined, true);
+        this.addTrainableWeight(name, [channels], tfl.initializers.ones());
       this.gains = { query: gain('query_norm/gain'), key: gain('key_norm/gain') };
     }
   }

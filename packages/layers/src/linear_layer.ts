@@ -5,15 +5,15 @@ import {
   checkConfig,
   type Initializer,
   type InitializerIdentifier,
-  initializerField,
   type Kwargs,
+  kernelAndBiasInitializers,
   type LayerArgs,
   positiveIntegerField,
   serializeInitializer,
   singleInput,
 } from './config.js';
 import { fail, formatShape } from './errors.js';
-import { ElementwiseLayer } from './layer.js';
+import { ElementwiseLayer, inputShapeOf } from './layer.js';
 import { project } from './projection.js';
 
 export interface LinearLayerArgs extends LayerArgs {
@@ -53,23 +53,13 @@ export class Linear extends ElementwiseLayer {
     super(config);
     this.units = positiveIntegerField(FACTORY, 'units', config.units);
     this.useBias = booleanField(FACTORY, 'useBias', config.useBias, true);
-    this.kernelInitializer = initializerField(
-      FACTORY,
-      'kernelInitializer',
-      config.kernelInitializer,
-      'glorotUniform',
-    );
-    this.biasInitializer = initializerField(
-      FACTORY,
-      'biasInitializer',
-      config.biasInitializer,
-      'zeros',
-    );
+    ({ kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer } =
+      kernelAndBiasInitializers(FACTORY, config));
     this.supportsMasking = true;
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     const inputs = shape[shape.length - 1];
     if (shape.length < 2 || typeof inputs !== 'number' || inputs < 1) {
       fail(
@@ -77,29 +67,15 @@ export class Linear extends ElementwiseLayer {
         `input shape must be [..., in] of rank >= 2 with a known last axis, got ${formatShape(shape)}`,
       );
     }
-    this.kernel = this.addWeight(
-      'kernel',
-      [inputs, this.units],
-      'float32',
-      this.kernelInitializer,
-      undefined,
-      true,
-    );
+    this.kernel = this.addTrainableWeight('kernel', [inputs, this.units], this.kernelInitializer);
     if (this.useBias) {
-      this.bias = this.addWeight(
-        'bias',
-        [this.units],
-        'float32',
-        this.biasInitializer,
-        undefined,
-        true,
-      );
+      this.bias = this.addTrainableWeight('bias', [this.units], this.biasInitializer);
     }
     this.built = true;
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     return [...shape.slice(0, -1), this.units];
   }
 

@@ -14,7 +14,7 @@ import {
 import { dropoutOf, dropoutRateField } from './dropout.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { checkFloatTensor } from './inputs.js';
-import { ElementwiseLayer } from './layer.js';
+import { ElementwiseLayer, inputShapeOf } from './layer.js';
 
 export interface PositionalEmbeddingLayerArgs extends LayerArgs {
   /**
@@ -84,7 +84,7 @@ export class PositionalEmbedding extends ElementwiseLayer {
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     const channels = shape[shape.length - 1];
     if (shape.length !== 3 || typeof channels !== 'number' || channels < 1) {
       fail(
@@ -93,13 +93,10 @@ export class PositionalEmbedding extends ElementwiseLayer {
       );
     }
     if (this.kind === 'learned') {
-      this.table = this.addWeight(
+      this.table = this.addTrainableWeight(
         'embeddings',
         [this.maxLength, channels],
-        'float32',
         this.embeddingsInitializer,
-        undefined,
-        true,
       );
     }
     this.channels = channels;
@@ -107,7 +104,7 @@ export class PositionalEmbedding extends ElementwiseLayer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return inputShapeOf(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {

@@ -5,8 +5,8 @@ import {
   checkOptions,
   type Initializer,
   type InitializerIdentifier,
-  initializerField,
   type Kwargs,
+  kernelAndBiasInitializers,
   type LayerArgs,
   maskFromKwargs,
   serializeInitializer,
@@ -14,7 +14,7 @@ import {
 } from './config.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { checkBatch, checkMask, checkSequence, checkStateParts, checkToken } from './inputs.js';
-import { ElementwiseLayer } from './layer.js';
+import { ElementwiseLayer, inputShapeOf } from './layer.js';
 import { project } from './projection.js';
 import { convolveAfter, convolveStep, emptyWindow, silu } from './short_convolution.js';
 
@@ -109,18 +109,8 @@ export abstract class SelfAttentionLayer<
     super(config);
     this.causal = booleanField(factory, 'causal', config.causal, false);
     this.useBias = booleanField(factory, 'useBias', config.useBias, true);
-    this.kernelInitializer = initializerField(
-      factory,
-      'kernelInitializer',
-      config.kernelInitializer,
-      'glorotUniform',
-    );
-    this.biasInitializer = initializerField(
-      factory,
-      'biasInitializer',
-      config.biasInitializer,
-      'zeros',
-    );
+    ({ kernelInitializer: this.kernelInitializer, biasInitializer: this.biasInitializer } =
+      kernelAndBiasInitializers(factory, config));
     const shortConv = config.shortConv ?? 0;
     if (
       typeof shortConv !== 'number' ||
@@ -146,26 +136,12 @@ export abstract class SelfAttentionLayer<
       const shape = shapes[projection];
       this.kernels.set(
         projection,
-        this.addWeight(
-          `${projection}/kernel`,
-          shape,
-          'float32',
-          this.kernelInitializer,
-          undefined,
-          true,
-        ),
+        this.addTrainableWeight(`${projection}/kernel`, shape, this.kernelInitializer),
       );
       if (this.useBias) {
         this.biases.set(
           projection,
-          this.addWeight(
-            `${projection}/bias`,
-            [shape[1]],
-            'float32',
-            this.biasInitializer,
-            undefined,
-            true,
-          ),
+          this.addTrainableWeight(`${projection}/bias`, [shape[1]], this.biasInitializer),
         );
       }
     }
@@ -175,21 +151,15 @@ export abstract class SelfAttentionLayer<
       for (const projection of CONVOLVED) {
         const width = shapes[projection][1];
         this.convolutions.set(projection, {
-          kernel: this.addWeight(
+          kernel: this.addTrainableWeight(
             `${projection}_conv/kernel`,
             [this.shortConv, width],
-            'float32',
             uniform,
-            undefined,
-            true,
           ),
-          bias: this.addWeight(
+          bias: this.addTrainableWeight(
             `${projection}_conv/bias`,
             [width],
-            'float32',
             tfl.initializers.zeros(),
-            undefined,
-            true,
           ),
         });
       }
@@ -197,23 +167,13 @@ export abstract class SelfAttentionLayer<
     if (this.outputGate) {
       const attended = shapes.output[0];
       this.gate = {
-        kernel: this.addWeight(
+        kernel: this.addTrainableWeight(
           'gate/kernel',
           [channels, attended],
-          'float32',
           this.kernelInitializer,
-          undefined,
-          true,
         ),
         bias: this.useBias
-          ? this.addWeight(
-              'gate/bias',
-              [attended],
-              'float32',
-              this.biasInitializer,
-              undefined,
-              true,
-            )
+          ? this.addTrainableWeight('gate/bias', [attended], this.biasInitializer)
           : null,
       };
     }
@@ -223,7 +183,7 @@ export abstract class SelfAttentionLayer<
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
     this.checkInputShape(`${this.getClassName()}.computeOutputShape`, inputShape);
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return inputShapeOf(inputShape);
   }
 
   override call(inputs: tf.Tensor | tf.Tensor[], kwargs: Kwargs): tf.Tensor {
@@ -473,7 +433,7 @@ export abstract class SelfAttentionLayer<
 
   /** Validates an input shape [B, L, D] (B and L may be null) and returns D. */
   private checkInputShape(where: string, inputShape: tfl.Shape | tfl.Shape[]): number {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     if (Array.isArray(inputShape[0]) && inputShape.length !== 1) {
       fail(where, `expects one input, got ${inputShape.length}`);
     }

@@ -12,7 +12,7 @@ import {
   singleInput,
 } from './config.js';
 import { fail, formatShape } from './errors.js';
-import { ElementwiseLayer } from './layer.js';
+import { ElementwiseLayer, inputShapeOf } from './layer.js';
 
 export interface TokenEmbeddingLayerArgs extends LayerArgs {
   /** Number of token ids V: inputs are ids in [0, V). Required. */
@@ -58,19 +58,16 @@ export class TokenEmbedding extends ElementwiseLayer {
   }
 
   override build(): void {
-    this.embeddings = this.addWeight(
+    this.embeddings = this.addTrainableWeight(
       'embeddings',
       [this.vocabularySize, this.outputDim],
-      'float32',
       this.embeddingsInitializer,
-      undefined,
-      true,
     );
     this.built = true;
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     return [...shape, this.outputDim];
   }
 

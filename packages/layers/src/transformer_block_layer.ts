@@ -16,7 +16,7 @@ import {
 } from './elementwise_attention_layer.js';
 import { describeValue, fail, formatShape } from './errors.js';
 import { gelu } from './gelu.js';
-import { ElementwiseLayer } from './layer.js';
+import { ElementwiseLayer, inputShapeOf } from './layer.js';
 import { layerNorm } from './layer_norm.js';
 import {
   MultiHeadAttentionLayer,
@@ -207,7 +207,7 @@ export class TransformerBlock extends ElementwiseLayer {
   }
 
   override build(inputShape: tfl.Shape | tfl.Shape[]): void {
-    const shape = (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    const shape = inputShapeOf(inputShape);
     const channels = shape[shape.length - 1];
     if (shape.length !== 3 || typeof channels !== 'number' || channels < 1) {
       fail(
@@ -218,7 +218,7 @@ export class TransformerBlock extends ElementwiseLayer {
     this.attentionLayer ??= this.makeAttention(this.attentionConfig, channels);
     this.attention('TransformerBlock.build').build(shape);
     const weight = (name: string, size: number[], init: Initializer) =>
-      this.addWeight(name, size, 'float32', init, undefined, true);
+      this.addTrainableWeight(name, size, init);
     const ones = tfl.initializers.ones();
     const zeros = tfl.initializers.zeros();
     this.own = {
@@ -258,7 +258,7 @@ export class TransformerBlock extends ElementwiseLayer {
   }
 
   override computeOutputShape(inputShape: tfl.Shape | tfl.Shape[]): tfl.Shape {
-    return (Array.isArray(inputShape[0]) ? inputShape[0] : inputShape) as tfl.Shape;
+    return inputShapeOf(inputShape);
   }
 
   override computeMask(
@@ -344,16 +344,11 @@ export class TransformerBlock extends ElementwiseLayer {
     x: tf.Tensor,
     options: { mask?: tf.Tensor; state?: TransformerBlockState } = {},
   ): { y: tf.Tensor3D; state: TransformerBlockState } {
-    let state: TransformerBlockState | undefined;
-    const y = tf.tidy(() =>
-      this.around(x, NO_DROPOUT, (input) => {
-        const result = this.attention('TransformerBlock.prefill').prefill(input, options as never);
-        state = result.state;
-        for (const part of Object.values(state)) tf.keep(part);
-        return result.y;
-      }),
+    const where = 'TransformerBlock.prefill';
+    const { y, state } = this.aroundRecurrent(x, (input) =>
+      this.attention(where).prefill(input, options as never),
     );
-    return { y: y as tf.Tensor3D, state: state as TransformerBlockState };
+    return { y: y as tf.Tensor3D, state };
   }
 
   /** One position xt [B, D] after `state` (left untouched): y [B, D] and the next state. */
@@ -361,16 +356,31 @@ export class TransformerBlock extends ElementwiseLayer {
     xt: tf.Tensor,
     state: TransformerBlockState,
   ): { y: tf.Tensor2D; state: TransformerBlockState } {
-    let next: TransformerBlockState | undefined;
+    const where = 'TransformerBlock.step';
+    const next = this.aroundRecurrent(xt, (input) =>
+      this.attention(where).step(input, state as never),
+    );
+    return { y: next.y as tf.Tensor2D, state: next.state };
+  }
+
+  /**
+   * The block around a recurrent call of its attention, in inference (no dropout): y, and the
+   * state the attention returns, kept out of the tidy.
+   */
+  private aroundRecurrent(
+    x: tf.Tensor,
+    attend: (input: tf.Tensor) => { y: tf.Tensor; state: object },
+  ): { y: tf.Tensor; state: TransformerBlockState } {
+    let state: TransformerBlockState | undefined;
     const y = tf.tidy(() =>
-      this.around(xt, NO_DROPOUT, (input) => {
-        const result = this.attention('TransformerBlock.step').step(input, state as never);
-        next = result.state;
-        for (const part of Object.values(next)) tf.keep(part);
+      this.around(x, NO_DROPOUT, (input) => {
+        const result = attend(input);
+        state = result.state as TransformerBlockState;
+        for (const part of Object.values(state)) tf.keep(part);
         return result.y;
       }),
     );
-    return { y: y as tf.Tensor2D, state: next as TransformerBlockState };
+    return { y, state: state as TransformerBlockState };
   }
 
   override getConfig(): tf.serialization.ConfigDict {

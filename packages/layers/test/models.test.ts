@@ -8,7 +8,7 @@ import {
   multiHeadAttentionLayer,
   positionalEmbeddingLayer,
 } from '../src/index.js';
-import { useBackend } from './helpers.js';
+import { saveToMemory, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { trainSaveLoadPredict } from './story.js';
 
@@ -88,14 +88,7 @@ describe.each(BACKENDS)('tfjs models on %s (tfjs-core + tfjs-layers)', (backend)
       expect(moved).toBe(true);
 
       // The masked functional model saves and loads like any tfjs model.
-      let saved: tfc.io.ModelArtifacts | undefined;
-      await masked.save(
-        tfc.io.withSaveHandler(async (artifacts) => {
-          saved = artifacts;
-          return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-        }),
-      );
-      const loaded = await tfl.loadLayersModel(tfc.io.fromMemory(saved!));
+      const loaded = await tfl.loadLayersModel(tfc.io.fromMemory(await saveToMemory(masked)));
       const again = (loaded.predict(padded) as tfc.Tensor).arraySync();
       expect(again).toEqual(withMask);
       tfc.dispose([short, padded]);
