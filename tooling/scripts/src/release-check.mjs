@@ -343,6 +343,12 @@ const CONSUMER_TSCONFIG = {
   include: ['src'],
 };
 
+/** `npm install` of `specs` (`name@version`) into the project at `dir`, pinned exactly, quietly. */
+function npmInstallExact(dir, specs, env, verbose) {
+  const flags = ['--no-audit', '--no-fund', '--save-exact', '--prefer-online', '--loglevel=error'];
+  return run('npm', ['install', ...flags, ...specs], { cwd: dir, env, verbose });
+}
+
 /** Creates an npm project at `dir` that installs from `registryUrl` only. */
 function createProject(dir, name, registryUrl) {
   mkdirSync(join(dir, 'src'), { recursive: true });
@@ -653,23 +659,7 @@ async function main() {
       copyFileSync(join(CONSUMER_DIR, file), join(consumerRoot, 'src', file));
     const args = [...specs].map(([name, version]) => `${name}@${version}`);
     log(`  npm install ${args.join(' ')}`);
-    await run(
-      'npm',
-      [
-        'install',
-        '--no-audit',
-        '--no-fund',
-        '--save-exact',
-        '--prefer-online',
-        '--loglevel=error',
-        ...args,
-      ],
-      {
-        cwd: consumerRoot,
-        env: registryEnv,
-        verbose,
-      },
-    );
+    await npmInstallExact(consumerRoot, args, registryEnv, verbose);
     for (const p of publicPackages) {
       const dir = join(consumerRoot, 'node_modules', p.name);
       const installed = existsSync(join(dir, 'package.json'))
@@ -772,23 +762,7 @@ async function main() {
     await step(`install ${p.name} alone`, async () => {
       const dir = join(temp, `alone-${shortName(p.name)}`);
       createProject(dir, `ew-release-alone-${shortName(p.name)}`, local.url);
-      await run(
-        'npm',
-        [
-          'install',
-          '--no-audit',
-          '--no-fund',
-          '--save-exact',
-          '--prefer-online',
-          '--loglevel=error',
-          `${p.name}@${p.manifest.version}`,
-        ],
-        {
-          cwd: dir,
-          env: registryEnv,
-          verbose,
-        },
-      );
+      await npmInstallExact(dir, [`${p.name}@${p.manifest.version}`], registryEnv, verbose);
       const allowed = scopeClosure(p.name, byName);
       const installed = installedPackages(join(dir, 'node_modules')).map(([name]) => name);
       const unwanted = installed.filter(
