@@ -4,7 +4,7 @@
  * D = 64 and 512, forward and forward+backward; the recurrent step cost; and the fused forward
  * against a roofline measured in the same run.
  *
- *   pnpm --filter @elementwise/backend-cpu bench [-- --json out.json]
+ *   pnpm --filter @elementwise/backend-cpu bench [-- --max-length N] [-- --json out.json]
  *
  * Dev-only: timing, inputs, gates, SA and the step measurement come from @elementwise/bench.
  */
@@ -43,6 +43,7 @@ import {
   describeMachine,
   describeWasm,
   machineInfo,
+  parseLengthFlags,
   useBackend,
 } from '@elementwise/bench/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -53,7 +54,10 @@ import { type MachineLimits, measureMachineLimits } from './limits.js';
 const ORDER = 6;
 const BATCH = 1;
 const BACKENDS: BenchBackend[] = ['wasm', 'cpu'];
-const LENGTHS = [256, 1024, 4096, 16384, 65536];
+/** `--max-length N` drops longer sequences and step positions (a short run); `--json PATH`. */
+const OPTIONS = parseLengthFlags(process.argv.slice(2));
+const upToMaxLength = (length: number) => length <= OPTIONS.maxLength;
+const LENGTHS = [256, 1024, 4096, 16384, 65536].filter(upToMaxLength);
 /** D = 512 stops here: the composite's [L, 512] intermediates at L = 65536 would not fit the run
  * budget (nor, for wasm, its 4 GiB heap). */
 const MAX_LENGTH: Record<number, number> = { 64: 65536, 512: 16384 };
@@ -62,7 +66,7 @@ const CHANNELS = [64, 512];
 const RUN_BUDGET_MS = 7.5 * 60_000;
 /** Peak memory is profiled (one more call) only for calls shorter than this. */
 const PEAK_LIMIT_MS = 2500;
-const STEP_POSITIONS = [1024, 16384, 65536];
+const STEP_POSITIONS = [1024, 16384, 65536].filter(upToMaxLength);
 const STEPS = 500;
 
 type Form = 'forward' | 'forward+backward';
@@ -89,16 +93,6 @@ interface GateResult extends GradientCheck {
 
 const started = performance.now();
 const elapsed = () => performance.now() - started;
-
-function parseArgs(argv: string[]): { json?: string } {
-  const index = argv.indexOf('--json');
-  if (index >= 0) {
-    const json = argv[index + 1];
-    if (!json) throw new Error('--json needs a file name');
-    return { json };
-  }
-  return {};
-}
 
 /** Runs `body` with this backend's fused EA kernels unregistered: the op then runs its composite. */
 function withoutFusedKernels<T>(backend: string, body: () => T): T {
@@ -204,7 +198,7 @@ async function benchBackendChannels(
   if (!notes.includes(note)) notes.push(note);
 }
 
-const ROOFLINE_LENGTHS = [16384, 65536];
+const ROOFLINE_LENGTHS = [16384, 65536].filter(upToMaxLength);
 
 /**
  * The fused forward op alone on `wasm`, D = 64: the best of 15 calls after a warm-up, ms — the
@@ -296,7 +290,7 @@ function timingTable(ms: Measurement[], backend: string, channels: number): stri
 }
 
 async function main(): Promise<void> {
-  const options = parseArgs(process.argv.slice(2));
+  if (LENGTHS.length === 0) throw new Error(`--max-length ${OPTIONS.maxLength} leaves no length`);
   configureTfjs();
   setSimdEnabled(true);
   await kernelsReady();
@@ -336,7 +330,7 @@ async function main(): Promise<void> {
     clearSoftmaxMaskCache();
     console.log(`gate SA ${backend}: passed`);
     // A discarded run first: the first position measured would otherwise carry the warm-up.
-    await measureStepCost(STEP_POSITIONS[0], STEPS, ORDER, 3);
+    if (STEP_POSITIONS.length > 0) await measureStepCost(STEP_POSITIONS[0], STEPS, ORDER, 3);
     for (const position of STEP_POSITIONS) {
       // The previous position's sequence and oracle arrays (tens of MB at 64k) are garbage
       // now; collected here, they do not weigh on the garbage collections of the timed steps.
@@ -489,9 +483,9 @@ async function main(): Promise<void> {
   out.push(`\nTotal run time ${(elapsed() / 1000).toFixed(0)} s.`);
   const report = out.join('\n');
   console.log(`\n${report}`);
-  if (options.json) {
+  if (OPTIONS.json) {
     writeFileSync(
-      options.json,
+      OPTIONS.json,
       JSON.stringify({ machine, limits, gates, measurements, steps, roofline, notes }, null, 2),
     );
   }

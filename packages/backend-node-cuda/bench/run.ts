@@ -6,7 +6,7 @@
  * one process by swapping which kernels are registered for the active backend; calls are
  * interleaved so background load affects them alike.
  *
- *   pnpm --filter @elementwise/backend-node-cuda bench [-- --json out.json]
+ *   pnpm --filter @elementwise/backend-node-cuda bench [-- --max-length N] [-- --json out.json]
  *
  * CUDA is timed only where a CUDA device is usable (`backendInfo().path === 'cuda'`); elsewhere
  * the run says so and times the host path. Dev-only: timing, inputs and gates come from
@@ -34,6 +34,7 @@ import {
   configureTfjs,
   describeMachine,
   machineInfo,
+  parseLengthFlags,
   useBackend,
 } from '@elementwise/bench/node';
 import * as tf from '@tensorflow/tfjs-core';
@@ -42,7 +43,10 @@ import { backendInfo, kernelConfigs as nativeKernelConfigs } from '../src/index.
 const ORDER = 6;
 const BACKENDS: BenchBackend[] = ['wasm', 'cpu'];
 const CHANNELS = [64, 512];
-const LENGTHS = [1024, 4096, 16384, 65536];
+/** `--max-length N` drops longer sequences and step positions (a short run); `--json PATH`. */
+const OPTIONS = parseLengthFlags(process.argv.slice(2));
+const upToMaxLength = (length: number) => length <= OPTIONS.maxLength;
+const LENGTHS = [1024, 4096, 16384, 65536].filter(upToMaxLength);
 /** D = 512 stops at 16 384, as in the CPU adapter's benchmark (composite memory and run budget). */
 const MAX_LENGTH: Record<number, number> = { 64: 65536, 512: 16384 };
 /**
@@ -59,7 +63,7 @@ const PLAN: RoundPlan<Contestant> = {
   slowCallMs: Number.POSITIVE_INFINITY,
   slowBudgetMs: 0,
 };
-const STEP_POSITIONS = [1024, 16384, 65536];
+const STEP_POSITIONS = [1024, 16384, 65536].filter(upToMaxLength);
 const STEPS = 300;
 
 type Contestant = 'native' | 'wasm-simd' | 'composite';
@@ -184,9 +188,7 @@ function shapeTable(rows: Row[]): string {
 }
 
 async function main(): Promise<void> {
-  const jsonIndex = process.argv.indexOf('--json');
-  const jsonPath = jsonIndex >= 0 ? process.argv[jsonIndex + 1] : undefined;
-  if (jsonIndex >= 0 && !jsonPath) throw new Error('--json needs a file name');
+  if (LENGTHS.length === 0) throw new Error(`--max-length ${OPTIONS.maxLength} leaves no length`);
   configureTfjs();
   const info = backendInfo();
   const machine = describeMachine(machineInfo());
@@ -213,7 +215,7 @@ async function main(): Promise<void> {
     }
     for (const contestant of CONTESTANTS) {
       use(contestant, backend);
-      await measureStepCost(STEP_POSITIONS[0], STEPS, ORDER, 2);
+      if (STEP_POSITIONS.length > 0) await measureStepCost(STEP_POSITIONS[0], STEPS, ORDER, 2);
       const costs = [];
       for (const position of STEP_POSITIONS) {
         costs.push(await measureStepCost(position, STEPS, ORDER, 5));
@@ -247,7 +249,8 @@ async function main(): Promise<void> {
     markdownTable(['backend', 'kernels', ...STEP_POSITIONS.map((p) => `position ${p}`)], steps),
   ].join('\n');
   console.log(`\n${report}`);
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify({ info, gates, rows, steps }, null, 2));
+  if (OPTIONS.json)
+    writeFileSync(OPTIONS.json, JSON.stringify({ info, gates, rows, steps }, null, 2));
 }
 
 main().catch((error) => {

@@ -23,7 +23,8 @@ export const USAGE = `usage: pnpm --filter @elementwise/bench bench [-- options]
 
 export function parseBenchOptions(argv: string[]): BenchOptions {
   const { values } = parseArgs({
-    args: argv,
+    // `pnpm bench -- --quick` passes the `--` on.
+    args: argv.filter((arg) => arg !== '--'),
     options: {
       backend: { type: 'string' },
       'max-length': { type: 'string' },
