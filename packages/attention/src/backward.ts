@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { compositeBackward, type ForwardTensors } from './composite/kernels.js';
+import { compositeBackward } from './composite/kernels.js';
+import type { ForwardTensors } from './contract_tensors.js';
 import { hasFusedKernel, runFusedKernel } from './dispatch.js';
 import {
   type AttentionOrder,
@@ -31,19 +32,6 @@ export function attentionBackward(
     ...asKernelArgs(gradInputs, { order, causal }),
   );
   return outputs as ForwardGradients;
-}
-
-/** Rebuilds the forward inputs from tensors saved in `forwardInputNames` order. */
-export function savedForwardInputs(saved: tf.Tensor[]): ForwardTensors {
-  const [q, k, v, mask, initialS, initialZ] = saved;
-  return {
-    q: q as tf.Tensor3D,
-    k: k as tf.Tensor3D,
-    v: v as tf.Tensor3D,
-    mask: mask as tf.Tensor2D,
-    initialS: initialS as tf.Tensor3D,
-    initialZ: initialZ as tf.Tensor3D,
-  };
 }
 
 /** The gradient map of the forward kernel's inputs; the mask is not differentiable. */

@@ -114,11 +114,126 @@ export interface ElementwiseAttentionStepInputs {
   z: TensorInfo;
 }
 
+/**
+ * A size the contract's shapes are written in. B, Lq, L and D are read off the inputs; the others
+ * follow from the attrs: T = t + 1 moments (`stateSize`), F = C(d + t, t) grouped features
+ * (`groupFeatureCount` of `@elementwise/math`), G = D / d groups.
+ */
+export type ContractDim = 'B' | 'Lq' | 'L' | 'D' | 'T' | 'F' | 'G';
+
+/** The name each size has in a kernel's parameter record. */
+export const contractDimNames: Readonly<Record<ContractDim, string>> = {
+  B: 'batch',
+  Lq: 'queries',
+  L: 'keys',
+  D: 'channels',
+  T: 'terms',
+  F: 'features',
+  G: 'groups',
+};
+
+/** The sizes a kernel reads off its inputs; the rest are derived from the attrs. */
+export const freeContractDims: readonly ContractDim[] = ['B', 'Lq', 'L', 'D'];
+
+/**
+ * What an attr holds: `order` any {@link AttentionOrder}, `seriesOrder` an even integer (no
+ * `'exact'`: recurrent kernels), `boolean`, `groupSize` an integer >= 2 dividing D.
+ */
+export type ContractAttr = 'order' | 'seriesOrder' | 'boolean' | 'groupSize';
+
+/**
+ * One kernel of the contract as data. Inputs are listed in the order the gradient saves them,
+ * outputs in the order the kernel returns them. The kernels' input checks
+ * (`@elementwise/attention/authoring`), the parameter records handed to native code and to
+ * WebAssembly, and the conformance kit's contract cases are all derived from these records.
+ */
+export interface KernelContract {
+  readonly kernelName: string;
+  readonly inputs: Readonly<Record<string, readonly ContractDim[]>>;
+  readonly outputs: Readonly<Record<string, readonly ContractDim[]>>;
+  readonly attrs: Readonly<Record<string, ContractAttr>>;
+}
+
+const attentionInputs = {
+  q: ['B', 'Lq', 'D'],
+  k: ['B', 'L', 'D'],
+  v: ['B', 'L', 'D'],
+  mask: ['B', 'L'],
+  initialS: ['B', 'T', 'D'],
+  initialZ: ['B', 'T', 'D'],
+} as const satisfies Record<keyof ElementwiseAttentionInputs, readonly ContractDim[]>;
+
+const attentionAttrs = { order: 'order', causal: 'boolean' } as const;
+
+/** The contract's kernels, by the form the conformance kit and the adapters call them. */
+export const kernelContracts = {
+  forward: {
+    kernelName: ElementwiseAttentionForward,
+    inputs: attentionInputs,
+    outputs: { y: ['B', 'Lq', 'D'], finalS: ['B', 'T', 'D'], finalZ: ['B', 'T', 'D'] },
+    attrs: attentionAttrs,
+  },
+  backward: {
+    kernelName: ElementwiseAttentionBackward,
+    inputs: {
+      ...attentionInputs,
+      dy: ['B', 'Lq', 'D'],
+      dFinalS: ['B', 'T', 'D'],
+      dFinalZ: ['B', 'T', 'D'],
+    },
+    outputs: {
+      dq: ['B', 'Lq', 'D'],
+      dk: ['B', 'L', 'D'],
+      dv: ['B', 'L', 'D'],
+      dInitialS: ['B', 'T', 'D'],
+      dInitialZ: ['B', 'T', 'D'],
+    },
+    attrs: attentionAttrs,
+  },
+  step: {
+    kernelName: ElementwiseAttentionStep,
+    inputs: { q: ['B', 'D'], k: ['B', 'D'], v: ['B', 'D'], s: ['B', 'T', 'D'], z: ['B', 'T', 'D'] },
+    outputs: { y: ['B', 'D'], nextS: ['B', 'T', 'D'], nextZ: ['B', 'T', 'D'] },
+    attrs: { order: 'seriesOrder' },
+  },
+  groupedStep: {
+    kernelName: ElementwiseAttentionGroupedStep,
+    inputs: { q: ['B', 'D'], k: ['B', 'D'], v: ['B', 'D'], s: ['B', 'F', 'D'], z: ['B', 'F', 'G'] },
+    outputs: { y: ['B', 'D'], nextS: ['B', 'F', 'D'], nextZ: ['B', 'F', 'G'] },
+    attrs: { order: 'seriesOrder', groupSize: 'groupSize' },
+  },
+} as const satisfies Record<string, KernelContract>;
+
+/** The forms of the contract's kernels: `'forward' | 'backward' | 'step' | 'groupedStep'`. */
+export type KernelForm = keyof typeof kernelContracts;
+
+/**
+ * The fields of a kernel's parameter record, the one named argument a native or WebAssembly
+ * implementation receives: its inputs, its outputs, the sizes it reads off its inputs, its attrs.
+ */
+export function kernelRecordFields(form: KernelForm): string[] {
+  const contract: KernelContract = kernelContracts[form];
+  const shapes = Object.values(contract.inputs).flat();
+  const sizes = freeContractDims
+    .filter((dim) => shapes.includes(dim))
+    .map((dim) => contractDimNames[dim]);
+  return [
+    ...Object.keys(contract.inputs),
+    ...Object.keys(contract.outputs),
+    ...sizes,
+    ...Object.keys(contract.attrs),
+  ];
+}
+
 /** Names of the forward inputs, in the order the gradient saves them. */
-export const forwardInputNames = ['q', 'k', 'v', 'mask', 'initialS', 'initialZ'] as const;
+export const forwardInputNames = Object.keys(
+  kernelContracts.forward.inputs,
+) as readonly (keyof ElementwiseAttentionInputs)[];
 
 /** Names of the step inputs, in the order the gradient saves them. */
-export const stepInputNames = ['q', 'k', 'v', 's', 'z'] as const;
+export const stepInputNames = Object.keys(
+  kernelContracts.step.inputs,
+) as readonly (keyof ElementwiseAttentionStepInputs)[];
 
 /** Number of moments a state holds for an order: t + 1, or 0 for `'exact'`. */
 export function stateSize(order: AttentionOrder): number {

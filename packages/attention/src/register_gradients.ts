@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { forwardGradientMap, savedForwardInputs } from './backward.js';
+import { forwardGradientMap } from './backward.js';
+import { forwardTensorsOf } from './contract_tensors.js';
 import {
   type ElementwiseAttentionAttrs,
   ElementwiseAttentionForward,
@@ -25,7 +26,7 @@ export const elementwiseAttentionGradConfig: tf.GradConfig = {
   inputsToSave: [...forwardInputNames],
   gradFunc: (dys, saved, attrs) => {
     const { order, causal } = attrs as unknown as ElementwiseAttentionAttrs;
-    return toThunks(forwardGradientMap(savedForwardInputs(saved), asArray(dys), order, causal));
+    return toThunks(forwardGradientMap(forwardTensorsOf(saved), asArray(dys), order, causal));
   },
 };
 

@@ -1,22 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { elementwiseAttention, elementwiseAttentionStep, zeroState } from '../src/index.js';
-import { useBackend } from './helpers.js';
+import { refusedCall, refusedCallsLeakNothing } from './helpers.js';
 import './node_backends.js';
 
 /** Every bad input of DESIGN.md §5 gets an Error naming the argument, the expectation and the value. */
 describe('clear errors for bad input', () => {
-  beforeAll(() => useBackend('cpu'));
-  let start = 0;
-  beforeEach(() => {
-    start = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors, 'a failed call must not leak tensors').toBe(start);
-  });
+  refusedCallsLeakNothing('cpu');
 
   const q = () => tf.zeros([2, 5, 4]);
-  const call = (build: () => unknown) => () => tf.tidy(() => void build());
 
   it.each([
     [3, "order must be an even integer >= 0 or 'exact', got 3"],
@@ -25,71 +17,71 @@ describe('clear errors for bad input', () => {
     ['six', "got 'six'"],
     [Number.NaN, 'got NaN'],
   ])('order %s', (order, message) => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), { order: order as number }))).toThrow(
-      message,
-    );
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { order: order as number })),
+    ).toThrow(message);
   });
 
   it('rank', () => {
-    expect(call(() => elementwiseAttention(tf.zeros([2, 5, 4, 1]), q(), q()))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(tf.zeros([2, 5, 4, 1]), q(), q()))).toThrow(
       'elementwiseAttention: q must have shape [B, Lq, D] (or [Lq, D]), got [2, 5, 4, 1]',
     );
-    expect(call(() => elementwiseAttention(tf.zeros([5, 4]), q(), q()))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(tf.zeros([5, 4]), q(), q()))).toThrow(
       'k must have rank 2 [L, D] like q, got [2, 5, 4]',
     );
   });
 
   it('mismatched batch, channels and lengths', () => {
-    expect(call(() => elementwiseAttention(q(), tf.zeros([3, 5, 4]), q()))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), tf.zeros([3, 5, 4]), q()))).toThrow(
       'k must have shape [2, L, 4] to match q [2, 5, 4], got [3, 5, 4]',
     );
-    expect(call(() => elementwiseAttention(q(), tf.zeros([2, 5, 3]), q()))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), tf.zeros([2, 5, 3]), q()))).toThrow(
       'got [2, 5, 3]',
     );
-    expect(call(() => elementwiseAttention(q(), q(), tf.zeros([2, 6, 4])))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), tf.zeros([2, 6, 4])))).toThrow(
       'v must have shape the shape of k = [2, 5, 4], got [2, 6, 4]',
     );
     expect(
-      call(() =>
+      refusedCall(() =>
         elementwiseAttention(q(), tf.zeros([2, 7, 4]), tf.zeros([2, 7, 4]), { causal: true }),
       ),
     ).toThrow('causal attention needs as many queries as keys, got Lq = 5 and L = 7');
   });
 
   it('non-float dtype', () => {
-    expect(call(() => elementwiseAttention(tf.zeros([2, 5, 4], 'int32'), q(), q()))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(tf.zeros([2, 5, 4], 'int32'), q(), q()))).toThrow(
       'q must have dtype float32, got int32',
     );
-    expect(call(() => elementwiseAttention(q(), q(), tf.zeros([2, 5, 4], 'bool')))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), tf.zeros([2, 5, 4], 'bool')))).toThrow(
       'v must have dtype float32, got bool',
     );
   });
 
   it('empty sequences', () => {
-    expect(call(() => elementwiseAttention(q(), tf.zeros([2, 0, 4]), tf.zeros([2, 0, 4])))).toThrow(
-      'sequences must be non-empty, got q [2, 5, 4] and k [2, 0, 4]',
-    );
-    expect(call(() => elementwiseAttention(tf.zeros([2, 0, 4]), q(), q()))).toThrow(
+    expect(
+      refusedCall(() => elementwiseAttention(q(), tf.zeros([2, 0, 4]), tf.zeros([2, 0, 4]))),
+    ).toThrow('sequences must be non-empty, got q [2, 5, 4] and k [2, 0, 4]');
+    expect(refusedCall(() => elementwiseAttention(tf.zeros([2, 0, 4]), q(), q()))).toThrow(
       'sequences must be non-empty',
     );
   });
 
   it('mask of the wrong shape or dtype', () => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: tf.ones([2, 4]) }))).toThrow(
-      'mask must have shape [B, L] = [2, 5], got [2, 4]',
-    );
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: tf.ones([2, 5, 1]) }))).toThrow(
-      'got [2, 5, 1]',
-    );
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: tf.tensor([['a']]) }))).toThrow(
-      'mask must be boolean or numeric, got dtype string',
-    );
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: tf.ones([2, 4]) })),
+    ).toThrow('mask must have shape [B, L] = [2, 5], got [2, 4]');
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: tf.ones([2, 5, 1]) })),
+    ).toThrow('got [2, 5, 1]');
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: tf.tensor([['a']]) })),
+    ).toThrow('mask must be boolean or numeric, got dtype string');
   });
 
   it('state of the wrong shape, or with exact order', () => {
     const s = tf.zeros([2, 7, 4]);
     expect(
-      call(() =>
+      refusedCall(() =>
         elementwiseAttention(q(), q(), q(), {
           order: 4,
           causal: true,
@@ -98,12 +90,12 @@ describe('clear errors for bad input', () => {
       ),
     ).toThrow('initialState.s must have shape [B, t+1, D] for order 4 = [2, 5, 4], got [2, 7, 4]');
     expect(
-      call(() =>
+      refusedCall(() =>
         elementwiseAttention(q(), q(), q(), { order: 6, initialState: { s, z: tf.zeros([2, 7]) } }),
       ),
     ).toThrow('initialState.z must have shape');
     expect(
-      call(() =>
+      refusedCall(() =>
         elementwiseAttention(q(), q(), q(), { order: 'exact', initialState: { s, z: s } }),
       ),
     ).toThrow("initialState is only defined for series orders; order 'exact' has no state");
@@ -111,7 +103,9 @@ describe('clear errors for bad input', () => {
   });
 
   it('unknown options (typos)', () => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), { casual: true } as never))).toThrow(
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { casual: true } as never)),
+    ).toThrow(
       "unknown option 'casual'; expected one of order, causal, mask, initialState, returnFinalState, groupSize",
     );
   });
@@ -119,19 +113,21 @@ describe('clear errors for bad input', () => {
   it('step: shapes, state and order', () => {
     const x = () => tf.zeros([2, 4]);
     const state = zeroState(6, 2, 4);
-    expect(call(() => elementwiseAttentionStep(x(), tf.zeros([2, 3]), x(), state))).toThrow(
+    expect(refusedCall(() => elementwiseAttentionStep(x(), tf.zeros([2, 3]), x(), state))).toThrow(
       'elementwiseAttentionStep: k must have shape [B, D] like q = [2, 4], got [2, 3]',
     );
-    expect(call(() => elementwiseAttentionStep(x(), x(), x(), state, { order: 4 }))).toThrow(
+    expect(refusedCall(() => elementwiseAttentionStep(x(), x(), x(), state, { order: 4 }))).toThrow(
       'state.s must have shape [B, t+1, D] for order 4 = [2, 5, 4], got [2, 7, 4]',
     );
     expect(
-      call(() => elementwiseAttentionStep(x(), x(), x(), state, { order: 'exact' as never })),
+      refusedCall(() =>
+        elementwiseAttentionStep(x(), x(), x(), state, { order: 'exact' as never }),
+      ),
     ).toThrow("order 'exact' has no recurrent form");
-    expect(call(() => elementwiseAttentionStep(x(), x(), x(), state, { order: 5 }))).toThrow(
+    expect(refusedCall(() => elementwiseAttentionStep(x(), x(), x(), state, { order: 5 }))).toThrow(
       'order must be an even integer >= 0, got 5',
     );
-    expect(call(() => elementwiseAttentionStep(x(), x(), x(), null as never))).toThrow(
+    expect(refusedCall(() => elementwiseAttentionStep(x(), x(), x(), null as never))).toThrow(
       'state must be {s, z}, got null',
     );
     tf.dispose([state.s, state.z]);
@@ -146,31 +142,31 @@ describe('clear errors for bad input', () => {
     ['causal', "got 'causal'"],
     [[], 'got an array of length 0'],
   ])('options passed positionally (%s) are refused, not read as defaults', (options, got) => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), options as never))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), q(), options as never))).toThrow(
       `elementwiseAttention: options must be an object with any of ${OP_OPTIONS}, ${got}`,
     );
   });
 
   it('option values of the wrong type', () => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), { causal: 'yes' as never }))).toThrow(
-      "elementwiseAttention: options.causal must be a boolean, got 'yes'",
-    );
-    expect(call(() => elementwiseAttention(q(), q(), q(), { causal: 1 as never }))).toThrow(
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { causal: 'yes' as never })),
+    ).toThrow("elementwiseAttention: options.causal must be a boolean, got 'yes'");
+    expect(refusedCall(() => elementwiseAttention(q(), q(), q(), { causal: 1 as never }))).toThrow(
       'elementwiseAttention: options.causal must be a boolean, got 1',
     );
     expect(
-      call(() => elementwiseAttention(q(), q(), q(), { returnFinalState: 'no' as never })),
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { returnFinalState: 'no' as never })),
     ).toThrow("elementwiseAttention: options.returnFinalState must be a boolean, got 'no'");
   });
 
   it('step options: not an object, unknown names', () => {
     const x = () => tf.zeros([2, 4]);
     const state = zeroState(6, 2, 4);
-    expect(call(() => elementwiseAttentionStep(x(), x(), x(), state, 4 as never))).toThrow(
+    expect(refusedCall(() => elementwiseAttentionStep(x(), x(), x(), state, 4 as never))).toThrow(
       'elementwiseAttentionStep: options must be an object with any of order, groupSize, got 4',
     );
     expect(
-      call(() => elementwiseAttentionStep(x(), x(), x(), state, { causal: true } as never)),
+      refusedCall(() => elementwiseAttentionStep(x(), x(), x(), state, { causal: true } as never)),
     ).toThrow(
       "elementwiseAttentionStep: unknown option 'causal'; expected one of order, groupSize",
     );
@@ -178,44 +174,46 @@ describe('clear errors for bad input', () => {
   });
 
   it('masks that are not a tensor or an array, disposed or ragged', () => {
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: {} as never }))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: {} as never }))).toThrow(
       'elementwiseAttention: mask must be a tf.Tensor or a nested array of numbers or booleans, got an object',
     );
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: 'all' as never }))).toThrow(
-      "mask must be a tf.Tensor or a nested array of numbers or booleans, got 'all'",
-    );
+    expect(
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: 'all' as never })),
+    ).toThrow("mask must be a tf.Tensor or a nested array of numbers or booleans, got 'all'");
     const disposed = tf.ones([2, 5]);
     disposed.dispose();
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: disposed }))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: disposed }))).toThrow(
       'elementwiseAttention: mask has been disposed',
     );
     const ragged = [
       [1, 1, 1, 1, 1],
       [1, 0],
     ];
-    expect(call(() => elementwiseAttention(q(), q(), q(), { mask: ragged }))).toThrow(
+    expect(refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: ragged }))).toThrow(
       'elementwiseAttention: mask is a ragged nested array: mask[1] has shape [2] where mask[0] has shape [5]',
     );
     expect(
-      call(() => elementwiseAttention(q(), q(), q(), { mask: [[1, 1, 1, 1, {}]] as never })),
+      refusedCall(() => elementwiseAttention(q(), q(), q(), { mask: [[1, 1, 1, 1, {}]] as never })),
     ).toThrow('mask[0][4] must be a number or a boolean, got an object');
   });
 
   it('ragged nested arrays are refused, even where the number of values fits a shape', () => {
-    expect(call(() => elementwiseAttention([[1, 2], [3]], [[1, 2]], [[1, 2]]))).toThrow(
+    expect(refusedCall(() => elementwiseAttention([[1, 2], [3]], [[1, 2]], [[1, 2]]))).toThrow(
       'elementwiseAttention: q is a ragged nested array: q[1] has shape [1] where q[0] has shape [2]',
     );
     // 3 values, read by tf.tensor as [[1], [2], [3]] after its first-element shape [3, 1].
-    expect(call(() => elementwiseAttention([[1]], [[1], [2, 3], []], [[1], [2], [3]]))).toThrow(
-      'k is a ragged nested array: k[1] has shape [2] where k[0] has shape [1]',
-    );
     expect(
-      call(() => elementwiseAttention([[[1], [2]], [[3]]], [[[1], [2]]], [[[1], [2]]])),
+      refusedCall(() => elementwiseAttention([[1]], [[1], [2, 3], []], [[1], [2], [3]])),
+    ).toThrow('k is a ragged nested array: k[1] has shape [2] where k[0] has shape [1]');
+    expect(
+      refusedCall(() => elementwiseAttention([[[1], [2]], [[3]]], [[[1], [2]]], [[[1], [2]]])),
     ).toThrow('q is a ragged nested array: q[1] has shape [1, 1] where q[0] has shape [2, 1]');
-    expect(call(() => elementwiseAttention([[1, 'a']] as never, [[1, 2]], [[1, 2]]))).toThrow(
-      "elementwiseAttention: q[0][1] must be a number, got 'a'",
-    );
-    expect(call(() => elementwiseAttention(q(), { shape: [2, 5, 4] } as never, q()))).toThrow(
+    expect(
+      refusedCall(() => elementwiseAttention([[1, 'a']] as never, [[1, 2]], [[1, 2]])),
+    ).toThrow("elementwiseAttention: q[0][1] must be a number, got 'a'");
+    expect(
+      refusedCall(() => elementwiseAttention(q(), { shape: [2, 5, 4] } as never, q())),
+    ).toThrow(
       'elementwiseAttention: k must be a tf.Tensor or a nested array of numbers, got an object',
     );
   });

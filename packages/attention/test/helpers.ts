@@ -1,12 +1,30 @@
 import { randomNormal as randomValues, relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import { expect } from 'vitest';
+import { afterEach, beforeAll, beforeEach, expect } from 'vitest';
 
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
   if (!ok || tf.getBackend() !== name)
     throw new Error(`tfjs backend '${name}' failed to initialise`);
 }
+
+/**
+ * For a describe of refused calls: runs it on `backend`, and fails any test after which more
+ * tensors exist than before it (a refused call must not leak).
+ */
+export function refusedCallsLeakNothing(backend: string): void {
+  beforeAll(() => useBackend(backend));
+  let start = 0;
+  beforeEach(() => {
+    start = tf.memory().numTensors;
+  });
+  afterEach(() => {
+    expect(tf.memory().numTensors, 'a refused call must not leak tensors').toBe(start);
+  });
+}
+
+/** `build` as a thunk for `expect(…).toThrow`, inside `tf.tidy` so what it allocates is freed. */
+export const refusedCall = (build: () => unknown) => () => tf.tidy(() => void build());
 
 /** Normal samples (Box–Muller) with the given standard deviation, as float32 values. */
 export { randomValues };

@@ -1,6 +1,6 @@
 import { centralDifferenceGradient } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type AttentionDims, softmaxAttention64 } from '../bench/softmax_reference.js';
 import {
   clearSoftmaxMaskCache,
@@ -9,7 +9,14 @@ import {
   type SoftmaxVariant,
   softmaxAttention,
 } from '../src/index.js';
-import { expectClose, randomNormal, randomValues, useBackend } from './helpers.js';
+import {
+  expectClose,
+  randomNormal,
+  randomValues,
+  refusedCall,
+  refusedCallsLeakNothing,
+  useBackend,
+} from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
 interface Case {
@@ -152,16 +159,8 @@ describe.each(BACKENDS)('softmaxAttention on %s', (backend) => {
 });
 
 describe('softmaxAttention input checks', () => {
-  beforeAll(() => useBackend('cpu'));
-  let start = 0;
-  beforeEach(() => {
-    start = tf.memory().numTensors;
-  });
-  afterEach(() => {
-    expect(tf.memory().numTensors, 'a failed call must not leak tensors').toBe(start);
-  });
+  refusedCallsLeakNothing('cpu');
   const x = (...shape: number[]) => tf.zeros(shape);
-  const call = (build: () => unknown) => () => tf.tidy(() => void build());
 
   it.each(
     [
@@ -221,7 +220,7 @@ describe('softmaxAttention input checks', () => {
       ],
     ].map(([build, message]) => ({ build: build as () => unknown, message: message as string })),
   )('$message', ({ build, message }) => {
-    expect(call(build)).toThrow(`softmaxAttention: ${message}`);
+    expect(refusedCall(build)).toThrow(`softmaxAttention: ${message}`);
   });
 
   it('takes nested arrays, and masks of any numeric or boolean dtype', () => {

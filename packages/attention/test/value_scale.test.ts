@@ -8,7 +8,8 @@ import { eaBackward, eaForward, eaStep, eaStepBackward } from '@elementwise/math
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { forwardGradientMap } from '../src/backward.js';
-import { compositeForward, type ForwardTensors } from '../src/composite/kernels.js';
+import { compositeForward } from '../src/composite/kernels.js';
+import type { ForwardTensors } from '../src/contract_tensors.js';
 import { elementwiseAttention, elementwiseAttentionStep } from '../src/index.js';
 import { runValueScaled, valuesFitUnscaled } from '../src/value_scale.js';
 import { expectClose, randomNormal, useBackend } from './helpers.js';

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe } from 'vitest';
 import { Kit } from './kit.js';
 import { type ConformanceOptions, resolveOptions } from './options.js';
 import { backwardSuite } from './suites/backward.js';
+import { contractSuite } from './suites/contract.js';
 import { errorsSuite } from './suites/errors.js';
 import { forwardSuite } from './suites/forward.js';
 import { groupedSuite } from './suites/grouped.js';
@@ -18,7 +19,8 @@ import { stepSuite } from './suites/step.js';
  * Declares the conformance suite of the element-wise attention kernel contract for one tfjs
  * backend, as a vitest `describe` block: call it at the top level of a test file.
  *
- * Every form (forward, gradients, recurrent step, long sequences) is compared with the float64
+ * Every kernel the backend fuses is called directly with the shapes the contract's data gives
+ * (`kernelContracts`). Every form (forward, gradients, recurrent step, long sequences) is compared with the float64
  * oracle of `@elementwise/math` over the contract's shapes and orders; properties are checked
  * with fast-check; the grouped form (`groupSize`) is checked against the oracle's; the
  * zero-denominator rule, the propagation of non-finite inputs, large finite queries, error messages, tensor and data-id leaks and
@@ -31,6 +33,7 @@ export function describeBackendConformance(options: ConformanceOptions): void {
     beforeAll(() => kit.start(), kit.options.timeout);
     afterAll(() => kit.stop(), kit.options.timeout);
     setupSuite(kit);
+    contractSuite(kit);
     forwardSuite(kit);
     backwardSuite(kit);
     stepSuite(kit);

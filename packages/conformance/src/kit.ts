@@ -1,9 +1,4 @@
-import {
-  ElementwiseAttentionBackward,
-  ElementwiseAttentionForward,
-  ElementwiseAttentionGroupedStep,
-  ElementwiseAttentionStep,
-} from '@elementwise/attention';
+import { kernelContracts } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it, type TestContext } from 'vitest';
 import { Comparator } from './compare.js';
@@ -11,12 +6,9 @@ import { KERNEL_FORMS, type KernelForm, type ResolvedOptions } from './options.j
 import { defaultPoisoner } from './poison.js';
 import { TOLERANCE_FORMS } from './tolerances.js';
 
-export const KERNEL_NAMES: Readonly<Record<KernelForm, string>> = {
-  forward: ElementwiseAttentionForward,
-  backward: ElementwiseAttentionBackward,
-  step: ElementwiseAttentionStep,
-  groupedStep: ElementwiseAttentionGroupedStep,
-};
+export const KERNEL_NAMES = Object.fromEntries(
+  KERNEL_FORMS.map((form) => [form, kernelContracts[form].kernelName]),
+) as Readonly<Record<KernelForm, string>>;
 
 export type FusedKernels = Record<KernelForm, boolean>;
 

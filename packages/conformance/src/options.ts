@@ -1,13 +1,13 @@
+import { type KernelForm, kernelContracts } from '@elementwise/attention';
 import type { Case } from './cases.js';
 import { conformanceCases } from './cases.js';
 import type { OutputPoisoner } from './poison.js';
 import { type Precision, resolveTolerances, type Tolerances } from './tolerances.js';
 
-/** The three kernels of the contract, by the short names the kit reports them under. */
-export type KernelForm = 'forward' | 'backward' | 'step' | 'groupedStep';
+export type { KernelForm };
 
 /** Every kernel form of the contract, in the order reports list them. */
-export const KERNEL_FORMS: readonly KernelForm[] = ['forward', 'backward', 'step', 'groupedStep'];
+export const KERNEL_FORMS = Object.keys(kernelContracts) as readonly KernelForm[];
 
 export interface ConformanceOptions {
   /** The tfjs backend name the adapter's kernels are registered under (`tf.setBackend` name). */

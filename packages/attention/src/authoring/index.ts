@@ -10,11 +10,12 @@ export {
   kernelFuncFor,
 } from './host_memory_kernel.js';
 export {
-  attentionDims,
   backwardDims,
+  checkKernelCall,
   expectShape,
   forwardDims,
   groupedStepDims,
+  type KernelCall,
   type KernelDims,
   readOrder,
   stepDims,

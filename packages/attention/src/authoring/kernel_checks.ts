@@ -1,18 +1,31 @@
 import { groupFeatureCount, orderProblem } from '@elementwise/math';
-import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type AttentionOrder,
-  ElementwiseAttentionBackward,
-  ElementwiseAttentionForward,
-  ElementwiseAttentionGroupedStep,
-  ElementwiseAttentionStep,
+  type ContractDim,
+  type KernelContract,
+  type KernelForm,
+  kernelContracts,
   stateSize,
 } from '../kernel_names.js';
 
 /**
- * For backend authors: checks on what the op hands a kernel. The op validates user input; these
- * catch a kernel called directly with inputs or attrs that break the contract.
+ * For backend authors: checks on what the op hands a kernel, derived from the contract's data
+ * (`kernelContracts`). The op validates user input; these catch a kernel called directly with
+ * inputs or attrs that break the contract.
  */
+
+/** A kernel call that satisfies the contract: its attrs, every size, every output's shape. */
+export interface KernelCall {
+  order: AttentionOrder;
+  /** `false` where the kernel has no `causal` attr. */
+  causal: boolean;
+  /** Channels per group; 1 where the kernel has no `groupSize` attr. */
+  groupSize: number;
+  sizes: Partial<Record<ContractDim, number>>;
+  /** The outputs' shapes, in the order the kernel returns them. */
+  outputShapes: number[][];
+}
 
 /** The sizes of a forward or backward call. */
 export interface KernelDims {
@@ -44,29 +57,113 @@ export function expectShape(
   }
 }
 
-/** The dims of a forward/backward call, after checking every input against q and k. */
-export function attentionDims(
-  kernelName: string,
+function readAttrs(
+  contract: KernelContract,
+  attrs: NamedAttrMap,
+): Pick<KernelCall, 'order' | 'causal' | 'groupSize'> {
+  const { kernelName } = contract;
+  const kinds = Object.values(contract.attrs);
+  const order = readOrder(kernelName, attrs);
+  if (kinds.includes('seriesOrder') && order === 'exact') {
+    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
+  }
+  const causal = kinds.includes('boolean') && attrs.causal === true;
+  const groupSize = kinds.includes('groupSize') ? (attrs.groupSize as number) : 1;
+  return { order, causal, groupSize };
+}
+
+/** Binds B, Lq, L and D from the first input that holds each, checking every input's rank. */
+function readSizes(
+  contract: KernelContract,
+  inputs: NamedTensorInfoMap,
+): Partial<Record<ContractDim, number>> {
+  const sizes: Partial<Record<ContractDim, number>> = {};
+  for (const [name, dims] of Object.entries(contract.inputs)) {
+    const info = inputs[name];
+    if (info === undefined || info.shape.length !== dims.length) {
+      const got = info === undefined ? 'nothing' : `[${info.shape.join(', ')}]`;
+      throw new Error(
+        `${contract.kernelName}: ${name} must have shape [${dims.join(', ')}], got ${got}`,
+      );
+    }
+    dims.forEach((dim, axis) => {
+      if (['B', 'Lq', 'L', 'D'].includes(dim)) sizes[dim] ??= info.shape[axis];
+    });
+  }
+  return sizes;
+}
+
+/**
+ * Checks a call of the contract's kernel `form` (every input's shape against the others and
+ * the attrs) and returns its attrs, sizes and output shapes.
+ */
+export function checkKernelCall(
+  form: KernelForm,
+  inputs: NamedTensorInfoMap,
+  attrs: NamedAttrMap = {},
+): KernelCall {
+  const contract: KernelContract = kernelContracts[form];
+  const { kernelName } = contract;
+  const { order, causal, groupSize } = readAttrs(contract, attrs);
+  const sizes = readSizes(contract, inputs);
+  const channels = sizes.D as number;
+  const grouped = Object.values(contract.attrs).includes('groupSize');
+  if (
+    grouped &&
+    (typeof groupSize !== 'number' ||
+      !Number.isInteger(groupSize) ||
+      groupSize < 2 ||
+      channels % groupSize !== 0)
+  ) {
+    throw new Error(
+      `${kernelName}: groupSize must be an integer >= 2 that divides D = ${channels}, got ${String(groupSize)}`,
+    );
+  }
+  sizes.T = stateSize(order);
+  if (grouped) {
+    sizes.F = groupFeatureCount(groupSize, order as number);
+    sizes.G = channels / groupSize;
+  }
+  const shapeOf = (dims: readonly ContractDim[]) => dims.map((dim) => sizes[dim] as number);
+  for (const [name, dims] of Object.entries(contract.inputs)) {
+    expectShape(kernelName, name, inputs[name] as TensorInfo, shapeOf(dims));
+  }
+  if (causal && sizes.Lq !== sizes.L) {
+    throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${sizes.Lq} and L = ${sizes.L}`);
+  }
+  return {
+    order,
+    causal,
+    groupSize,
+    sizes,
+    outputShapes: Object.values(contract.outputs).map(shapeOf),
+  };
+}
+
+function attentionCall(
+  form: 'forward' | 'backward',
+  attrs: NamedAttrMap,
   inputs: Record<string, TensorInfo>,
-  order: AttentionOrder,
-  causal: boolean,
-): KernelDims {
-  const { q, k } = inputs;
-  if (q.shape.length !== 3 || k.shape.length !== 3) {
-    throw new Error(`${kernelName}: q and k must have rank 3 [B, L, D]`);
-  }
-  const [batch, queries, channels] = q.shape;
-  const keys = k.shape[1];
-  const terms = stateSize(order);
-  expectShape(kernelName, 'k', k, [batch, keys, channels]);
-  expectShape(kernelName, 'v', inputs.v, [batch, keys, channels]);
-  expectShape(kernelName, 'mask', inputs.mask, [batch, keys]);
-  expectShape(kernelName, 'initialS', inputs.initialS, [batch, terms, channels]);
-  expectShape(kernelName, 'initialZ', inputs.initialZ, [batch, terms, channels]);
-  if (causal && queries !== keys) {
-    throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${queries} and L = ${keys}`);
-  }
-  return { batch, queries, keys, channels };
+): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
+  const { order, causal, sizes } = checkKernelCall(form, inputs, attrs);
+  const dims = { batch: sizes.B, queries: sizes.Lq, keys: sizes.L, channels: sizes.D };
+  return { order, causal, dims: dims as KernelDims };
+}
+
+/** The order, causality and sizes of a forward call, after checking its inputs. */
+export function forwardDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
+  return attentionCall('forward', attrs, inputs);
+}
+
+/** The order, causality and sizes of a backward call, after checking its inputs and upstream gradients. */
+export function backwardDims(
+  attrs: NamedAttrMap,
+  inputs: Record<string, TensorInfo>,
+): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
+  return attentionCall('backward', attrs, inputs);
 }
 
 /** The order and sizes of a step call, after checking q, k, v and the state against each other. */
@@ -74,22 +171,13 @@ export function stepDims(
   attrs: NamedAttrMap,
   inputs: Record<string, TensorInfo>,
 ): { order: number; batch: number; channels: number; stateShape: number[] } {
-  const kernelName = ElementwiseAttentionStep;
-  const order = readOrder(kernelName, attrs);
-  if (order === 'exact') {
-    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
-  }
-  const { q, k, v, s, z } = inputs;
-  if (q.shape.length !== 2) {
-    throw new Error(`${kernelName}: q must have shape [B, D]`);
-  }
-  const [batch, channels] = q.shape;
-  const stateShape = [batch, stateSize(order), channels];
-  expectShape(kernelName, 'k', k, q.shape);
-  expectShape(kernelName, 'v', v, q.shape);
-  expectShape(kernelName, 's', s, stateShape);
-  expectShape(kernelName, 'z', z, stateShape);
-  return { order, batch, channels, stateShape };
+  const { order, sizes, outputShapes } = checkKernelCall('step', inputs, attrs);
+  return {
+    order: order as number,
+    batch: sizes.B as number,
+    channels: sizes.D as number,
+    stateShape: outputShapes[1],
+  };
 }
 
 /** The sizes of a grouped step call, after checking its attrs and every input against q. */
@@ -103,60 +191,12 @@ export function groupedStepDims(
   channels: number;
   stateShapes: { s: number[]; z: number[] };
 } {
-  const kernelName = ElementwiseAttentionGroupedStep;
-  const order = readOrder(kernelName, attrs);
-  if (order === 'exact') {
-    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
-  }
-  const groupSize = attrs.groupSize as unknown;
-  const { q, k, v, s, z } = inputs;
-  if (q.shape.length !== 2) {
-    throw new Error(`${kernelName}: q must have shape [B, D]`);
-  }
-  const [batch, channels] = q.shape;
-  if (
-    typeof groupSize !== 'number' ||
-    !Number.isInteger(groupSize) ||
-    groupSize < 2 ||
-    channels % groupSize !== 0
-  ) {
-    throw new Error(
-      `${kernelName}: groupSize must be an integer >= 2 that divides D = ${channels}, got ${String(groupSize)}`,
-    );
-  }
-  const features = groupFeatureCount(groupSize, order);
-  const stateShapes = {
-    s: [batch, features, channels],
-    z: [batch, features, channels / groupSize],
+  const { order, groupSize, sizes, outputShapes } = checkKernelCall('groupedStep', inputs, attrs);
+  return {
+    order: order as number,
+    groupSize,
+    batch: sizes.B as number,
+    channels: sizes.D as number,
+    stateShapes: { s: outputShapes[1], z: outputShapes[2] },
   };
-  expectShape(kernelName, 'k', k, q.shape);
-  expectShape(kernelName, 'v', v, q.shape);
-  expectShape(kernelName, 's', s, stateShapes.s);
-  expectShape(kernelName, 'z', z, stateShapes.z);
-  return { order, groupSize, batch, channels, stateShapes };
-}
-
-/** The order, causality and sizes of a forward call, after checking its inputs. */
-export function forwardDims(
-  attrs: NamedAttrMap,
-  inputs: Record<string, TensorInfo>,
-): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
-  const order = readOrder(ElementwiseAttentionForward, attrs);
-  const causal = attrs.causal === true;
-  return { order, causal, dims: attentionDims(ElementwiseAttentionForward, inputs, order, causal) };
-}
-
-/** The order, causality and sizes of a backward call, after checking its inputs and upstream gradients. */
-export function backwardDims(
-  attrs: NamedAttrMap,
-  inputs: Record<string, TensorInfo>,
-): { order: AttentionOrder; causal: boolean; dims: KernelDims } {
-  const kernelName = ElementwiseAttentionBackward;
-  const order = readOrder(kernelName, attrs);
-  const causal = attrs.causal === true;
-  const dims = attentionDims(kernelName, inputs, order, causal);
-  expectShape(kernelName, 'dy', inputs.dy, inputs.q.shape);
-  expectShape(kernelName, 'dFinalS', inputs.dFinalS, inputs.initialS.shape);
-  expectShape(kernelName, 'dFinalZ', inputs.dFinalZ, inputs.initialZ.shape);
-  return { order, causal, dims };
 }

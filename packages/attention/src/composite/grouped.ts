@@ -1,5 +1,6 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardTensors } from '../contract_tensors.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { valueScaleDown, valuesFitUnscaled } from '../value_scale.js';
@@ -19,21 +20,6 @@ import { withoutGradient } from './without_gradient.js';
  * quadratic weights up to contexts far beyond the ones this form is trained at. The state (in
  * and out) and the step use the features, so the step stays O(F·D) per token.
  */
-
-export interface GroupedInputs {
-  /** [B, Lq, D] */
-  q: tf.Tensor3D;
-  /** [B, L, D] */
-  k: tf.Tensor3D;
-  /** [B, L, D] */
-  v: tf.Tensor3D;
-  /** [B, L] of 0/1 */
-  mask: tf.Tensor2D;
-  /** [B, F, D] (series orders; [B, 0, D] for exact) */
-  initialS: tf.Tensor3D;
-  /** [B, F, G] */
-  initialZ: tf.Tensor3D;
-}
 
 /** [B, L, D] -> [B, G, L, d]. */
 function byGroup(x: tf.Tensor, groupSize: number): tf.Tensor4D {
@@ -187,7 +173,7 @@ export interface StateUse {
 
 /** Forward: [y [B, Lq, D], finalS [B, F, D], finalZ [B, F, G]]. */
 export function groupedForwardComposite(
-  inputs: GroupedInputs,
+  inputs: ForwardTensors,
   order: AttentionOrder,
   groupSize: number,
   causal: boolean,
@@ -221,7 +207,7 @@ export function groupedForwardComposite(
 
 /** {@link groupedForwardComposite} on values that cannot overflow float32 moments. */
 function scaledForward(
-  inputs: GroupedInputs,
+  inputs: ForwardTensors,
   order: AttentionOrder,
   groupSize: number,
   causal: boolean,
@@ -267,7 +253,7 @@ function scaledForward(
 function finalState(
   k: tf.Tensor4D,
   v: tf.Tensor4D,
-  inputs: GroupedInputs,
+  inputs: ForwardTensors,
   features: GroupFeatures,
 ): [tf.Tensor3D, tf.Tensor3D] {
   const [s0, z0] = stateByGroup(inputs.initialS, inputs.initialZ, features.groupSize);

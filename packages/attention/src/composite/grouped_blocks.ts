@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardTensors } from '../contract_tensors.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
-import { type GroupedInputs, groupedForwardComposite, type StateUse } from './grouped.js';
+import { groupedForwardComposite, type StateUse } from './grouped.js';
 
 /**
  * Queries per block when a long causal grouped call runs block by block. The parallel form
@@ -18,7 +19,7 @@ export const GROUPED_BLOCK = 256;
  * Under a gradient the parallel form runs, whose backward recomputes its weights.
  */
 export function groupedForward(
-  inputs: GroupedInputs,
+  inputs: ForwardTensors,
   order: AttentionOrder,
   groupSize: number,
   causal: boolean,

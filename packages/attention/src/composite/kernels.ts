@@ -1,14 +1,13 @@
 import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardTensors } from '../contract_tensors.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { exactBackward, exactForward } from './exact.js';
-import { type SeriesInputs, seriesBackward, seriesForward } from './series.js';
+import { seriesBackward, seriesForward } from './series.js';
 
 /**
  * The composite implementations of the contract's forward and backward, with the contract's
  * inputs and outputs (kernel_names.ts), built from tfjs ops so they run on every backend.
  */
-
-export type ForwardTensors = SeriesInputs;
 
 export function compositeForward(
   inputs: ForwardTensors,

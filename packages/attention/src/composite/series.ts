@@ -1,5 +1,6 @@
 import { taylorCoefficients } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import type { ForwardTensors } from '../contract_tensors.js';
 import {
   featureExponent,
   oneScaleServesEveryPrefix,
@@ -20,21 +21,6 @@ import { type CausalScan, causalScan } from './scan.js';
  * Each term n works on [B, D, L] tensors and is disposed before the next: per-n loops on
  * [B, D, L] are far faster in tfjs than [B, D, L, t+1] tensors built with pow/stack.
  */
-
-export interface SeriesInputs {
-  /** [B, Lq, D] */
-  q: tf.Tensor3D;
-  /** [B, L, D] */
-  k: tf.Tensor3D;
-  /** [B, L, D] */
-  v: tf.Tensor3D;
-  /** [B, L] of 0/1 */
-  mask: tf.Tensor2D;
-  /** [B, t+1, D] */
-  initialS: tf.Tensor3D;
-  /** [B, t+1, D] */
-  initialZ: tf.Tensor3D;
-}
 
 export interface SeriesGradients {
   dq: tf.Tensor3D;
@@ -68,7 +54,7 @@ interface ChannelMajor {
   scan: CausalScan | null;
 }
 
-function toChannelMajor(inputs: SeriesInputs, causal: boolean): ChannelMajor {
+function toChannelMajor(inputs: ForwardTensors, causal: boolean): ChannelMajor {
   const [batch, keys] = inputs.mask.shape;
   const visible = tf.notEqual(tf.reshape(inputs.mask, [batch, 1, keys]), 0);
   // Masked keys are absent whatever they hold: zeroed before f_n = f_{n-1} k can turn a NaN
@@ -204,7 +190,7 @@ function numeratorDenominator(
 
 /** Forward: [y [B,Lq,D], finalS [B,t+1,D], finalZ [B,t+1,D]]. */
 export function seriesForward(
-  inputs: SeriesInputs,
+  inputs: ForwardTensors,
   order: number,
   causal: boolean,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
@@ -233,7 +219,7 @@ export function seriesForward(
  * adjoints, which every key reaches from the last position, come in with 2^{E_last - E_j}.
  */
 export function seriesBackward(
-  inputs: SeriesInputs,
+  inputs: ForwardTensors,
   dy: tf.Tensor3D,
   dFinalS: tf.Tensor3D,
   dFinalZ: tf.Tensor3D,

@@ -1,7 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { forwardGradientMap, savedForwardInputs } from '../backward.js';
+import { forwardGradientMap } from '../backward.js';
 import { groupedForward } from '../composite/grouped_blocks.js';
-import { compositeForward, type ForwardTensors } from '../composite/kernels.js';
+import { compositeForward } from '../composite/kernels.js';
+import { type ForwardTensors, forwardTensorsOf } from '../contract_tensors.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
 import { checkGroupSize, checkGroupsDivide, stateShapes } from '../group_size.js';
 import { type AttentionOrder, asKernelArgs, ElementwiseAttentionForward } from '../kernel_names.js';
@@ -137,7 +138,7 @@ function runForward(inputs: ForwardTensors, order: AttentionOrder, causal: boole
   return runWithCustomGradient(
     { ...inputs },
     () => kernel(inputs),
-    (dys, saved) => gradients(savedForwardInputs(saved), dys),
+    (dys, saved) => gradients(forwardTensorsOf(saved), dys),
   );
 }
 
@@ -221,14 +222,7 @@ function prepareInputs(
     );
   }
   return {
-    inputs: {
-      q: q as tf.Tensor3D,
-      k: k as tf.Tensor3D,
-      v: v as tf.Tensor3D,
-      mask: mask as tf.Tensor2D,
-      initialS: initialS as tf.Tensor3D,
-      initialZ: initialZ as tf.Tensor3D,
-    },
+    inputs: forwardTensorsOf([q, k, v, mask, initialS, initialZ]),
     batched,
   };
 }

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupedStepComposite } from '../composite/grouped.js';
 import { stepForward } from '../composite/step.js';
+import { type StepTensors, stepTensorsOf } from '../contract_tensors.js';
 import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import { checkGroupSize, checkGroupsDivide } from '../group_size.js';
@@ -8,7 +9,6 @@ import {
   asKernelArgs,
   ElementwiseAttentionGroupedStep,
   ElementwiseAttentionStep,
-  type ElementwiseAttentionStepInputs,
 } from '../kernel_names.js';
 import { checkOptions } from '../options.js';
 import type { AttentionState } from '../state.js';
@@ -122,14 +122,6 @@ function runGroupedStep(inputs: StepTensors, order: number, groupSize: number): 
   return groupedStepComposite(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order, groupSize);
 }
 
-interface StepTensors extends ElementwiseAttentionStepInputs {
-  q: tf.Tensor2D;
-  k: tf.Tensor2D;
-  v: tf.Tensor2D;
-  s: tf.Tensor3D;
-  z: tf.Tensor3D;
-}
-
 function prepareStepInputs(
   qIn: TensorInput,
   kIn: TensorInput,
@@ -155,13 +147,7 @@ function prepareStepInputs(
     [q, k, v] = [q, k, v].map((x) => tf.expandDims(x, 0));
   }
   return {
-    inputs: {
-      q: q as tf.Tensor2D,
-      k: k as tf.Tensor2D,
-      v: v as tf.Tensor2D,
-      s: s as tf.Tensor3D,
-      z: z as tf.Tensor3D,
-    },
+    inputs: stepTensorsOf([q, k, v, s, z]),
     batched,
   };
 }

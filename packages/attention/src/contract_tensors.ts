@@ -1,0 +1,35 @@
+import type * as tf from '@tensorflow/tfjs-core';
+import {
+  type ElementwiseAttentionInputs,
+  type ElementwiseAttentionStepInputs,
+  forwardInputNames,
+  stepInputNames,
+} from './kernel_names.js';
+
+/**
+ * The forward's inputs as tensors, named as in the contract: q [B, Lq, D], k and v [B, L, D],
+ * mask [B, L] of 0/1, initialS and initialZ [B, T, D] (grouped EA: [B, F, D] and [B, F, G]).
+ */
+export type ForwardTensors = {
+  [name in keyof ElementwiseAttentionInputs]: name extends 'mask' ? tf.Tensor2D : tf.Tensor3D;
+};
+
+/** The step's inputs as tensors: q, k, v [B, D], s and z [B, T, D] (grouped: [B, F, D|G]). */
+export type StepTensors = {
+  [name in keyof ElementwiseAttentionStepInputs]: name extends 's' | 'z'
+    ? tf.Tensor3D
+    : tf.Tensor2D;
+};
+
+const byName = (names: readonly string[], tensors: readonly tf.Tensor[]) =>
+  Object.fromEntries(names.map((name, i) => [name, tensors[i]]));
+
+/** Tensors listed in the contract's forward input order (as the gradient saves them), by name. */
+export function forwardTensorsOf(tensors: readonly tf.Tensor[]): ForwardTensors {
+  return byName(forwardInputNames, tensors) as ForwardTensors;
+}
+
+/** Tensors listed in the contract's step input order, by name. */
+export function stepTensorsOf(tensors: readonly tf.Tensor[]): StepTensors {
+  return byName(stepInputNames, tensors) as StepTensors;
+}

@@ -1,0 +1,85 @@
+import {
+  type ContractDim,
+  type KernelContract,
+  type KernelForm,
+  kernelContracts,
+} from '@elementwise/attention';
+import { groupFeatureCount } from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect } from 'vitest';
+import type { Kit } from '../kit.js';
+import { KERNEL_FORMS } from '../options.js';
+import { randomNormal } from '../random.js';
+
+const ORDER = 4;
+const GROUP_SIZE = 2;
+const SIZES: Record<ContractDim, number> = {
+  B: 2,
+  Lq: 3,
+  L: 3,
+  D: 4,
+  T: ORDER + 1,
+  F: groupFeatureCount(GROUP_SIZE, ORDER),
+  G: 4 / GROUP_SIZE,
+};
+const ATTRS: Record<KernelForm, tf.NamedAttrMap> = {
+  forward: { order: ORDER, causal: true },
+  backward: { order: ORDER, causal: true },
+  step: { order: ORDER },
+  groupedStep: { order: ORDER, groupSize: GROUP_SIZE },
+};
+
+/**
+ * Inputs of the shapes the contract gives. Masks are all ones and states start at zero, so every
+ * denominator is positive; values do not matter here, only what the kernel accepts and returns.
+ */
+function contractInputs(contract: KernelContract): Record<string, tf.Tensor> {
+  return Object.fromEntries(
+    Object.entries(contract.inputs).map(([name, dims], seed) => {
+      const shape = dims.map((dim) => SIZES[dim]);
+      const size = shape.reduce((a, b) => a * b, 1);
+      const zero = name === 'mask' || /^(initial|dFinal)|^[sz]$/.test(name);
+      const values = name === 'mask' ? new Float32Array(size).fill(1) : randomNormal(size, seed);
+      return [name, zero && name !== 'mask' ? tf.zeros(shape) : tf.tensor(values, shape)];
+    }),
+  );
+}
+
+/**
+ * The contract's kernels called directly, as the op calls them: every case is derived from the
+ * contract's data (`kernelContracts`), so a kernel added to the contract is checked here without
+ * a new case. A fused kernel returns the outputs the contract lists, in its order and shapes, and
+ * refuses an input of another shape by name without leaking.
+ */
+export function contractSuite(kit: Kit): void {
+  describe('the kernel contract, called directly', () => {
+    for (const form of KERNEL_FORMS) {
+      const contract: KernelContract = kernelContracts[form];
+      kit.test(`${contract.kernelName} returns the contract's outputs`, (context) => {
+        kit.requireFused(context, form);
+        const inputs = contractInputs(contract);
+        const outputs = tf.engine().runKernel(contract.kernelName, inputs, ATTRS[form]);
+        const list = (Array.isArray(outputs) ? outputs : [outputs]) as tf.Tensor[];
+        expect(list.map((t) => t.shape)).toEqual(
+          Object.values(contract.outputs).map((dims) => dims.map((dim) => SIZES[dim])),
+        );
+        expect(list.map((t) => t.dtype)).toEqual(list.map(() => 'float32'));
+        tf.dispose([...list, ...Object.values(inputs)]);
+      });
+
+      kit.test(`${contract.kernelName} refuses each input of a wrong shape by name`, (context) => {
+        kit.requireFused(context, form);
+        for (const name of Object.keys(contract.inputs)) {
+          const inputs = contractInputs(contract);
+          const wrong = tf.zeros([...inputs[name].shape, 1]);
+          expect(
+            () =>
+              tf.engine().runKernel(contract.kernelName, { ...inputs, [name]: wrong }, ATTRS[form]),
+            name,
+          ).toThrow(`${contract.kernelName}: ${name} must have shape`);
+          tf.dispose([wrong, ...Object.values(inputs)]);
+        }
+      });
+    }
+  });
+}
