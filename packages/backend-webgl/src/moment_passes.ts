@@ -20,6 +20,10 @@ export function run(
  * the totals); each level of the recursion works on a texture `SCAN_CHUNK` times smaller, so there
  * are ⌈log₁₆ L⌉ levels. Takes ownership of `terms`: it is released once read, and every
  * intermediate with it.
+ *
+ * The webgpu backend scans in workgroups instead (its programs/geometry.ts), without writing the
+ * per-position terms out; a fragment shader has no workgroup memory or barriers, so here every
+ * level is a pass over a texture.
  */
 export function scanRows(
   backend: MathBackendWebGL,

@@ -5,6 +5,11 @@
  * workgroup walks P consecutive positions sequentially, the workgroup scans the W partial sums
  * (Hillis–Steele, in workgroup memory), and blocks are joined by carries (a scan of the block
  * totals). One workgroup serves one (block, channel, batch) triple.
+ *
+ * The webgl backend, whose fragment shaders have no workgroup memory or barriers, scans by
+ * recursive passes over chunks of 16 instead (its moment_passes.ts), which needs every
+ * position's terms written out ([B, L, 2T, D]); here the terms are regenerated in the final pass
+ * and never stored, and a causal call takes the same number of dispatches whatever L.
  */
 
 /** Positions each invocation walks sequentially. */
