@@ -4,13 +4,8 @@ export async function describeAdapter(): Promise<string> {
   if (gpu == null) return 'no navigator.gpu';
   const adapter = await gpu.requestAdapter();
   if (adapter == null) return 'navigator.gpu found no adapter';
-  const info: Partial<GPUAdapterInfo> =
-    'info' in adapter
-      ? adapter.info
-      : await (adapter as { requestAdapterInfo(): Promise<GPUAdapterInfo> }).requestAdapterInfo();
+  // `GPUAdapter.info` (current Chromium, Dawn's npm `webgpu`) is newer than @webgpu/types 0.1.38.
+  const { vendor, architecture, device, description } = (adapter as { info: GPUAdapterInfo }).info;
   const features = adapter.features.has('shader-f16') ? 'shader-f16' : 'no shader-f16';
-  return (
-    `vendor '${info.vendor}', architecture '${info.architecture}', device '${info.device}', ` +
-    `description '${info.description}', ${features}`
-  );
+  return `vendor '${vendor}', architecture '${architecture}', device '${device}', description '${description}', ${features}`;
 }

@@ -1,23 +1,5 @@
 import '@tensorflow/tfjs-backend-webgpu';
-import { describeBackendConformance } from '@elementwise/conformance';
-import { registerWebGPUKernels } from '../src/index.js';
-import { describeAdapter } from './adapter.js';
-import { watchDeviceErrors } from './device_errors.js';
-import { webgpuOutputPoisoner } from './nan_poisoner.js';
+import { describeWebGPUConformance } from './conformance_suite.js';
 
-// Node with Dawn (test/dawn_setup.ts provides navigator.gpu; it fails loudly without an
-// adapter). Software Vulkan is slow, so the kit runs at its small size.
-console.log(`[webgpu] Node adapter: ${await describeAdapter()}`);
-
-const deviceErrors = watchDeviceErrors();
-
-describeBackendConformance({
-  backend: 'webgpu',
-  size: 'small',
-  setup: async () => {
-    registerWebGPUKernels();
-    await deviceErrors.start();
-  },
-  expectFused: ['forward', 'backward', 'step'],
-  poisonOutputs: webgpuOutputPoisoner,
-});
+// Node with Dawn (test/dawn_setup.ts provides navigator.gpu; it fails loudly without an adapter).
+await describeWebGPUConformance('Node');
