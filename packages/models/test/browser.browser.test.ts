@@ -7,9 +7,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { describe, expect, it } from 'vitest';
 import shippedModelUrl from '../pretrained/char-lm-moby-dick-ea6-g8-conv/model.json?url';
-import { type CharLM, createModel, loadModel, saveModel, train } from '../src/index.js';
+import { type CharLM, createModel, loadModel, train } from '../src/index.js';
 import { loadFromUrl } from '../src/pretrained/from_pretrained.js';
-import { expectTrainsAtContext, maxAbsDiff, TEXT, tinyCharLM } from './helpers.js';
+import { artifactsOf, expectTrainsAtContext, maxAbsDiff, TEXT, tinyCharLM } from './helpers.js';
 
 const GENERATED = 16;
 
@@ -23,18 +23,6 @@ async function generateText(model: CharLM): Promise<string> {
   }))
     text += c;
   return text;
-}
-
-async function artifactsOf(model: CharLM): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await saveModel(
-    model,
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return saved!;
 }
 
 describe('in Chromium', () => {

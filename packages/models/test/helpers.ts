@@ -1,7 +1,14 @@
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
-import { type AttentionConfig, type CharLMConfig, createModel, train } from '../src/index.js';
+import {
+  type AttentionConfig,
+  type CharLMConfig,
+  createModel,
+  type Model,
+  saveModel,
+  train,
+} from '../src/index.js';
 
 export const TEXT =
   'it was the best of times, it was the worst of times, it was the age of wisdom, it was the age of foolishness. '.repeat(
@@ -72,4 +79,17 @@ export async function expectTrainsAtContext(context: number): Promise<void> {
     throw new Error(`${tf.memory().numTensors - before} tensors leaked`);
   }
   model.dispose();
+}
+
+/** What `saveModel` writes for `model` (model.json's topology and the weights), kept in memory. */
+export async function artifactsOf(model: Model): Promise<tf.io.ModelArtifacts> {
+  let saved: tf.io.ModelArtifacts | undefined;
+  await saveModel(
+    model,
+    tf.io.withSaveHandler(async (artifacts) => {
+      saved = artifacts;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    }),
+  );
+  return saved as tf.io.ModelArtifacts;
 }

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type CharLM, createModel, loadModel, type Model, saveModel } from '../src/index.js';
+import { type CharLM, createModel, loadModel, saveModel } from '../src/index.js';
 import { nodeFileHandler } from '../src/io/node_file_handler.js';
-import { TEXT, tinyCharLM, useBackend } from './helpers.js';
+import { artifactsOf, TEXT, tinyCharLM, useBackend } from './helpers.js';
 
 let directory: string;
 beforeAll(async () => {
@@ -13,18 +13,6 @@ beforeAll(async () => {
   directory = await mkdtemp(join(tmpdir(), 'elementwise-models-io-'));
 });
 afterAll(() => rm(directory, { recursive: true, force: true }));
-
-async function artifactsOf(model: Model): Promise<tf.io.ModelArtifacts> {
-  let saved: tf.io.ModelArtifacts | undefined;
-  await saveModel(
-    model,
-    tf.io.withSaveHandler(async (artifacts) => {
-      saved = artifacts;
-      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-    }),
-  );
-  return saved!;
-}
 
 function logitsOf(model: CharLM): Float32Array {
   return tf.tidy(() => {

@@ -167,13 +167,33 @@ class EpochOrder {
   }
 }
 
-/** Sequences the caller prepared, drawn by reshuffling each epoch; evaluation in order. */
-class TokenSampler implements Sampler {
-  readonly size: number;
+/**
+ * A fixed set of `size` examples of `positions` steps each: training draws them by reshuffling
+ * each epoch, evaluation reads them in order.
+ */
+abstract class ExampleSetSampler implements Sampler {
+  abstract readonly unit: string;
   readonly trainingSize: number;
-  readonly unit = 'sequences';
-  readonly positions: number;
   private readonly order: EpochOrder;
+
+  constructor(
+    readonly size: number,
+    readonly positions: number,
+  ) {
+    this.trainingSize = size;
+    this.order = new EpochOrder(size);
+  }
+
+  randomBatch(batchSize: number, random: SeededRandom): Batch {
+    return this.batchOf(this.order.draw(batchSize, random));
+  }
+
+  abstract batchOf(indices: number[]): Batch;
+}
+
+/** Sequences the caller prepared, drawn by reshuffling each epoch; evaluation in order. */
+class TokenSampler extends ExampleSetSampler {
+  readonly unit = 'sequences';
 
   constructor(
     model: CharLM,
@@ -201,14 +221,7 @@ class TokenSampler implements Sampler {
       );
     }
     if (weights !== undefined) checkWeights(where, weights, inputs.length, length);
-    this.size = inputs.length / length;
-    this.trainingSize = this.size;
-    this.positions = length;
-    this.order = new EpochOrder(this.size);
-  }
-
-  randomBatch(batchSize: number, random: SeededRandom): Batch {
-    return this.batchOf(this.order.draw(batchSize, random));
+    super(inputs.length / length, length);
   }
 
   batchOf(indices: number[]): Batch {
@@ -231,12 +244,8 @@ class TokenSampler implements Sampler {
 }
 
 /** Examples drawn by reshuffling each epoch; evaluation in order. */
-class SequenceSampler implements Sampler {
-  readonly size: number;
-  readonly trainingSize: number;
+class SequenceSampler extends ExampleSetSampler {
   readonly unit = 'examples';
-  readonly positions: number;
-  private readonly order: EpochOrder;
 
   constructor(
     private readonly channels: number,
@@ -264,14 +273,7 @@ class SequenceSampler implements Sampler {
         `${where}: dataset.inputs must hold labels.length × length × channels = ${labels.length} × ${length} × ${channels} values, got ${inputs.length}`,
       );
     }
-    this.size = labels.length;
-    this.trainingSize = labels.length;
-    this.positions = length;
-    this.order = new EpochOrder(this.size);
-  }
-
-  randomBatch(batchSize: number, random: SeededRandom): Batch {
-    return this.batchOf(this.order.draw(batchSize, random));
+    super(labels.length, length);
   }
 
   batchOf(indices: number[]): Batch {
