@@ -212,6 +212,17 @@ export function kernelAndBiasInitializers(
   };
 }
 
+/** The config entries {@link kernelAndBiasInitializers} reads back. */
+export function serializeKernelAndBiasInitializers(
+  kernelInitializer: Initializer,
+  biasInitializer: Initializer,
+): tf.serialization.ConfigDict {
+  return {
+    kernelInitializer: serializeInitializer(kernelInitializer),
+    biasInitializer: serializeInitializer(biasInitializer),
+  };
+}
+
 /** The `{className, config}` form that {@link initializerField} reads back. */
 export function serializeInitializer(initializer: Initializer): tf.serialization.ConfigDict {
   return { className: initializer.getClassName(), config: initializer.getConfig() };

@@ -9,7 +9,7 @@ import {
   kernelAndBiasInitializers,
   type LayerArgs,
   positiveIntegerField,
-  serializeInitializer,
+  serializeKernelAndBiasInitializers,
   singleInput,
 } from './config.js';
 import { fail, formatShape } from './errors.js';
@@ -96,8 +96,7 @@ export class Linear extends ElementwiseLayer {
     return {
       units: this.units,
       useBias: this.useBias,
-      kernelInitializer: serializeInitializer(this.kernelInitializer),
-      biasInitializer: serializeInitializer(this.biasInitializer),
+      ...serializeKernelAndBiasInitializers(this.kernelInitializer, this.biasInitializer),
       ...super.getConfig(),
     };
   }

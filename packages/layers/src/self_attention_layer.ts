@@ -9,7 +9,7 @@ import {
   kernelAndBiasInitializers,
   type LayerArgs,
   maskFromKwargs,
-  serializeInitializer,
+  serializeKernelAndBiasInitializers,
   singleInput,
 } from './config.js';
 import { describeValue, fail, formatShape } from './errors.js';
@@ -212,8 +212,7 @@ export abstract class SelfAttentionLayer<
     return {
       causal: this.causal,
       useBias: this.useBias,
-      kernelInitializer: serializeInitializer(this.kernelInitializer),
-      biasInitializer: serializeInitializer(this.biasInitializer),
+      ...serializeKernelAndBiasInitializers(this.kernelInitializer, this.biasInitializer),
       shortConv: this.shortConv,
       outputGate: this.outputGate,
       ...super.getConfig(),

@@ -1,8 +1,9 @@
 import { randomNormal as normalValues } from '@elementwise/conformance';
 import { relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import type * as tfl from '@tensorflow/tfjs-layers';
+import * as tfl from '@tensorflow/tfjs-layers';
 import { expect } from 'vitest';
+import { tokenEmbeddingLayer } from '../src/index.js';
 
 export async function useBackend(name: string): Promise<void> {
   const ok = await tf.setBackend(name);
@@ -170,4 +171,28 @@ export function cyclingTokens(count: number, length: number): { xs: tf.Tensor2D;
     xs: tf.tensor2d(sequences.map((t) => t.slice(0, length))),
     ys: tf.tensor3d(sequences.map((t) => t.slice(1).map((token) => [token]))),
   };
+}
+
+/**
+ * A char model on 32 {@link cyclingTokens} of `length` — token embedding (width 16), `middle`,
+ * a softmax head — compiled with Adam and fitted for `epochs`; its loss must halve.
+ */
+export async function fitCharModel(
+  length: number,
+  middle: tfl.layers.Layer[],
+  epochs: number,
+): Promise<{ model: tfl.Sequential; xs: tf.Tensor2D; ys: tf.Tensor3D }> {
+  const { xs, ys } = cyclingTokens(32, length);
+  const model = tfl.sequential({
+    layers: [
+      tokenEmbeddingLayer({ vocabularySize: 5, outputDim: 16, inputShape: [length] }),
+      ...middle,
+      tfl.layers.dense({ units: 5, activation: 'softmax' }),
+    ],
+  });
+  model.compile({ optimizer: tf.train.adam(0.02), loss: 'sparseCategoricalCrossentropy' });
+  const { history } = await model.fit(xs, ys, { epochs, batchSize: 16, verbose: 0 });
+  const losses = history.loss as number[];
+  expect(losses[losses.length - 1]).toBeLessThan(losses[0] / 2);
+  return { model, xs, ys };
 }
