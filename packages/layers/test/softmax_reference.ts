@@ -53,17 +53,19 @@ export function multiHeadCore64(
 ): Float64Array {
   const { batch, length, numHeads, keyDim, valueDim, causal } = config;
   const rows = batch * length;
-  // Heads as sequences: [B, L, H, d] → [B·H, L, d].
-  const heads = (t: ArrayLike<number>, depth: number) => {
-    const out = new Float64Array(t.length);
+  // Element (b, h, i, c) of [B, L, H, d] (the layer's) and of [B·H, L, d] (heads as sequences).
+  type Layout = (b: number, h: number, i: number, c: number, depth: number) => number;
+  const byPosition: Layout = (b, h, i, c, depth) => ((b * length + i) * numHeads + h) * depth + c;
+  const byHead: Layout = (b, h, i, c, depth) => ((b * numHeads + h) * length + i) * depth + c;
+  const relayout = (t: ArrayLike<number>, depth: number, from: Layout, to: Layout) => {
+    const out = new Float64Array(rows * numHeads * depth);
     for (let b = 0; b < batch; b++)
       for (let h = 0; h < numHeads; h++)
         for (let i = 0; i < length; i++)
-          for (let c = 0; c < depth; c++)
-            out[((b * numHeads + h) * length + i) * depth + c] =
-              t[((b * length + i) * numHeads + h) * depth + c];
+          for (let c = 0; c < depth; c++) out[to(b, h, i, c, depth)] = t[from(b, h, i, c, depth)];
     return out;
   };
+  const heads = (t: ArrayLike<number>, depth: number) => relayout(t, depth, byPosition, byHead);
   const headMask = mask
     ? Float64Array.from({ length: batch * numHeads * length }, (_, index) => {
         const b = Math.floor(index / (numHeads * length));
@@ -78,12 +80,5 @@ export function multiHeadCore64(
     causal,
     headMask,
   );
-  const merged = new Float64Array(rows * numHeads * valueDim);
-  for (let b = 0; b < batch; b++)
-    for (let h = 0; h < numHeads; h++)
-      for (let i = 0; i < length; i++)
-        for (let c = 0; c < valueDim; c++)
-          merged[((b * length + i) * numHeads + h) * valueDim + c] =
-            attended[((b * numHeads + h) * length + i) * valueDim + c];
-  return merged;
+  return relayout(attended, valueDim, byHead, byPosition);
 }
