@@ -11,14 +11,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { type ElementwiseAttentionLayer, elementwiseAttentionLayer } from '../src/index.js';
 import {
   add64,
+  applyToRandomInput,
   columnSums64,
   expectClose,
-  layerWeights,
   matmul64,
   matmulTransposedLeft64,
   matmulTransposedRight64,
   PROJECTIONS,
-  randomNormal,
   useBackend,
 } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
@@ -181,12 +180,12 @@ describe.each(BACKENDS)('elementwiseAttentionLayer on %s', (backend) => {
     await useBackend(backend);
     const layer = makeLayer(c, 7);
     const shape = [c.batch, c.length, c.channels];
-    const x = randomNormal(shape, 11, 0.7);
-    const r = randomNormal(shape, 12, 1);
-    const mask = c.mask ? tf.tensor2d(c.mask, undefined, 'bool') : undefined;
-    const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
-    expect(y.shape).toEqual(shape);
-    const { values, variables } = layerWeights(layer);
+    const { x, r, mask, y, values, variables } = applyToRandomInput(layer, shape, {
+      seed: 11,
+      scale: 0.7,
+      mask: c.mask,
+      maskDtype: 'bool',
+    });
     expect(Object.keys(values).sort()).toEqual(
       PROJECTIONS.flatMap((p) =>
         c.useBias === false ? [`${p}/kernel`] : [`${p}/kernel`, `${p}/bias`],

@@ -138,6 +138,24 @@ export function layerWeights(layer: {
   return { values, variables };
 }
 
+/**
+ * A layer applied to x ~ N(0, scale²) of `shape` (`seed`), with the [B, L] padding mask `mask`
+ * when given (as `maskDtype`: tfjs passes masks of either dtype). Also returns a cotangent
+ * r ~ N(0, 1) (`seed + 1`) for gradients of Σ y ⊙ r, and the layer's weights once built.
+ */
+export function applyToRandomInput(
+  layer: tfl.layers.Layer,
+  shape: number[],
+  options: { seed: number; scale: number; mask?: number[][]; maskDtype: 'bool' | 'int32' },
+) {
+  const x = randomNormal(shape, options.seed, options.scale);
+  const r = randomNormal(shape, options.seed + 1, 1);
+  const mask = options.mask ? tf.tensor2d(options.mask, undefined, options.maskDtype) : undefined;
+  const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
+  expect(y.shape).toEqual(shape);
+  return { x, r, mask, y, ...layerWeights(layer) };
+}
+
 /** A model's artifacts, saved through `model.save` to memory. */
 export async function saveToMemory(model: tfl.LayersModel): Promise<tf.io.ModelArtifacts> {
   let saved: tf.io.ModelArtifacts | undefined;

@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterEach, describe, expect, it } from 'vitest';
 import { multiHeadAttentionLayer } from '../src/index.js';
-import { expectClose, layerWeights, PROJECTIONS, randomNormal, useBackend } from './helpers.js';
+import { applyToRandomInput, expectClose, PROJECTIONS, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { type HeadsConfig, multiHeadAttention64 } from './softmax_reference.js';
 
@@ -73,12 +73,12 @@ describe.each(BACKENDS)('multiHeadAttentionLayer on %s', (backend) => {
       biasInitializer: tfl.initializers.randomNormal({ mean: 0, stddev: 0.2, seed: 4 }),
     });
     const shape = [c.batch, c.length, c.channels];
-    const x = randomNormal(shape, 5, 1);
-    const r = randomNormal(shape, 6, 1);
-    const mask = c.mask ? tf.tensor2d(c.mask, undefined, 'int32') : undefined;
-    const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
-    expect(y.shape).toEqual(shape);
-    const { values, variables } = layerWeights(layer);
+    const { x, r, mask, y, values, variables } = applyToRandomInput(layer, shape, {
+      seed: 5,
+      scale: 1,
+      mask: c.mask,
+      maskDtype: 'int32',
+    });
     const names = PROJECTIONS.flatMap((p) =>
       c.useBias ? [`${p}/kernel`, `${p}/bias`] : [`${p}/kernel`],
     );
