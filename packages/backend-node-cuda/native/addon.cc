@@ -1,11 +1,13 @@
-// N-API binding: kernels take Float32Arrays, dims and attrs, and write into provided
-// Float32Arrays. The device is chosen once, when the addon loads.
+// N-API binding: each kernel takes one record of named fields (the kernel contract's names:
+// Float32Array inputs and outputs, sizes, attrs) and writes into the record's output arrays.
+// The device is chosen once, when the addon loads.
 #include <napi.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "ea.h"
 #include "ea_math.h"
@@ -44,156 +46,141 @@ Selection& selection() {
   return s;
 }
 
-const float* input(const Napi::CallbackInfo& info, size_t index, size_t length, const char* name) {
-  if (!info[index].IsTypedArray() ||
-      info[index].As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a Float32Array");
+// What a JavaScript value is, for an error message: its value, or its constructor (and length).
+std::string describe(const Napi::Value& value) {
+  if (value.IsUndefined()) return "undefined";
+  if (value.IsNull()) return "null";
+  if (value.IsNumber()) return "the number " + value.ToString().Utf8Value();
+  if (value.IsString()) return "the string '" + value.As<Napi::String>().Utf8Value() + "'";
+  if (value.IsBoolean()) return value.As<Napi::Boolean>().Value() ? "true" : "false";
+  if (!value.IsObject()) return "a " + std::string(value.IsFunction() ? "function" : "symbol");
+  const Napi::Value constructor = value.As<Napi::Object>().Get("constructor");
+  const Napi::Value name =
+      constructor.IsFunction() ? constructor.As<Napi::Object>().Get("name") : Napi::Value();
+  std::string what = name.IsString() ? "a " + name.As<Napi::String>().Utf8Value() : "an object";
+  if (value.IsTypedArray()) {
+    what += " of " + std::to_string(value.As<Napi::TypedArray>().ElementLength()) + " elements";
   }
-  Napi::Float32Array array = info[index].As<Napi::Float32Array>();
-  if (array.ElementLength() != length) {
-    throw Napi::RangeError::New(info.Env(), std::string(name) + " must have " +
-                                                std::to_string(length) + " elements, got " +
-                                                std::to_string(array.ElementLength()));
-  }
-  return array.Data();
+  return what;
 }
 
-float* output(const Napi::CallbackInfo& info, size_t index, size_t length, const char* name) {
-  return const_cast<float*>(input(info, index, length, name));
-}
+// Fills a kernel's record (ea.h) from the one JavaScript object the kernel is called with, field
+// by field under the contract's names, in forEachField's order: sizes and attrs first, so each
+// array's expected length is known when it is read. A field that is missing or of the wrong type
+// or length throws an error naming the kernel, the field, what was expected and what was given.
+template <typename Args>
+class RecordReader {
+ public:
+  RecordReader(const Napi::CallbackInfo& info, Args& args) : env_(info.Env()), args_(args) {
+    if (info.Length() != 1 || !info[0].IsObject() || info[0].IsArray() ||
+        info[0].IsTypedArray()) {
+      const std::string first = info.Length() > 0 ? ", the first " + describe(info[0]) : "";
+      throw Napi::TypeError::New(env_, std::string(ew::kernelName(args)) +
+                                           ": expected one record of named fields, got " +
+                                           std::to_string(info.Length()) + " argument(s)" + first);
+    }
+    record_ = info[0].As<Napi::Object>();
+  }
 
-int64_t integer(const Napi::CallbackInfo& info, size_t index, const char* name) {
-  if (!info[index].IsNumber()) {
-    throw Napi::TypeError::New(info.Env(), std::string(name) + " must be a number");
+  void operator()(const char* name, int64_t& size) {
+    const Napi::Value value = record_.Get(name);
+    const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    // 2^53: every integer up to it is a double, and the cast below cannot overflow.
+    if (!(number >= 0 && number <= 9007199254740992.0 &&
+          number == static_cast<double>(static_cast<int64_t>(number)))) {
+      refuse(name, "a non-negative integer");
+    }
+    size = static_cast<int64_t>(number);
   }
-  const double value = info[index].As<Napi::Number>().DoubleValue();
-  if (!(value >= 0) || value != static_cast<double>(static_cast<int64_t>(value))) {
-    throw Napi::RangeError::New(info.Env(),
-                                std::string(name) + " must be a non-negative integer");
-  }
-  return static_cast<int64_t>(value);
-}
 
-// The order attr: an even integer >= 0, or -1 for 'exact' (when allowed).
-int order(const Napi::CallbackInfo& info, size_t index, bool allowExact) {
-  if (!info[index].IsNumber()) throw Napi::TypeError::New(info.Env(), "order must be a number");
-  const double value = info[index].As<Napi::Number>().DoubleValue();
-  if (allowExact && value == ew::kExact) return ew::kExact;
-  if (!(value >= 0) || value > 1e6 || value != static_cast<double>(static_cast<int>(value)) ||
-      static_cast<int>(value) % 2 != 0) {
-    throw Napi::RangeError::New(info.Env(), "order must be an even integer >= 0" +
-                                                std::string(allowExact ? " or -1 (exact)" : ""));
+  // An even integer >= 0, or 'exact' where the kernel has that form.
+  void operator()(const char* name, int& order, ew::OrderKind kind) {
+    const Napi::Value value = record_.Get(name);
+    const bool exactAllowed = kind == ew::OrderKind::kSeriesOrExact;
+    if (exactAllowed && value.IsString() && value.As<Napi::String>().Utf8Value() == "exact") {
+      order = ew::kExact;
+      return;
+    }
+    const double number = value.IsNumber() ? value.As<Napi::Number>().DoubleValue() : -1;
+    if (!(number >= 0 && number <= 1e6 && number == static_cast<double>(static_cast<int>(number)) &&
+          static_cast<int>(number) % 2 == 0)) {
+      refuse(name, exactAllowed ? "an even integer >= 0 or 'exact'" : "an even integer >= 0");
+    }
+    order = static_cast<int>(number);
   }
-  return static_cast<int>(value);
-}
+
+  void operator()(const char* name, bool& flag) {
+    const Napi::Value value = record_.Get(name);
+    if (!value.IsBoolean()) refuse(name, "a boolean");
+    flag = value.As<Napi::Boolean>().Value();
+  }
+
+  void operator()(const char* name, const float*& array, ew::Extent extent) {
+    array = float32(name, extent);
+  }
+
+  void operator()(const char* name, float*& array, ew::Extent extent) {
+    array = float32(name, extent);
+  }
+
+  // Throws with the kernel's name, the field, what was expected and what was given.
+  [[noreturn]] void refuse(const char* name, const std::string& expected) const {
+    const std::string what = record_.Has(name) ? describe(record_.Get(name)) : "no such field";
+    throw Napi::TypeError::New(env_, std::string(ew::kernelName(args_)) + ": field '" + name +
+                                         "' must be " + expected + ", got " + what);
+  }
+
+ private:
+  float* float32(const char* name, ew::Extent extent) {
+    const Napi::Value value = record_.Get(name);
+    const int64_t length = ew::elements(args_, extent);
+    if (!value.IsTypedArray() ||
+        value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        static_cast<int64_t>(value.As<Napi::TypedArray>().ElementLength()) != length) {
+      refuse(name, "a Float32Array of " + std::to_string(length) + " elements");
+    }
+    return value.As<Napi::Float32Array>().Data();
+  }
+
+  Napi::Env env_;
+  Args& args_;
+  Napi::Object record_;
+};
 
 bool onDevice(int order) {
   return selection().cuda && ew::stateTerms(order) <= ew::kMaxDeviceTerms;
 }
 
-void checkArgs(const Napi::CallbackInfo& info, size_t count) {
-  if (info.Length() != count) {
-    throw Napi::TypeError::New(info.Env(), "expected " + std::to_string(count) + " arguments");
+// forward, backward and step: one record in, outputs written into the record's output arrays.
+template <typename Args>
+void RunKernel(const Napi::CallbackInfo& info) {
+  Args args{};
+  RecordReader<Args> reader(info, args);
+  ew::forEachScalar(args, reader);
+  if constexpr (std::is_base_of_v<ew::AttentionCall, Args>) {
+    if (args.causal && args.queries != args.keys) {
+      reader.refuse("queries", "equal to keys (" + std::to_string(args.keys) + ") when causal");
+    }
   }
-}
-
-template <typename Run>
-void guarded(const Napi::CallbackInfo& info, Run run) {
+  ew::forEachArray(args, reader);
   try {
-    run();
+#ifdef EW_WITH_CUDA
+    if (onDevice(args.order)) return ew::runOnCuda(args);
+#endif
+    ew::runOnHost(args);
   } catch (const std::exception& error) {
     throw Napi::Error::New(info.Env(), error.what());
   }
 }
 
-// forward(q, k, v, mask, initialS, initialZ, y, finalS, finalZ, B, Lq, L, D, order, causal)
-void Forward(const Napi::CallbackInfo& info) {
-  checkArgs(info, 15);
-  ew::Dims d{integer(info, 9, "B"), integer(info, 10, "Lq"), integer(info, 11, "L"),
-             integer(info, 12, "D")};
-  const int t = order(info, 13, true);
-  const bool causal = info[14].ToBoolean().Value();
-  if (causal && d.queries != d.keys) throw Napi::RangeError::New(info.Env(), "causal needs Lq == L");
-  const size_t qSize = d.batch * d.queries * d.channels;
-  const size_t kSize = d.batch * d.keys * d.channels;
-  const size_t stateSize = d.batch * ew::stateTerms(t) * d.channels;
-  ew::ForwardArgs args{input(info, 0, qSize, "q"),
-                       input(info, 1, kSize, "k"),
-                       input(info, 2, kSize, "v"),
-                       input(info, 3, d.batch * d.keys, "mask"),
-                       input(info, 4, stateSize, "initialS"),
-                       input(info, 5, stateSize, "initialZ"),
-                       output(info, 6, qSize, "y"),
-                       output(info, 7, stateSize, "finalS"),
-                       output(info, 8, stateSize, "finalZ"),
-                       d,
-                       t,
-                       causal};
-  guarded(info, [&] {
-#ifdef EW_WITH_CUDA
-    if (onDevice(t)) return ew::cudaForward(args);
-#endif
-    ew::hostForward(args);
-  });
-}
-
-// backward(q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ,
-//          dq, dk, dv, dInitialS, dInitialZ, B, Lq, L, D, order, causal)
-void Backward(const Napi::CallbackInfo& info) {
-  checkArgs(info, 20);
-  ew::Dims d{integer(info, 14, "B"), integer(info, 15, "Lq"), integer(info, 16, "L"),
-             integer(info, 17, "D")};
-  const int t = order(info, 18, true);
-  const bool causal = info[19].ToBoolean().Value();
-  if (causal && d.queries != d.keys) throw Napi::RangeError::New(info.Env(), "causal needs Lq == L");
-  const size_t qSize = d.batch * d.queries * d.channels;
-  const size_t kSize = d.batch * d.keys * d.channels;
-  const size_t stateSize = d.batch * ew::stateTerms(t) * d.channels;
-  ew::BackwardArgs args{input(info, 0, qSize, "q"),
-                        input(info, 1, kSize, "k"),
-                        input(info, 2, kSize, "v"),
-                        input(info, 3, d.batch * d.keys, "mask"),
-                        input(info, 4, stateSize, "initialS"),
-                        input(info, 5, stateSize, "initialZ"),
-                        input(info, 6, qSize, "dy"),
-                        input(info, 7, stateSize, "dFinalS"),
-                        input(info, 8, stateSize, "dFinalZ"),
-                        output(info, 9, qSize, "dq"),
-                        output(info, 10, kSize, "dk"),
-                        output(info, 11, kSize, "dv"),
-                        output(info, 12, stateSize, "dInitialS"),
-                        output(info, 13, stateSize, "dInitialZ"),
-                        d,
-                        t,
-                        causal};
-  guarded(info, [&] {
-#ifdef EW_WITH_CUDA
-    if (onDevice(t)) return ew::cudaBackward(args);
-#endif
-    ew::hostBackward(args);
-  });
-}
-
-// step(q, k, v, s, z, y, nextS, nextZ, B, D, order)
-void Step(const Napi::CallbackInfo& info) {
-  checkArgs(info, 11);
-  const int64_t batch = integer(info, 8, "B");
-  const int64_t channels = integer(info, 9, "D");
-  const int t = order(info, 10, false);
-  const size_t rowSize = batch * channels;
-  const size_t stateSize = rowSize * ew::stateTerms(t);
-  ew::StepArgs args{input(info, 0, rowSize, "q"),     input(info, 1, rowSize, "k"),
-                    input(info, 2, rowSize, "v"),     input(info, 3, stateSize, "s"),
-                    input(info, 4, stateSize, "z"),   output(info, 5, rowSize, "y"),
-                    output(info, 6, stateSize, "nextS"), output(info, 7, stateSize, "nextZ"),
-                    batch,                            channels,
-                    t};
-  guarded(info, [&] {
-#ifdef EW_WITH_CUDA
-    if (onDevice(t)) return ew::cudaStep(args);
-#endif
-    ew::hostStep(args);
-  });
+// The names each kernel's record is read under, sizes and attrs first.
+template <typename Args>
+Napi::Array fieldNames(Napi::Env env) {
+  Args args{};
+  Napi::Array names = Napi::Array::New(env);
+  auto collect = [&](const char* name, auto&&...) { names.Set(names.Length(), name); };
+  ew::forEachField(args, collect);
+  return names;
 }
 
 Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
@@ -216,9 +203,14 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   selection();
-  exports.Set("forward", Napi::Function::New(env, Forward, "forward"));
-  exports.Set("backward", Napi::Function::New(env, Backward, "backward"));
-  exports.Set("step", Napi::Function::New(env, Step, "step"));
+  exports.Set("forward", Napi::Function::New(env, RunKernel<ew::ForwardArgs>, "forward"));
+  exports.Set("backward", Napi::Function::New(env, RunKernel<ew::BackwardArgs>, "backward"));
+  exports.Set("step", Napi::Function::New(env, RunKernel<ew::StepArgs>, "step"));
+  Napi::Object fields = Napi::Object::New(env);
+  fields.Set("forward", fieldNames<ew::ForwardArgs>(env));
+  fields.Set("backward", fieldNames<ew::BackwardArgs>(env));
+  fields.Set("step", fieldNames<ew::StepArgs>(env));
+  exports.Set("fields", fields);
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
   return exports;
 }

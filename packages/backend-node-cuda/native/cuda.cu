@@ -14,13 +14,16 @@
 #include "cuda_emulation.h"
 #else
 #include <cuda_runtime.h>
-#include <math_constants.h>
 #define EW_LAUNCH(kernel, grid, block, ...) kernel<<<(grid), (block)>>>(__VA_ARGS__)
 #endif
 
 #include <cstdio>
+#include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
+#include <vector>
 
 #include "ea.h"
 #include "ea_math.h"
@@ -46,17 +49,17 @@ class DeviceBuffer {
   explicit DeviceBuffer(size_t count) : count_(count) {
     if (count_ > 0) check(cudaMalloc(&data_, count_ * sizeof(T)), "cudaMalloc");
   }
-  DeviceBuffer(const T* host, size_t count) : DeviceBuffer(count) {
-    if (count_ > 0) {
-      check(cudaMemcpy(data_, host, count_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
-    }
-  }
   ~DeviceBuffer() {
     if (data_ != nullptr) cudaFree(data_);
   }
   DeviceBuffer(const DeviceBuffer&) = delete;
   DeviceBuffer& operator=(const DeviceBuffer&) = delete;
   T* get() const { return data_; }
+  void copyFrom(const T* host) {
+    if (count_ > 0) {
+      check(cudaMemcpy(data_, host, count_ * sizeof(T), cudaMemcpyHostToDevice), "cudaMemcpy");
+    }
+  }
   void copyTo(T* host) const {
     if (count_ > 0) {
       check(cudaMemcpy(host, data_, count_ * sizeof(T), cudaMemcpyDeviceToHost), "cudaMemcpy");
@@ -81,41 +84,12 @@ __device__ double blockSum(double x, double* scratch) {
   return total;
 }
 
-// Sums per-thread arrays X[terms], Y[terms] over the block into X, Y of every thread.
-__device__ void blockSumMoments(double* X, double* Y, int terms, double* scratch) {
-  for (int n = 0; n < terms; ++n) {
-    X[n] = blockSum(X[n], scratch);
-    Y[n] = blockSum(Y[n], scratch);
-  }
-}
-
-struct SeriesParams {
-  const float* q;
-  const float* k;
-  const float* v;
-  const float* mask;
-  const float* s0;
-  const float* z0;
-  float* y;
-  float* finalS;
-  float* finalZ;
-  // backward only
-  const float* dy;
-  const float* dFinalS;
-  const float* dFinalZ;
-  float* dq;
-  float* dk;
-  float* dv;
-  float* dInitialS;
-  float* dInitialZ;
-  // causal scratch: per sequence, kThreads chunks × 2·terms doubles, and α, β per key
+// Scratch of the causal series kernels and where a launch starts: per sequence, kThreads + 1
+// chunk sums of 2·terms doubles each (the last holds the totals), and α, β of every key.
+struct SeriesLaunch {
   double* chunks;
   double* alphas;
   double* betas;
-  int64_t B;
-  int64_t Lq;
-  int64_t L;
-  int64_t D;
   int terms;
   // first (batch, channel) sequence of this launch; block x runs sequence first + x
   int64_t first;
@@ -129,19 +103,29 @@ struct Seq {
   __device__ int64_t at(int64_t rows, int64_t i) const { return (b * rows + i) * D + c; }
 };
 
-__device__ Seq blockSequence(const SeriesParams& p) {
-  const int64_t sequence = p.first + static_cast<int64_t>(blockIdx.x);
-  return Seq{sequence / p.D, sequence % p.D, p.D};
+__device__ bool visible(const AttentionCall& p, const Seq& s, int64_t j) {
+  return p.mask[s.b * p.keys + j] != 0.0f;
 }
 
-__device__ void loadCoefficients(double* a, int terms) { taylorCoefficients(a, terms); }
+// Adds the visible keys begin, begin + stride, … before end to S, Z.
+__device__ void addKeys(const AttentionCall& p, const Seq& s, int64_t begin, int64_t end,
+                        int64_t stride, double* S, double* Z, int terms) {
+  for (int64_t j = begin; j < end; j += stride) {
+    if (visible(p, s, j)) addKey(S, Z, p.k[s.at(p.keys, j)], p.v[s.at(p.keys, j)], terms);
+  }
+}
 
-__device__ bool visible(const SeriesParams& p, const Seq& s, int64_t j) {
-  return p.mask[s.b * p.L + j] != 0.0f;
+// X, Y summed over the block, plus the state startX, startY ([B,T,D] arrays).
+__device__ void blockTotals(double* X, double* Y, const float* startX, const float* startY,
+                            const Seq& s, int terms, double* scratch) {
+  for (int n = 0; n < terms; ++n) {
+    X[n] = blockSum(X[n], scratch) + startX[s.at(terms, n)];
+    Y[n] = blockSum(Y[n], scratch) + startY[s.at(terms, n)];
+  }
 }
 
 // Exclusive scan of the chunk sums of this sequence, in place: thread n < 2·terms scans moment n
-// over the chunks, starting from start[n]; returns the total in start. Forward or reverse.
+// over the chunks; the totals go to chunk kThreads. Forward or reverse.
 __device__ void scanChunks(double* chunks, int terms, bool reverse) {
   const int width = 2 * terms;
   const int n = threadIdx.x;
@@ -158,301 +142,251 @@ __device__ void scanChunks(double* chunks, int terms, bool reverse) {
   __syncthreads();
 }
 
-__global__ void seriesForwardKernel(SeriesParams p, bool causal) {
-  __shared__ double scratch[kThreads];
-  const Seq s = blockSequence(p);
-  const int terms = p.terms;
-  double a[kMaxDeviceTerms];
-  double S[kMaxDeviceTerms];
-  double Z[kMaxDeviceTerms];
-  loadCoefficients(a, terms);
-  for (int n = 0; n < terms; ++n) S[n] = Z[n] = 0.0;
-  if (!causal) {
-    for (int64_t j = threadIdx.x; j < p.L; j += kThreads) {
-      if (visible(p, s, j)) addKey(S, Z, p.k[s.at(p.L, j)], p.v[s.at(p.L, j)], terms);
-    }
-    blockSumMoments(S, Z, terms, scratch);
-    for (int n = 0; n < terms; ++n) {
-      S[n] += p.s0[s.at(terms, n)];
-      Z[n] += p.z0[s.at(terms, n)];
-    }
-    for (int64_t i = threadIdx.x; i < p.Lq; i += kThreads) {
-      p.y[s.at(p.Lq, i)] = static_cast<float>(readQuery(S, Z, a, p.q[s.at(p.Lq, i)], terms));
-    }
-    if (threadIdx.x == 0) {
-      for (int n = 0; n < terms; ++n) {
-        p.finalS[s.at(terms, n)] = static_cast<float>(S[n]);
-        p.finalZ[s.at(terms, n)] = static_cast<float>(Z[n]);
-      }
-    }
-    return;
-  }
-  // Causal: chunk sums, scan, then each chunk from its carry.
+// Loads X, Y with startX, startY plus the sums of chunk `chunk` (kThreads: the totals).
+__device__ void loadChunk(const double* chunks, int64_t chunk, double* X, double* Y,
+                          const float* startX, const float* startY, const Seq& s, int terms) {
   const int width = 2 * terms;
-  double* chunks = p.chunks + static_cast<int64_t>(blockIdx.x) * (kThreads + 1) * width;
-  const int64_t size = (p.L + kThreads - 1) / kThreads;
-  const int64_t begin = smaller(p.L, static_cast<int64_t>(threadIdx.x) * size);
-  const int64_t end = smaller(p.L, begin + size);
-  for (int64_t j = begin; j < end; ++j) {
-    if (visible(p, s, j)) addKey(S, Z, p.k[s.at(p.L, j)], p.v[s.at(p.L, j)], terms);
-  }
   for (int n = 0; n < terms; ++n) {
-    chunks[threadIdx.x * width + n] = S[n];
-    chunks[threadIdx.x * width + terms + n] = Z[n];
-  }
-  __syncthreads();
-  scanChunks(chunks, terms, false);
-  for (int n = 0; n < terms; ++n) {
-    S[n] = p.s0[s.at(terms, n)] + chunks[threadIdx.x * width + n];
-    Z[n] = p.z0[s.at(terms, n)] + chunks[threadIdx.x * width + terms + n];
-  }
-  for (int64_t i = begin; i < end; ++i) {
-    const int64_t at = s.at(p.L, i);
-    if (visible(p, s, i)) addKey(S, Z, p.k[at], p.v[at], terms);
-    p.y[at] = static_cast<float>(readQuery(S, Z, a, p.q[at], terms));
-  }
-  if (threadIdx.x == 0) {
-    for (int n = 0; n < terms; ++n) {
-      p.finalS[s.at(terms, n)] = static_cast<float>(p.s0[s.at(terms, n)] + chunks[kThreads * width + n]);
-      p.finalZ[s.at(terms, n)] =
-          static_cast<float>(p.z0[s.at(terms, n)] + chunks[kThreads * width + terms + n]);
-    }
+    X[n] = startX[s.at(terms, n)] + chunks[chunk * width + n];
+    Y[n] = startY[s.at(terms, n)] + chunks[chunk * width + terms + n];
   }
 }
 
-__device__ void writeKeyGradient(const SeriesParams& p, const Seq& s, int64_t j, const double* A,
-                                 const double* Bm) {
-  const int64_t at = s.at(p.L, j);
+// Each thread's X, Y hold the sums over its chunk; afterwards they hold startX, startY plus the
+// sums over the chunks before it (after it when reverse), and the chunks hold the totals.
+__device__ void scanMoments(double* chunks, double* X, double* Y, const float* startX,
+                            const float* startY, const Seq& s, int terms, bool reverse) {
+  const int width = 2 * terms;
+  __syncthreads();  // every thread has read its carry of an earlier scan
+  for (int n = 0; n < terms; ++n) {
+    chunks[threadIdx.x * width + n] = X[n];
+    chunks[threadIdx.x * width + terms + n] = Y[n];
+  }
+  __syncthreads();
+  scanChunks(chunks, terms, reverse);
+  loadChunk(chunks, threadIdx.x, X, Y, startX, startY, s, terms);
+}
+
+// A series kernel's thread: its block's sequence, the Taylor coefficients, the moments S, Z it
+// has summed so far, and the block's chunk sums (causal only).
+struct SeriesThread {
+  Seq s;
+  int terms;
+  double* chunks;
+  double a[kMaxDeviceTerms];
+  double S[kMaxDeviceTerms];
+  double Z[kMaxDeviceTerms];
+
+  __device__ SeriesThread(const AttentionCall& p, const SeriesLaunch& launch)
+      : terms(launch.terms), chunks(nullptr) {
+    const int64_t sequence = launch.first + static_cast<int64_t>(blockIdx.x);
+    s = Seq{sequence / p.channels, sequence % p.channels, p.channels};
+    if (p.causal) {
+      chunks = launch.chunks + static_cast<int64_t>(blockIdx.x) * (kThreads + 1) * 2 * terms;
+    }
+    taylorCoefficients(a, terms);
+    for (int n = 0; n < terms; ++n) S[n] = Z[n] = 0.0;
+  }
+};
+
+// Keys (causal) or queries (non-causal) [begin, end) in steps of stride that this thread owns.
+struct Span {
+  int64_t begin;
+  int64_t end;
+  int64_t stride;
+};
+
+// Non-causal: S, Z become the moments of every visible key plus the initial state, and the
+// threads share the queries. Causal: thread t owns the chunk [t·C, (t+1)·C) of the keys, and S, Z
+// become the moments before it; the chunks keep the totals.
+__device__ Span momentsBeforeQueries(const AttentionCall& p, SeriesThread& t, double* scratch) {
+  if (!p.causal) {
+    addKeys(p, t.s, threadIdx.x, p.keys, kThreads, t.S, t.Z, t.terms);
+    blockTotals(t.S, t.Z, p.initialS, p.initialZ, t.s, t.terms, scratch);
+    return Span{threadIdx.x, p.queries, kThreads};
+  }
+  const int64_t size = (p.keys + kThreads - 1) / kThreads;
+  const int64_t begin = smaller(p.keys, static_cast<int64_t>(threadIdx.x) * size);
+  const int64_t end = smaller(p.keys, begin + size);
+  addKeys(p, t.s, begin, end, 1, t.S, t.Z, t.terms);
+  scanMoments(t.chunks, t.S, t.Z, p.initialS, p.initialZ, t.s, t.terms, false);
+  return Span{begin, end, 1};
+}
+
+// Runs query(i, at) for the queries of this thread's span, with S, Z the moments query i sees.
+template <typename Query>
+__device__ void walkQueries(const AttentionCall& p, SeriesThread& t, const Span& span,
+                            Query query) {
+  for (int64_t i = span.begin; i < span.end; i += span.stride) {
+    const int64_t at = t.s.at(p.queries, i);
+    if (p.causal && visible(p, t.s, i)) addKey(t.S, t.Z, p.k[at], p.v[at], t.terms);
+    query(i, at);
+  }
+}
+
+// Thread 0 stores a sequence's state X, Y into [B,T,D] arrays.
+__device__ void storeState(float* toX, float* toY, const double* X, const double* Y, const Seq& s,
+                           int terms) {
+  if (threadIdx.x != 0) return;
+  for (int n = 0; n < terms; ++n) {
+    toX[s.at(terms, n)] = static_cast<float>(X[n]);
+    toY[s.at(terms, n)] = static_cast<float>(Y[n]);
+  }
+}
+
+__global__ void seriesForwardKernel(ForwardArgs p, SeriesLaunch launch) {
+  __shared__ double scratch[kThreads];
+  SeriesThread t(p, launch);
+  const Span span = momentsBeforeQueries(p, t, scratch);
+  walkQueries(p, t, span, [&](int64_t, int64_t at) {
+    p.y[at] = static_cast<float>(readQuery(t.S, t.Z, t.a, p.q[at], t.terms));
+  });
+  if (p.causal) loadChunk(t.chunks, kThreads, t.S, t.Z, p.initialS, p.initialZ, t.s, t.terms);
+  storeState(p.finalS, p.finalZ, t.S, t.Z, t.s, t.terms);
+}
+
+__device__ void writeKeyGradient(const BackwardArgs& p, const Seq& s, int64_t j, const double* A,
+                                 const double* Bm, int terms) {
+  const int64_t at = s.at(p.keys, j);
   if (!visible(p, s, j)) {
     p.dk[at] = 0.0f;
     p.dv[at] = 0.0f;
     return;
   }
-  const KeyGradient grad = keyGradient(A, Bm, p.k[at], p.v[at], p.terms);
+  const KeyGradient grad = keyGradient(A, Bm, p.k[at], p.v[at], terms);
   p.dk[at] = static_cast<float>(grad.dk);
   p.dv[at] = static_cast<float>(grad.dv);
 }
 
-__global__ void seriesBackwardKernel(SeriesParams p, bool causal) {
+__global__ void seriesBackwardKernel(BackwardArgs p, SeriesLaunch launch) {
   __shared__ double scratch[kThreads];
-  const Seq s = blockSequence(p);
-  const int terms = p.terms;
-  double a[kMaxDeviceTerms];
-  double S[kMaxDeviceTerms];
-  double Z[kMaxDeviceTerms];
+  SeriesThread t(p, launch);
+  const int terms = t.terms;
+  const Seq& s = t.s;
   double A[kMaxDeviceTerms];
   double Bm[kMaxDeviceTerms];
-  loadCoefficients(a, terms);
-  for (int n = 0; n < terms; ++n) S[n] = Z[n] = A[n] = Bm[n] = 0.0;
-  if (!causal) {
-    for (int64_t j = threadIdx.x; j < p.L; j += kThreads) {
-      if (visible(p, s, j)) addKey(S, Z, p.k[s.at(p.L, j)], p.v[s.at(p.L, j)], terms);
-    }
-    blockSumMoments(S, Z, terms, scratch);
-    for (int n = 0; n < terms; ++n) {
-      S[n] += p.s0[s.at(terms, n)];
-      Z[n] += p.z0[s.at(terms, n)];
-    }
-    for (int64_t i = threadIdx.x; i < p.Lq; i += kThreads) {
-      const int64_t at = s.at(p.Lq, i);
-      const QueryGradient grad = queryGradient(S, Z, a, p.q[at], p.dy[at], terms);
-      p.dq[at] = static_cast<float>(grad.dq);
-      addQuery(A, Bm, a, p.q[at], grad.alpha, grad.beta, terms);
-    }
-    blockSumMoments(A, Bm, terms, scratch);
-    for (int n = 0; n < terms; ++n) {
-      A[n] += p.dFinalS[s.at(terms, n)];
-      Bm[n] += p.dFinalZ[s.at(terms, n)];
-    }
-    for (int64_t j = threadIdx.x; j < p.L; j += kThreads) writeKeyGradient(p, s, j, A, Bm);
-  } else {
-    const int width = 2 * terms;
-    double* chunks = p.chunks + static_cast<int64_t>(blockIdx.x) * (kThreads + 1) * width;
-    double* alphas = p.alphas + static_cast<int64_t>(blockIdx.x) * p.L;
-    double* betas = p.betas + static_cast<int64_t>(blockIdx.x) * p.L;
-    const int64_t size = (p.L + kThreads - 1) / kThreads;
-    const int64_t begin = smaller(p.L, static_cast<int64_t>(threadIdx.x) * size);
-    const int64_t end = smaller(p.L, begin + size);
-    // Prefix scan of the moments.
-    for (int64_t j = begin; j < end; ++j) {
-      if (visible(p, s, j)) addKey(S, Z, p.k[s.at(p.L, j)], p.v[s.at(p.L, j)], terms);
-    }
-    for (int n = 0; n < terms; ++n) {
-      chunks[threadIdx.x * width + n] = S[n];
-      chunks[threadIdx.x * width + terms + n] = Z[n];
-    }
-    __syncthreads();
-    scanChunks(chunks, terms, false);
-    for (int n = 0; n < terms; ++n) {
-      S[n] = p.s0[s.at(terms, n)] + chunks[threadIdx.x * width + n];
-      Z[n] = p.z0[s.at(terms, n)] + chunks[threadIdx.x * width + terms + n];
-    }
-    // ∂q, α, β per query, and the chunk sums of the adjoints.
-    for (int64_t i = begin; i < end; ++i) {
-      const int64_t at = s.at(p.L, i);
-      if (visible(p, s, i)) addKey(S, Z, p.k[at], p.v[at], terms);
-      const QueryGradient grad = queryGradient(S, Z, a, p.q[at], p.dy[at], terms);
-      p.dq[at] = static_cast<float>(grad.dq);
+  for (int n = 0; n < terms; ++n) A[n] = Bm[n] = 0.0;
+  // Causal: α, β of every query wait for the reverse walk.
+  const int64_t keyScratch = p.causal ? static_cast<int64_t>(blockIdx.x) * p.keys : 0;
+  double* alphas = p.causal ? launch.alphas + keyScratch : nullptr;
+  double* betas = p.causal ? launch.betas + keyScratch : nullptr;
+  // ∂q, α, β per query, and the adjoints of this thread's queries.
+  const Span span = momentsBeforeQueries(p, t, scratch);
+  walkQueries(p, t, span, [&](int64_t i, int64_t at) {
+    const QueryGradient grad = queryGradient(t.S, t.Z, t.a, p.q[at], p.dy[at], terms);
+    p.dq[at] = static_cast<float>(grad.dq);
+    if (p.causal) {
       alphas[i] = grad.alpha;
       betas[i] = grad.beta;
-      addQuery(A, Bm, a, p.q[at], grad.alpha, grad.beta, terms);
     }
-    __syncthreads();  // every thread has read its carry before the chunks are reused
-    for (int n = 0; n < terms; ++n) {
-      chunks[threadIdx.x * width + n] = A[n];
-      chunks[threadIdx.x * width + terms + n] = Bm[n];
+    addQuery(A, Bm, t.a, p.q[at], grad.alpha, grad.beta, terms);
+  });
+  if (!p.causal) {
+    blockTotals(A, Bm, p.dFinalS, p.dFinalZ, s, terms, scratch);
+    for (int64_t j = threadIdx.x; j < p.keys; j += kThreads) {
+      writeKeyGradient(p, s, j, A, Bm, terms);
     }
-    __syncthreads();
+  } else {
     // Suffix scan of the adjoints: chunk t starts from the sums of the chunks after it.
-    scanChunks(chunks, terms, true);
-    for (int n = 0; n < terms; ++n) {
-      A[n] = p.dFinalS[s.at(terms, n)] + chunks[threadIdx.x * width + n];
-      Bm[n] = p.dFinalZ[s.at(terms, n)] + chunks[threadIdx.x * width + terms + n];
+    scanMoments(t.chunks, A, Bm, p.dFinalS, p.dFinalZ, s, terms, true);
+    for (int64_t j = span.end - 1; j >= span.begin; --j) {
+      addQuery(A, Bm, t.a, p.q[s.at(p.keys, j)], alphas[j], betas[j], terms);
+      writeKeyGradient(p, s, j, A, Bm, terms);
     }
-    for (int64_t j = end - 1; j >= begin; --j) {
-      addQuery(A, Bm, a, p.q[s.at(p.L, j)], alphas[j], betas[j], terms);
-      writeKeyGradient(p, s, j, A, Bm);
-    }
-    for (int n = 0; n < terms; ++n) {
-      A[n] = p.dFinalS[s.at(terms, n)] + chunks[kThreads * width + n];
-      Bm[n] = p.dFinalZ[s.at(terms, n)] + chunks[kThreads * width + terms + n];
-    }
+    loadChunk(t.chunks, kThreads, A, Bm, p.dFinalS, p.dFinalZ, s, terms);
   }
-  if (threadIdx.x == 0) {
-    for (int n = 0; n < terms; ++n) {
-      p.dInitialS[s.at(terms, n)] = static_cast<float>(A[n]);
-      p.dInitialZ[s.at(terms, n)] = static_cast<float>(Bm[n]);
-    }
-  }
+  storeState(p.dInitialS, p.dInitialZ, A, Bm, s, terms);
 }
 
-struct ExactParams {
-  const float* q;
-  const float* k;
-  const float* v;
-  const float* mask;
-  const float* dy;
-  float* y;
-  float* dq;
-  float* dk;
-  float* dv;
-  // backward: per query (shift, total, y) in float64
-  double* stats;
-  int64_t B;
-  int64_t Lq;
-  int64_t L;
-  int64_t D;
-  bool causal;
+// Exact EA, one thread per element `item` of a [B, rows, D] array: its batch, row and channel.
+struct Element {
+  int64_t b;
+  int64_t i;
+  int64_t c;
 };
 
-struct ExactQuery {
-  double shift;
-  double total;
-  double weighted;
-};
-
-__device__ ExactQuery exactQuery(const ExactParams& p, int64_t b, int64_t i, int64_t c) {
-  const double q = p.q[(b * p.Lq + i) * p.D + c];
-  const int64_t last = p.causal ? i : p.L - 1;
-  ExactQuery r{CUDART_INF, 0.0, 0.0};
-  for (int64_t j = 0; j <= last; ++j) {
-    if (p.mask[b * p.L + j] == 0.0f) continue;
-    r.shift = fmin(r.shift, exactDistance(q, p.k[(b * p.L + j) * p.D + c]));
-  }
-  for (int64_t j = 0; j <= last; ++j) {
-    if (p.mask[b * p.L + j] == 0.0f) continue;
-    const int64_t at = (b * p.L + j) * p.D + c;
-    const double w = exactWeight(r.shift, q, p.k[at]);
-    r.total += w;
-    r.weighted += w * p.v[at];
-  }
-  return r;
+__device__ Element elementOf(int64_t item, int64_t rows, int64_t D) {
+  return Element{item / (D * rows), (item / D) % rows, item % D};
 }
 
-__global__ void exactForwardKernel(ExactParams p) {
-  const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (item >= p.B * p.Lq * p.D) return;
-  const int64_t c = item % p.D;
-  const int64_t i = (item / p.D) % p.Lq;
-  const int64_t b = item / (p.D * p.Lq);
-  const ExactQuery r = exactQuery(p, b, i, c);
-  p.y[item] = static_cast<float>(isZeroDenominator(r.total) ? 0.0 : r.weighted / r.total);
+__device__ ExactRow exactRowOf(const AttentionCall& p, const Element& e, double q) {
+  const int64_t last = p.causal ? e.i : p.keys - 1;
+  const int64_t first = (e.b * p.keys) * p.channels + e.c;
+  return exactRow(p.k + first, p.v + first, p.mask + e.b * p.keys, p.channels, q, last);
 }
 
-// ∂q per query; keeps (shift, total, y) for the key pass.
-__global__ void exactQueryGradientKernel(ExactParams p) {
+__global__ void exactForwardKernel(ForwardArgs p) {
   const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (item >= p.B * p.Lq * p.D) return;
-  const int64_t c = item % p.D;
-  const int64_t i = (item / p.D) % p.Lq;
-  const int64_t b = item / (p.D * p.Lq);
-  const ExactQuery r = exactQuery(p, b, i, c);
+  if (item >= p.batch * p.queries * p.channels) return;
+  const ExactRow r = exactRowOf(p, elementOf(item, p.queries, p.channels), p.q[item]);
+  p.y[item] = static_cast<float>(ratioOrZero(r.weighted, r.total));
+}
+
+// ∂q per query; keeps (shift, total, y) in float64 for the key pass.
+__global__ void exactQueryGradientKernel(BackwardArgs p, double* stats) {
+  const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (item >= p.batch * p.queries * p.channels) return;
+  const Element e = elementOf(item, p.queries, p.channels);
+  const ExactRow r = exactRowOf(p, e, p.q[item]);
   double dq = 0.0;
   double y = 0.0;
   if (!isZeroDenominator(r.total)) {
+    y = r.weighted / r.total;
+    const int64_t last = p.causal ? e.i : p.keys - 1;
     const double q = p.q[item];
     const double g = p.dy[item];
-    y = r.weighted / r.total;
-    const int64_t last = p.causal ? i : p.L - 1;
     for (int64_t j = 0; j <= last; ++j) {
-      if (p.mask[b * p.L + j] == 0.0f) continue;
-      const int64_t at = (b * p.L + j) * p.D + c;
-      const double gp = g * exactWeight(r.shift, q, p.k[at]) / r.total;
-      dq -= 2.0 * (q - p.k[at]) * gp * (p.v[at] - y);
+      if (p.mask[e.b * p.keys + j] == 0.0f) continue;
+      const int64_t at = (e.b * p.keys + j) * p.channels + e.c;
+      dq -= exactPairGradient(r, q, p.k[at], p.v[at], g, y).dk;
     }
   }
   p.dq[item] = static_cast<float>(dq);
-  p.stats[3 * item] = r.shift;
-  p.stats[3 * item + 1] = r.total;
-  p.stats[3 * item + 2] = y;
+  stats[3 * item] = r.shift;
+  stats[3 * item + 1] = r.total;
+  stats[3 * item + 2] = y;
 }
 
 // ∂k, ∂v per key: gathers over the queries that see it.
-__global__ void exactKeyGradientKernel(ExactParams p) {
+__global__ void exactKeyGradientKernel(BackwardArgs p, const double* stats) {
   const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (item >= p.B * p.L * p.D) return;
-  const int64_t c = item % p.D;
-  const int64_t j = (item / p.D) % p.L;
-  const int64_t b = item / (p.D * p.L);
+  if (item >= p.batch * p.keys * p.channels) return;
+  const Element e = elementOf(item, p.keys, p.channels);
   double dk = 0.0;
   double dv = 0.0;
-  if (p.mask[b * p.L + j] != 0.0f) {
-    const double k = p.k[item];
-    const double v = p.v[item];
-    for (int64_t i = p.causal ? j : 0; i < p.Lq; ++i) {
-      const int64_t at = (b * p.Lq + i) * p.D + c;
-      const double total = p.stats[3 * at + 1];
-      if (isZeroDenominator(total)) continue;
-      const double q = p.q[at];
-      const double gp = p.dy[at] * exactWeight(p.stats[3 * at], q, k) / total;
-      dv += gp;
-      dk += 2.0 * (q - k) * gp * (v - p.stats[3 * at + 2]);
+  if (p.mask[e.b * p.keys + e.i] != 0.0f) {
+    for (int64_t i = p.causal ? e.i : 0; i < p.queries; ++i) {
+      const int64_t at = (e.b * p.queries + i) * p.channels + e.c;
+      const ExactRow r{stats[3 * at], stats[3 * at + 1], 0.0};
+      if (isZeroDenominator(r.total)) continue;
+      const ExactPairGradient pair =
+          exactPairGradient(r, p.q[at], p.k[item], p.v[item], p.dy[at], stats[3 * at + 2]);
+      dv += pair.dv;
+      dk += pair.dk;
     }
   }
   p.dk[item] = static_cast<float>(dk);
   p.dv[item] = static_cast<float>(dv);
 }
 
-__global__ void stepKernel(const float* q, const float* k, const float* v, const float* s,
-                           const float* z, float* y, float* nextS, float* nextZ, int64_t batch,
-                           int64_t D, int terms) {
+__global__ void stepKernel(StepArgs p, int terms) {
   const int64_t item = static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (item >= batch * D) return;
-  const int64_t b = item / D;
-  const int64_t c = item % D;
+  const int64_t D = p.channels;
+  if (item >= p.batch * D) return;
+  const Seq s{item / D, item % D, D};
   double a[kMaxDeviceTerms];
   double S[kMaxDeviceTerms];
   double Z[kMaxDeviceTerms];
   taylorCoefficients(a, terms);
   for (int n = 0; n < terms; ++n) {
-    S[n] = s[(b * terms + n) * D + c];
-    Z[n] = z[(b * terms + n) * D + c];
+    S[n] = p.s[s.at(terms, n)];
+    Z[n] = p.z[s.at(terms, n)];
   }
-  addKey(S, Z, k[item], v[item], terms);
-  y[item] = static_cast<float>(readQuery(S, Z, a, q[item], terms));
+  addKey(S, Z, p.k[item], p.v[item], terms);
+  p.y[item] = static_cast<float>(readQuery(S, Z, a, p.q[item], terms));
   for (int n = 0; n < terms; ++n) {
-    nextS[(b * terms + n) * D + c] = static_cast<float>(S[n]);
-    nextZ[(b * terms + n) * D + c] = static_cast<float>(Z[n]);
+    p.nextS[s.at(terms, n)] = static_cast<float>(S[n]);
+    p.nextZ[s.at(terms, n)] = static_cast<float>(Z[n]);
   }
 }
 
@@ -487,6 +421,66 @@ void finish(const char* kernel) {
   check(cudaDeviceSynchronize(), kernel);
 }
 
+// Runs a kernel of one thread per element over `items` elements.
+template <typename... Params, typename... Values>
+void launchPerElement(void (*kernel)(Params...), const char* name, int64_t items,
+                      const Values&... values) {
+  if (items > 0) EW_LAUNCH(kernel, gridFor(items), kThreads, values...);
+  finish(name);
+}
+
+// A record's arrays on the device: device() is the record with every array moved there (inputs
+// copied once), and copyBack() copies its outputs into the host record's arrays once.
+template <typename Args>
+class DeviceRecord {
+ public:
+  explicit DeviceRecord(const Args& host) : device_(host) {
+    auto move = [&](const char*, auto& array, Extent extent) {
+      buffers_.push_back(std::make_unique<DeviceBuffer<float>>(elements(host, extent)));
+      DeviceBuffer<float>& buffer = *buffers_.back();
+      if constexpr (std::is_same_v<std::remove_reference_t<decltype(array)>, float*>) {
+        outputs_.emplace_back(array, &buffer);
+      } else {
+        buffer.copyFrom(array);
+      }
+      array = buffer.get();
+    };
+    forEachArray(device_, move);
+  }
+  const Args& device() const { return device_; }
+  void copyBack() const {
+    for (const auto& output : outputs_) output.second->copyTo(output.first);
+  }
+
+ private:
+  Args device_;
+  std::vector<std::unique_ptr<DeviceBuffer<float>>> buffers_;
+  std::vector<std::pair<float*, const DeviceBuffer<float>*>> outputs_;
+};
+
+// Runs a series kernel over every (batch, channel) sequence; causal inputs in launches of as many
+// sequences as the scratch allows (chunk sums, and α, β of every key when `keyGradients`).
+template <typename Args>
+void runSeries(void (*kernel)(Args, SeriesLaunch), const char* name, const Args& p,
+               bool keyGradients) {
+  const int terms = stateTerms(p.order);
+  const size_t sequences = p.batch * p.channels;
+  const size_t chunkDoubles = (kThreads + 1) * 2 * terms;
+  const size_t keyDoubles = keyGradients ? p.keys : 0;
+  const size_t group =
+      p.causal ? sequencesPerLaunch(sequences, (chunkDoubles + 2 * keyDoubles) * sizeof(double))
+               : sequences;
+  DeviceBuffer<double> chunks(p.causal ? group * chunkDoubles : 0);
+  DeviceBuffer<double> alphas(p.causal ? group * keyDoubles : 0);
+  DeviceBuffer<double> betas(p.causal ? group * keyDoubles : 0);
+  SeriesLaunch launch{chunks.get(), alphas.get(), betas.get(), terms, 0};
+  inGroups(sequences, group, [&](size_t first, size_t count) {
+    launch.first = static_cast<int64_t>(first);
+    EW_LAUNCH(kernel, static_cast<unsigned>(count), kThreads, p, launch);
+    finish(name);
+  });
+}
+
 }  // namespace
 
 bool cudaProbe(std::string* device, std::string* reason) {
@@ -514,141 +508,37 @@ bool cudaProbe(std::string* device, std::string* reason) {
   return true;
 }
 
-void cudaForward(const ForwardArgs& args) {
-  const Dims& d = args.dims;
-  const size_t qSize = d.batch * d.queries * d.channels;
-  const size_t kSize = d.batch * d.keys * d.channels;
+void runOnCuda(const ForwardArgs& args) {
+  DeviceRecord<ForwardArgs> record(args);
+  const ForwardArgs& p = record.device();
   if (args.order == kExact) {
-    DeviceBuffer<float> q(args.q, qSize), k(args.k, kSize), v(args.v, kSize);
-    DeviceBuffer<float> mask(args.mask, d.batch * d.keys), y(qSize);
-    ExactParams p{q.get(), k.get(), v.get(), mask.get(), nullptr, y.get(), nullptr, nullptr,
-                  nullptr, nullptr, d.batch, d.queries, d.keys, d.channels, args.causal};
-    if (qSize > 0) EW_LAUNCH(exactForwardKernel, gridFor(qSize), kThreads, p);
-    finish("exactForwardKernel");
-    y.copyTo(args.y);
-    return;
+    launchPerElement(exactForwardKernel, "exactForwardKernel", elements(args, Extent::kQueries), p);
+  } else {
+    runSeries(seriesForwardKernel, "seriesForwardKernel", p, false);
   }
-  const int terms = stateTerms(args.order);
-  const size_t stateSize = d.batch * terms * d.channels;
-  const size_t sequences = d.batch * d.channels;
-  DeviceBuffer<float> q(args.q, qSize), k(args.k, kSize), v(args.v, kSize);
-  DeviceBuffer<float> mask(args.mask, d.batch * d.keys);
-  DeviceBuffer<float> s0(args.initialS, stateSize), z0(args.initialZ, stateSize);
-  DeviceBuffer<float> y(qSize), finalS(stateSize), finalZ(stateSize);
-  const size_t chunkDoubles = (kThreads + 1) * 2 * terms;
-  const size_t group =
-      args.causal ? sequencesPerLaunch(sequences, chunkDoubles * sizeof(double)) : sequences;
-  DeviceBuffer<double> chunks(args.causal ? group * chunkDoubles : 0);
-  SeriesParams p{};
-  p.q = q.get();
-  p.k = k.get();
-  p.v = v.get();
-  p.mask = mask.get();
-  p.s0 = s0.get();
-  p.z0 = z0.get();
-  p.y = y.get();
-  p.finalS = finalS.get();
-  p.finalZ = finalZ.get();
-  p.chunks = chunks.get();
-  p.B = d.batch;
-  p.Lq = d.queries;
-  p.L = d.keys;
-  p.D = d.channels;
-  p.terms = terms;
-  inGroups(sequences, group, [&](size_t first, size_t count) {
-    p.first = static_cast<int64_t>(first);
-    EW_LAUNCH(seriesForwardKernel, static_cast<unsigned>(count), kThreads, p, args.causal);
-    finish("seriesForwardKernel");
-  });
-  y.copyTo(args.y);
-  finalS.copyTo(args.finalS);
-  finalZ.copyTo(args.finalZ);
+  record.copyBack();
 }
 
-void cudaBackward(const BackwardArgs& args) {
-  const Dims& d = args.dims;
-  const size_t qSize = d.batch * d.queries * d.channels;
-  const size_t kSize = d.batch * d.keys * d.channels;
-  DeviceBuffer<float> q(args.q, qSize), k(args.k, kSize), v(args.v, kSize);
-  DeviceBuffer<float> mask(args.mask, d.batch * d.keys), dy(args.dy, qSize);
-  DeviceBuffer<float> dq(qSize), dk(kSize), dv(kSize);
+void runOnCuda(const BackwardArgs& args) {
+  DeviceRecord<BackwardArgs> record(args);
+  const BackwardArgs& p = record.device();
   if (args.order == kExact) {
-    DeviceBuffer<double> stats(3 * qSize);
-    ExactParams p{q.get(), k.get(), v.get(), mask.get(), dy.get(), nullptr, dq.get(), dk.get(),
-                  dv.get(), stats.get(), d.batch, d.queries, d.keys, d.channels, args.causal};
-    if (qSize > 0) EW_LAUNCH(exactQueryGradientKernel, gridFor(qSize), kThreads, p);
-    finish("exactQueryGradientKernel");
-    if (kSize > 0) EW_LAUNCH(exactKeyGradientKernel, gridFor(kSize), kThreads, p);
-    finish("exactKeyGradientKernel");
-    dq.copyTo(args.dq);
-    dk.copyTo(args.dk);
-    dv.copyTo(args.dv);
-    return;
+    const int64_t queries = elements(args, Extent::kQueries);
+    DeviceBuffer<double> stats(3 * queries);
+    launchPerElement(exactQueryGradientKernel, "exactQueryGradientKernel", queries, p, stats.get());
+    launchPerElement(exactKeyGradientKernel, "exactKeyGradientKernel",
+                     elements(args, Extent::kKeys), p, stats.get());
+  } else {
+    runSeries(seriesBackwardKernel, "seriesBackwardKernel", p, true);
   }
-  const int terms = stateTerms(args.order);
-  const size_t stateSize = d.batch * terms * d.channels;
-  const size_t sequences = d.batch * d.channels;
-  DeviceBuffer<float> s0(args.initialS, stateSize), z0(args.initialZ, stateSize);
-  DeviceBuffer<float> dFinalS(args.dFinalS, stateSize), dFinalZ(args.dFinalZ, stateSize);
-  DeviceBuffer<float> dInitialS(stateSize), dInitialZ(stateSize);
-  // Causal scratch per sequence: the chunk sums, and α, β of every query in float64.
-  const size_t chunkDoubles = (kThreads + 1) * 2 * terms;
-  const size_t group =
-      args.causal ? sequencesPerLaunch(sequences, (chunkDoubles + 2 * d.keys) * sizeof(double))
-                  : sequences;
-  DeviceBuffer<double> chunks(args.causal ? group * chunkDoubles : 0);
-  DeviceBuffer<double> alphas(args.causal ? group * d.keys : 0);
-  DeviceBuffer<double> betas(args.causal ? group * d.keys : 0);
-  SeriesParams p{};
-  p.q = q.get();
-  p.k = k.get();
-  p.v = v.get();
-  p.mask = mask.get();
-  p.s0 = s0.get();
-  p.z0 = z0.get();
-  p.dy = dy.get();
-  p.dFinalS = dFinalS.get();
-  p.dFinalZ = dFinalZ.get();
-  p.dq = dq.get();
-  p.dk = dk.get();
-  p.dv = dv.get();
-  p.dInitialS = dInitialS.get();
-  p.dInitialZ = dInitialZ.get();
-  p.chunks = chunks.get();
-  p.alphas = alphas.get();
-  p.betas = betas.get();
-  p.B = d.batch;
-  p.Lq = d.queries;
-  p.L = d.keys;
-  p.D = d.channels;
-  p.terms = terms;
-  inGroups(sequences, group, [&](size_t first, size_t count) {
-    p.first = static_cast<int64_t>(first);
-    EW_LAUNCH(seriesBackwardKernel, static_cast<unsigned>(count), kThreads, p, args.causal);
-    finish("seriesBackwardKernel");
-  });
-  dq.copyTo(args.dq);
-  dk.copyTo(args.dk);
-  dv.copyTo(args.dv);
-  dInitialS.copyTo(args.dInitialS);
-  dInitialZ.copyTo(args.dInitialZ);
+  record.copyBack();
 }
 
-void cudaStep(const StepArgs& args) {
-  const int terms = stateTerms(args.order);
-  const size_t rowSize = args.batch * args.channels;
-  const size_t stateSize = rowSize * terms;
-  DeviceBuffer<float> q(args.q, rowSize), k(args.k, rowSize), v(args.v, rowSize);
-  DeviceBuffer<float> s(args.s, stateSize), z(args.z, stateSize);
-  DeviceBuffer<float> y(rowSize), nextS(stateSize), nextZ(stateSize);
-  if (rowSize > 0) {
-    EW_LAUNCH(stepKernel, gridFor(rowSize), kThreads, q.get(), k.get(), v.get(), s.get(), z.get(),
-              y.get(), nextS.get(), nextZ.get(), args.batch, args.channels, terms);
-  }
-  finish("stepKernel");
-  y.copyTo(args.y);
-  nextS.copyTo(args.nextS);
-  nextZ.copyTo(args.nextZ);
+void runOnCuda(const StepArgs& args) {
+  DeviceRecord<StepArgs> record(args);
+  launchPerElement(stepKernel, "stepKernel", elements(args, Extent::kQueries), record.device(),
+                   stateTerms(args.order));
+  record.copyBack();
 }
 
 }  // namespace ew

@@ -20,7 +20,6 @@
 #define __global__
 #define __device__
 #define __shared__ static
-#define CUDART_INF (std::numeric_limits<double>::infinity())
 
 struct EwDim3 {
   unsigned x = 0;

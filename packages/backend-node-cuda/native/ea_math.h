@@ -15,6 +15,7 @@
 #define EW_MATH_H
 
 #include <cmath>
+#include <cstdint>
 
 #ifdef __CUDACC__
 #define EW_HD __host__ __device__
@@ -30,9 +31,14 @@ constexpr double kMinNormal = 2.2250738585072014e-308;
 // Moments the CUDA kernels keep in registers/local memory; larger orders run on the host.
 constexpr int kMaxDeviceTerms = 32;
 
-// NaN is not zero: it comes from a non-finite input and propagates (attention README,
-// "Non-finite inputs").
+// The zero-denominator rule of the kernel contract. NaN is not zero: it comes from a non-finite
+// input and propagates (attention README, "Non-finite inputs").
 EW_HD inline bool isZeroDenominator(double m) { return fabs(m) < kMinNormal; }
+
+// An output under the zero-denominator rule: 0 where no key weighs in, never 0/0.
+EW_HD inline double ratioOrZero(double numerator, double denominator) {
+  return isZeroDenominator(denominator) ? 0.0 : numerator / denominator;
+}
 
 // log2 of the largest |q|^t read with the plain terms: 2^800 times float32-sized moments (and
 // L up to 2^40 keys) stays below the float64 maximum.
@@ -82,7 +88,7 @@ EW_HD inline double readQuery(const double* S, const double* Z, const double* a,
       denominator = denominator * q + a[n] * Z[n];
     }
   }
-  return isZeroDenominator(denominator) ? 0.0 : numerator / denominator;
+  return ratioOrZero(numerator, denominator);
 }
 
 struct QueryGradient {
@@ -186,6 +192,44 @@ EW_HD inline double exactDistance(double q, double k) {
 
 EW_HD inline double exactWeight(double shift, double q, double k) {
   return exp(shift - exactDistance(q, k));
+}
+
+// One query's exact-EA row over the visible keys j <= last of one channel (k[j·stride],
+// v[j·stride], mask[j]): the stabilising shift, and the sums of the shifted weights and of
+// weights times values.
+struct ExactRow {
+  double shift;
+  double total;
+  double weighted;
+};
+
+EW_HD inline ExactRow exactRow(const float* k, const float* v, const float* mask, int64_t stride,
+                               double q, int64_t last) {
+  ExactRow row{INFINITY, 0.0, 0.0};
+  for (int64_t j = 0; j <= last; ++j) {
+    if (mask[j] == 0.0f) continue;
+    row.shift = fmin(row.shift, exactDistance(q, k[j * stride]));
+  }
+  for (int64_t j = 0; j <= last; ++j) {
+    if (mask[j] == 0.0f) continue;
+    const double w = exactWeight(row.shift, q, k[j * stride]);
+    row.total += w;
+    row.weighted += w * v[j * stride];
+  }
+  return row;
+}
+
+// What one visible key (k, v) of a row with a nonzero total adds to the gradients, for upstream
+// gradient g and output y: ∂v += dv, ∂k += dk, ∂q -= dk.
+struct ExactPairGradient {
+  double dk;
+  double dv;
+};
+
+EW_HD inline ExactPairGradient exactPairGradient(const ExactRow& row, double q, double k, double v,
+                                                 double g, double y) {
+  const double gp = g * exactWeight(row.shift, q, k) / row.total;
+  return ExactPairGradient{2.0 * (q - k) * gp * (v - y), gp};
 }
 
 }  // namespace ew

@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <functional>
-#include <limits>
 #include <thread>
 #include <vector>
 
@@ -52,47 +51,26 @@ struct Channel {
   int64_t at(int64_t rows, int64_t i) const { return (b * rows + i) * D + c; }
 };
 
-// One query's exact-EA row over the visible keys j <= last: the stabilising shift
-// min_j (q - k_j)², and the sums of the shifted weights and of weights times values.
-struct ExactRow {
-  double shift;
-  double total;
-  double weighted;
-};
-
-template <typename Args>
-ExactRow exactRow(const Args& args, const Channel& ch, double q, int64_t last) {
-  const Dims& d = args.dims;
-  ExactRow row{std::numeric_limits<double>::infinity(), 0.0, 0.0};
-  for (int64_t j = 0; j <= last; ++j) {
-    if (args.mask[ch.b * d.keys + j] == 0) continue;
-    row.shift = std::min(row.shift, exactDistance(q, args.k[ch.at(d.keys, j)]));
-  }
-  for (int64_t j = 0; j <= last; ++j) {
-    if (args.mask[ch.b * d.keys + j] == 0) continue;
-    const double w = exactWeight(row.shift, q, args.k[ch.at(d.keys, j)]);
-    row.total += w;
-    row.weighted += w * args.v[ch.at(d.keys, j)];
-  }
-  return row;
+// One query's exact-EA row of channel ch over the visible keys j <= last.
+ExactRow exactRowOf(const AttentionCall& args, const Channel& ch, double q, int64_t last) {
+  return exactRow(args.k + ch.at(args.keys, 0), args.v + ch.at(args.keys, 0),
+                  args.mask + ch.b * args.keys, args.channels, q, last);
 }
 
 void exactForward(const ForwardArgs& args) {
-  const Dims& d = args.dims;
+  const Dims& d = args;
   parallelFor(d.batch * d.channels, d.queries * d.keys, [&](int64_t item) {
     const Channel ch{item / d.channels, item % d.channels, d.channels};
     for (int64_t i = 0; i < d.queries; ++i) {
-      const double q = args.q[ch.at(d.queries, i)];
       const int64_t last = args.causal ? i : d.keys - 1;
-      const ExactRow row = exactRow(args, ch, q, last);
-      args.y[ch.at(d.queries, i)] =
-          static_cast<float>(isZeroDenominator(row.total) ? 0.0 : row.weighted / row.total);
+      const ExactRow row = exactRowOf(args, ch, args.q[ch.at(d.queries, i)], last);
+      args.y[ch.at(d.queries, i)] = static_cast<float>(ratioOrZero(row.weighted, row.total));
     }
   });
 }
 
 void exactBackward(const BackwardArgs& args) {
-  const Dims& d = args.dims;
+  const Dims& d = args;
   parallelFor(d.batch * d.channels, d.queries * d.keys, [&](int64_t item) {
     const Channel ch{item / d.channels, item % d.channels, d.channels};
     std::vector<double> dk(d.keys, 0.0);
@@ -101,18 +79,17 @@ void exactBackward(const BackwardArgs& args) {
       const double q = args.q[ch.at(d.queries, i)];
       const double g = args.dy[ch.at(d.queries, i)];
       const int64_t last = args.causal ? i : d.keys - 1;
-      const ExactRow row = exactRow(args, ch, q, last);
+      const ExactRow row = exactRowOf(args, ch, q, last);
       double dq = 0.0;
       if (!isZeroDenominator(row.total)) {
         const double y = row.weighted / row.total;
         for (int64_t j = 0; j <= last; ++j) {
           if (args.mask[ch.b * d.keys + j] == 0) continue;
-          const double k = args.k[ch.at(d.keys, j)];
-          const double gp = g * exactWeight(row.shift, q, k) / row.total;
-          const double shared = 2.0 * (q - k) * gp * (args.v[ch.at(d.keys, j)] - y);
-          dv[j] += gp;
-          dk[j] += shared;
-          dq -= shared;
+          const int64_t at = ch.at(d.keys, j);
+          const ExactPairGradient pair = exactPairGradient(row, q, args.k[at], args.v[at], g, y);
+          dv[j] += pair.dv;
+          dk[j] += pair.dk;
+          dq -= pair.dk;
         }
       }
       args.dq[ch.at(d.queries, i)] = static_cast<float>(dq);
@@ -174,64 +151,60 @@ struct BlockMoments {
   }
 };
 
-}  // namespace
-
-void hostForward(const ForwardArgs& args) {
-  if (args.order == kExact) {
-    exactForward(args);
-    return;
-  }
-  const Dims& d = args.dims;
-  const int terms = stateTerms(args.order);
+// a_n for n < terms.
+std::vector<double> coefficients(int terms) {
   std::vector<double> a(terms);
   taylorCoefficients(a.data(), terms);
+  return a;
+}
+
+// Runs query(i) for every query i of a block, with the moments holding every visible key
+// (non-causal) or the visible keys up to i (causal).
+template <typename Query>
+void walkQueries(const AttentionCall& args, const ChannelBlock& blk, BlockMoments& moments,
+                 Query query) {
+  const int terms = moments.terms;
+  const auto addKeys = [&](int64_t j) {
+    if (args.mask[blk.b * args.keys + j] == 0) return;
+    for (int64_t c = 0; c < blk.width; ++c) {
+      const int64_t at = blk.at(args.keys, j, c);
+      addKey(moments.firstOf(c), moments.secondOf(c), args.k[at], args.v[at], terms);
+    }
+  };
+  if (args.causal) {
+    for (int64_t i = 0; i < args.keys; ++i) {
+      addKeys(i);
+      query(i);
+    }
+  } else {
+    for (int64_t j = 0; j < args.keys; ++j) addKeys(j);
+    for (int64_t i = 0; i < args.queries; ++i) query(i);
+  }
+}
+
+void seriesForward(const ForwardArgs& args) {
+  const Dims& d = args;
+  const int terms = stateTerms(args.order);
+  const std::vector<double> a = coefficients(terms);
   forEachChannelBlock(d.batch, d.channels, (d.queries + d.keys) * terms, [&](const ChannelBlock& blk) {
     BlockMoments m(blk, terms, args.initialS, args.initialZ);
-    auto addKeys = [&](int64_t j) {
-      if (args.mask[blk.b * d.keys + j] == 0) return;
-      for (int64_t c = 0; c < blk.width; ++c) {
-        const int64_t at = blk.at(d.keys, j, c);
-        addKey(m.firstOf(c), m.secondOf(c), args.k[at], args.v[at], terms);
-      }
-    };
-    auto readQueries = [&](int64_t i) {
+    walkQueries(args, blk, m, [&](int64_t i) {
       for (int64_t c = 0; c < blk.width; ++c) {
         const int64_t at = blk.at(d.queries, i, c);
         args.y[at] = static_cast<float>(readQuery(m.firstOf(c), m.secondOf(c), a.data(), args.q[at], terms));
       }
-    };
-    if (args.causal) {
-      for (int64_t i = 0; i < d.keys; ++i) {
-        addKeys(i);
-        readQueries(i);
-      }
-    } else {
-      for (int64_t j = 0; j < d.keys; ++j) addKeys(j);
-      for (int64_t i = 0; i < d.queries; ++i) readQueries(i);
-    }
+    });
     m.store(blk, args.finalS, args.finalZ);
   });
 }
 
-void hostBackward(const BackwardArgs& args) {
-  if (args.order == kExact) {
-    exactBackward(args);
-    return;
-  }
-  const Dims& d = args.dims;
+void seriesBackward(const BackwardArgs& args) {
+  const Dims& d = args;
   const int terms = stateTerms(args.order);
-  std::vector<double> a(terms);
-  taylorCoefficients(a.data(), terms);
+  const std::vector<double> a = coefficients(terms);
   forEachChannelBlock(d.batch, d.channels, (d.queries + 2 * d.keys) * terms, [&](const ChannelBlock& blk) {
     BlockMoments moments(blk, terms, args.initialS, args.initialZ);
     BlockMoments adjoints(blk, terms, args.dFinalS, args.dFinalZ);
-    auto addKeys = [&](int64_t j) {
-      if (args.mask[blk.b * d.keys + j] == 0) return;
-      for (int64_t c = 0; c < blk.width; ++c) {
-        const int64_t at = blk.at(d.keys, j, c);
-        addKey(moments.firstOf(c), moments.secondOf(c), args.k[at], args.v[at], terms);
-      }
-    };
     auto writeKeys = [&](int64_t j) {
       const bool visible = args.mask[blk.b * d.keys + j] != 0;
       for (int64_t c = 0; c < blk.width; ++c) {
@@ -247,22 +220,26 @@ void hostBackward(const BackwardArgs& args) {
         args.dv[at] = static_cast<float>(grad.dv);
       }
     };
-    if (args.causal) {
-      // Forward: running moments give ∂q, α, β (kept in float64: g/M overflows float32 when M
-      // is tiny). Reverse: the suffix sums A(j), B(j) over queries i >= j give ∂k, ∂v.
-      std::vector<double> alphas(d.keys * blk.width);
-      std::vector<double> betas(d.keys * blk.width);
-      for (int64_t i = 0; i < d.keys; ++i) {
-        addKeys(i);
-        for (int64_t c = 0; c < blk.width; ++c) {
-          const int64_t at = blk.at(d.keys, i, c);
-          const QueryGradient grad = queryGradient(moments.firstOf(c), moments.secondOf(c), a.data(),
-                                                   args.q[at], args.dy[at], terms);
-          args.dq[at] = static_cast<float>(grad.dq);
+    // Causal: the queries' α, β (kept in float64: g/M overflows float32 when M is tiny) wait for
+    // the reverse walk, whose suffix sums A(j), B(j) over queries i >= j give ∂k, ∂v.
+    std::vector<double> alphas(args.causal ? d.keys * blk.width : 0);
+    std::vector<double> betas(args.causal ? d.keys * blk.width : 0);
+    walkQueries(args, blk, moments, [&](int64_t i) {
+      for (int64_t c = 0; c < blk.width; ++c) {
+        const int64_t at = blk.at(d.queries, i, c);
+        const QueryGradient grad = queryGradient(moments.firstOf(c), moments.secondOf(c), a.data(),
+                                                 args.q[at], args.dy[at], terms);
+        args.dq[at] = static_cast<float>(grad.dq);
+        if (args.causal) {
           alphas[i * blk.width + c] = grad.alpha;
           betas[i * blk.width + c] = grad.beta;
+        } else {
+          addQuery(adjoints.firstOf(c), adjoints.secondOf(c), a.data(), args.q[at], grad.alpha,
+                   grad.beta, terms);
         }
       }
+    });
+    if (args.causal) {
       for (int64_t j = d.keys - 1; j >= 0; --j) {
         for (int64_t c = 0; c < blk.width; ++c) {
           addQuery(adjoints.firstOf(c), adjoints.secondOf(c), a.data(), args.q[blk.at(d.keys, j, c)],
@@ -271,27 +248,27 @@ void hostBackward(const BackwardArgs& args) {
         writeKeys(j);
       }
     } else {
-      for (int64_t j = 0; j < d.keys; ++j) addKeys(j);
-      for (int64_t i = 0; i < d.queries; ++i) {
-        for (int64_t c = 0; c < blk.width; ++c) {
-          const int64_t at = blk.at(d.queries, i, c);
-          const double q = args.q[at];
-          const QueryGradient grad =
-              queryGradient(moments.firstOf(c), moments.secondOf(c), a.data(), q, args.dy[at], terms);
-          args.dq[at] = static_cast<float>(grad.dq);
-          addQuery(adjoints.firstOf(c), adjoints.secondOf(c), a.data(), q, grad.alpha, grad.beta, terms);
-        }
-      }
       for (int64_t j = 0; j < d.keys; ++j) writeKeys(j);
     }
     adjoints.store(blk, args.dInitialS, args.dInitialZ);
   });
 }
 
-void hostStep(const StepArgs& args) {
+}  // namespace
+
+void runOnHost(const ForwardArgs& args) {
+  if (args.order == kExact) return exactForward(args);
+  seriesForward(args);
+}
+
+void runOnHost(const BackwardArgs& args) {
+  if (args.order == kExact) return exactBackward(args);
+  seriesBackward(args);
+}
+
+void runOnHost(const StepArgs& args) {
   const int terms = stateTerms(args.order);
-  std::vector<double> a(terms);
-  taylorCoefficients(a.data(), terms);
+  const std::vector<double> a = coefficients(terms);
   const int64_t D = args.channels;
   parallelFor(args.batch * D, 4 * terms, [&](int64_t item) {
     const Channel ch{item / D, item % D, D};

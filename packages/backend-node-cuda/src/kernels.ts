@@ -2,6 +2,8 @@ import {
   ElementwiseAttentionBackward,
   ElementwiseAttentionForward,
   ElementwiseAttentionStep,
+  forwardInputNames,
+  stepInputNames,
 } from '@elementwise/attention';
 import {
   backwardDims,
@@ -11,107 +13,89 @@ import {
   kernelFuncFor,
   stepDims,
 } from '@elementwise/attention/authoring';
-import type { KernelConfig } from '@tensorflow/tfjs-core';
+import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { nativeAddon } from './native.js';
-import { nativeOrder } from './native_order.js';
 
 /**
- * Forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ]. One addon
- * call: on the CUDA path the inputs cross to the device once and the outputs come back once.
+ * How one contract kernel crosses to the addon: one addon call with one record, whose fields are
+ * the contract's names, so nothing depends on the order of arguments. On the CUDA path the inputs
+ * cross to the device once and the outputs come back once.
  */
-const forward: KernelBody = (inputs, attrs) => {
-  const { order, causal, dims: d } = forwardDims(attrs, inputs);
-  const { q, k, v, mask, initialS, initialZ } = inputs;
-  return {
-    inputs: [q, k, v, mask, initialS, initialZ],
-    outputShapes: [q.shape, initialS.shape, initialZ.shape],
-    compute: ([qv, kv, vv, mv, s0, z0], [y, finalS, finalZ]) => {
-      nativeAddon().forward(
-        qv,
-        kv,
-        vv,
-        mv,
-        s0,
-        z0,
-        y,
-        finalS,
-        finalZ,
-        d.batch,
-        d.queries,
-        d.keys,
-        d.channels,
-        nativeOrder(order),
-        causal,
-      );
-    },
-  };
-};
+interface NativeKernel {
+  kernelName: string;
+  addonFunction: 'forward' | 'backward' | 'step';
+  /** The tensors the kernel reads, by contract name. */
+  inputs: readonly string[];
+  /** Each output by contract name, and the input whose shape it has. */
+  outputs: Readonly<Record<string, string>>;
+  /** The record's sizes and attrs, after checking the call. */
+  scalars(attrs: NamedAttrMap, inputs: Record<string, TensorInfo>): object;
+}
 
-/** Backward: the six forward inputs, dy, dFinalS, dFinalZ; outputs [dq, dk, dv, dInitialS, dInitialZ]. */
-const backward: KernelBody = (inputs, attrs) => {
-  const { order, causal, dims: d } = backwardDims(attrs, inputs);
-  const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = inputs;
-  return {
-    inputs: [q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ],
-    outputShapes: [q.shape, k.shape, v.shape, initialS.shape, initialZ.shape],
-    compute: (views, [dq, dk, dv, dInitialS, dInitialZ]) => {
-      const [qv, kv, vv, mv, s0, z0, dyv, dfs, dfz] = views;
-      nativeAddon().backward(
-        qv,
-        kv,
-        vv,
-        mv,
-        s0,
-        z0,
-        dyv,
-        dfs,
-        dfz,
-        dq,
-        dk,
-        dv,
-        dInitialS,
-        dInitialZ,
-        d.batch,
-        d.queries,
-        d.keys,
-        d.channels,
-        nativeOrder(order),
-        causal,
-      );
-    },
-  };
-};
+/** Sizes and attrs of a forward or backward record, from the checked call. */
+const attentionScalars = ({ order, causal, dims }: ReturnType<typeof forwardDims>) => ({
+  batch: dims.batch,
+  queries: dims.queries,
+  keys: dims.keys,
+  channels: dims.channels,
+  order,
+  causal,
+});
 
-/** Recurrent step: inputs q, k, v [B,D], s, z [B,T,D]; outputs [y, s', z']. */
-const step: KernelBody = (inputs, attrs) => {
-  const { order, batch, channels, stateShape } = stepDims(attrs, inputs);
-  const { q, k, v, s, z } = inputs;
-  return {
-    inputs: [q, k, v, s, z],
-    outputShapes: [q.shape, stateShape, stateShape],
-    compute: ([qv, kv, vv, sv, zv], [y, nextS, nextZ]) => {
-      nativeAddon().step(qv, kv, vv, sv, zv, y, nextS, nextZ, batch, channels, order);
-    },
-  };
-};
-
-const configs = (backendName: HostBackendName): KernelConfig[] => [
+export const nativeKernels: readonly NativeKernel[] = [
   {
     kernelName: ElementwiseAttentionForward,
-    backendName,
-    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionForward, forward),
+    addonFunction: 'forward',
+    inputs: forwardInputNames,
+    outputs: { y: 'q', finalS: 'initialS', finalZ: 'initialZ' },
+    scalars: (attrs, inputs) => attentionScalars(forwardDims(attrs, inputs)),
   },
   {
     kernelName: ElementwiseAttentionBackward,
-    backendName,
-    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionBackward, backward),
+    addonFunction: 'backward',
+    inputs: [...forwardInputNames, 'dy', 'dFinalS', 'dFinalZ'],
+    outputs: { dq: 'q', dk: 'k', dv: 'v', dInitialS: 'initialS', dInitialZ: 'initialZ' },
+    scalars: (attrs, inputs) => attentionScalars(backwardDims(attrs, inputs)),
   },
   {
     kernelName: ElementwiseAttentionStep,
-    backendName,
-    kernelFunc: kernelFuncFor(backendName, ElementwiseAttentionStep, step),
+    addonFunction: 'step',
+    inputs: stepInputNames,
+    outputs: { y: 'q', nextS: 's', nextZ: 'z' },
+    scalars: (attrs, inputs) => {
+      const { order, batch, channels } = stepDims(attrs, inputs);
+      return { batch, channels, order };
+    },
   },
 ];
+
+/** The kernel body of one native kernel: its record is built from the tensors' names. */
+function bodyOf(kernel: NativeKernel): KernelBody {
+  const outputNames = Object.keys(kernel.outputs);
+  return (inputs, attrs) => {
+    const scalars = kernel.scalars(attrs, inputs);
+    return {
+      inputs: kernel.inputs.map((name) => inputs[name]),
+      outputShapes: outputNames.map((name) => inputs[kernel.outputs[name]].shape),
+      compute: (inputViews, outputViews) => {
+        const record = {
+          ...scalars,
+          ...Object.fromEntries(kernel.inputs.map((name, i) => [name, inputViews[i]])),
+          ...Object.fromEntries(outputNames.map((name, i) => [name, outputViews[i]])),
+        };
+        // The addon checks every field of the record by name, type and length.
+        nativeAddon()[kernel.addonFunction](record as never);
+      },
+    };
+  };
+}
+
+const configs = (backendName: HostBackendName): KernelConfig[] =>
+  nativeKernels.map((kernel) => ({
+    kernelName: kernel.kernelName,
+    backendName,
+    kernelFunc: kernelFuncFor(backendName, kernel.kernelName, bodyOf(kernel)),
+  }));
 
 /**
  * Every kernel this package provides: forward, backward and step for the tfjs `cpu`, `wasm`

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { AttentionOrder } from '@elementwise/attention';
 
 /**
  * Loads the native addon: the prebuilt binary shipped in `prebuilds/<platform>-<arch>/` first,
@@ -10,61 +11,54 @@ import { fileURLToPath } from 'node:url';
  * an error naming what is missing instead.
  */
 
-/** The addon's functions: Float32Arrays in, results written into the given Float32Arrays. */
+type Arrays<Name extends string> = Record<Name, Float32Array>;
+
+/** Sizes of a forward or backward call: B, Lq, L and D of the kernel contract. */
+export interface AttentionSizes {
+  batch: number;
+  queries: number;
+  keys: number;
+  channels: number;
+}
+
+type ForwardInput = 'q' | 'k' | 'v' | 'mask' | 'initialS' | 'initialZ';
+
+/** Attrs of a forward or backward call. */
+export interface AttentionAttrs {
+  order: AttentionOrder;
+  causal: boolean;
+}
+
+/** The record of one ElementwiseAttentionForward call: the contract's names, inputs and outputs. */
+export type ForwardRecord = Arrays<ForwardInput | 'y' | 'finalS' | 'finalZ'> &
+  AttentionSizes &
+  AttentionAttrs;
+
+/** The record of one ElementwiseAttentionBackward call. */
+export type BackwardRecord = Arrays<
+  ForwardInput | 'dy' | 'dFinalS' | 'dFinalZ' | 'dq' | 'dk' | 'dv' | 'dInitialS' | 'dInitialZ'
+> &
+  AttentionSizes &
+  AttentionAttrs;
+
+/** The record of one ElementwiseAttentionStep call. */
+export type StepRecord = Arrays<'q' | 'k' | 'v' | 's' | 'z' | 'y' | 'nextS' | 'nextZ'> & {
+  batch: number;
+  channels: number;
+  order: number;
+};
+
+/**
+ * The addon's functions: each kernel takes one record of named fields and writes its outputs
+ * into the record's output arrays. A missing field, or one of the wrong type or length, throws
+ * an error naming the kernel and the field.
+ */
 export interface NativeAddon {
-  /** order: an even integer >= 0, or -1 for 'exact'. */
-  forward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    mask: Float32Array,
-    initialS: Float32Array,
-    initialZ: Float32Array,
-    y: Float32Array,
-    finalS: Float32Array,
-    finalZ: Float32Array,
-    batch: number,
-    queries: number,
-    keys: number,
-    channels: number,
-    order: number,
-    causal: boolean,
-  ): void;
-  backward(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    mask: Float32Array,
-    initialS: Float32Array,
-    initialZ: Float32Array,
-    dy: Float32Array,
-    dFinalS: Float32Array,
-    dFinalZ: Float32Array,
-    dq: Float32Array,
-    dk: Float32Array,
-    dv: Float32Array,
-    dInitialS: Float32Array,
-    dInitialZ: Float32Array,
-    batch: number,
-    queries: number,
-    keys: number,
-    channels: number,
-    order: number,
-    causal: boolean,
-  ): void;
-  step(
-    q: Float32Array,
-    k: Float32Array,
-    v: Float32Array,
-    s: Float32Array,
-    z: Float32Array,
-    y: Float32Array,
-    nextS: Float32Array,
-    nextZ: Float32Array,
-    batch: number,
-    channels: number,
-    order: number,
-  ): void;
+  forward(record: ForwardRecord): void;
+  backward(record: BackwardRecord): void;
+  step(record: StepRecord): void;
+  /** The field names each kernel reads: sizes and attrs, then inputs, then outputs. */
+  fields: Record<'forward' | 'backward' | 'step', string[]>;
   backendInfo(): NativeInfo;
 }
 

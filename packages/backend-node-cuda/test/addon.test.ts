@@ -52,16 +52,18 @@ describe('native addon', () => {
 
   it('rejects arrays of the wrong length with a clear error, writing nothing', () => {
     const addon = require(prebuilt) as {
-      step: (...args: unknown[]) => void;
+      step: (record: Record<string, unknown>) => void;
     };
     const row = new Float32Array(4);
     const state = new Float32Array(12);
     const y = new Float32Array(4).fill(7);
-    expect(() =>
-      addon.step(row, row, row, state, new Float32Array(11), y, state, state, 1, 4, 2),
-    ).toThrow('z must have 12 elements, got 11');
-    expect(() => addon.step(row, row, row, state, state, y, state, state, 1, 4, 3)).toThrow(
-      'order must be an even integer >= 0',
+    const record = { q: row, k: row, v: row, s: state, z: state, y, nextS: state, nextZ: state };
+    const sizes = { batch: 1, channels: 4 };
+    expect(() => addon.step({ ...record, ...sizes, order: 2, z: new Float32Array(11) })).toThrow(
+      "field 'z' must be a Float32Array of 12 elements, got a Float32Array of 11 elements",
+    );
+    expect(() => addon.step({ ...record, ...sizes, order: 3 })).toThrow(
+      "field 'order' must be an even integer >= 0",
     );
     expect(Array.from(y)).toEqual([7, 7, 7, 7]);
   });
