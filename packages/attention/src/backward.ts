@@ -1,13 +1,8 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { compositeBackward } from './composite/kernels.js';
-import type { ForwardTensors } from './contract_tensors.js';
+import type { BackwardTensors, ForwardTensors } from './contract_tensors.js';
 import { hasFusedKernel, runFusedKernel } from './dispatch.js';
-import {
-  type AttentionOrder,
-  asKernelArgs,
-  ElementwiseAttentionBackward,
-  type ElementwiseAttentionBackwardInputs,
-} from './kernel_names.js';
+import { type AttentionOrder, asKernelArgs, ElementwiseAttentionBackward } from './kernel_names.js';
 
 export type ForwardGradients = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
@@ -16,20 +11,15 @@ export type ForwardGradients = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor
  * registered one, the composite backward otherwise. Shared by every path that needs gradients.
  */
 export function attentionBackward(
-  inputs: ForwardTensors,
-  dy: tf.Tensor3D,
-  dFinalS: tf.Tensor3D,
-  dFinalZ: tf.Tensor3D,
+  inputs: BackwardTensors,
   order: AttentionOrder,
   causal: boolean,
 ): ForwardGradients {
-  if (!hasFusedKernel(ElementwiseAttentionBackward)) {
-    return compositeBackward(inputs, dy, dFinalS, dFinalZ, order, causal);
-  }
-  const gradInputs: ElementwiseAttentionBackwardInputs = { ...inputs, dy, dFinalS, dFinalZ };
+  if (!hasFusedKernel(ElementwiseAttentionBackward))
+    return compositeBackward(inputs, order, causal);
   const outputs = runFusedKernel(
     ElementwiseAttentionBackward,
-    ...asKernelArgs(gradInputs, { order, causal }),
+    ...asKernelArgs(inputs, { order, causal }),
   );
   return outputs as ForwardGradients;
 }
@@ -43,10 +33,7 @@ export function forwardGradientMap(
 ): Record<string, tf.Tensor> {
   const [dy, dFinalS, dFinalZ] = dys as tf.Tensor3D[];
   const [dq, dk, dv, dInitialS, dInitialZ] = attentionBackward(
-    inputs,
-    dy,
-    dFinalS,
-    dFinalZ,
+    { ...inputs, dy, dFinalS, dFinalZ },
     order,
     causal,
   );

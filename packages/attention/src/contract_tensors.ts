@@ -14,6 +14,13 @@ export type ForwardTensors = {
   [name in keyof ElementwiseAttentionInputs]: name extends 'mask' ? tf.Tensor2D : tf.Tensor3D;
 };
 
+/** The backward's inputs as tensors: the forward's, and the cotangents of its three outputs. */
+export type BackwardTensors = ForwardTensors & {
+  dy: tf.Tensor3D;
+  dFinalS: tf.Tensor3D;
+  dFinalZ: tf.Tensor3D;
+};
+
 /** The step's inputs as tensors: q, k, v [B, D], s and z [B, T, D] (grouped: [B, F, D|G]). */
 export type StepTensors = {
   [name in keyof ElementwiseAttentionStepInputs]: name extends 's' | 'z'

@@ -23,10 +23,10 @@ export function stepGradientMap(
         mask: tf.ones([batch, 1]),
         initialS: s as tf.Tensor3D,
         initialZ: z as tf.Tensor3D,
+        dy: asSequence(dy),
+        dFinalS: dS as tf.Tensor3D,
+        dFinalZ: dZ as tf.Tensor3D,
       },
-      asSequence(dy),
-      dS as tf.Tensor3D,
-      dZ as tf.Tensor3D,
       order,
       true,
     );

@@ -121,58 +121,20 @@ describe('the kernel contract as data', () => {
   });
 
   it('names the fields of each parameter record: inputs, outputs, sizes, attrs', () => {
+    const inputs = 'q k v mask initialS initialZ'.split(' ');
+    const sizesAndAttrs = 'batch queries keys channels order causal'.split(' ');
     expect(kernelRecordFields('forward')).toEqual([
-      'q',
-      'k',
-      'v',
-      'mask',
-      'initialS',
-      'initialZ',
-      'y',
-      'finalS',
-      'finalZ',
-      'batch',
-      'queries',
-      'keys',
-      'channels',
-      'order',
-      'causal',
+      ...inputs,
+      ...['y', 'finalS', 'finalZ'],
+      ...sizesAndAttrs,
     ]);
     expect(kernelRecordFields('backward')).toEqual([
-      'q',
-      'k',
-      'v',
-      'mask',
-      'initialS',
-      'initialZ',
-      'dy',
-      'dFinalS',
-      'dFinalZ',
-      'dq',
-      'dk',
-      'dv',
-      'dInitialS',
-      'dInitialZ',
-      'batch',
-      'queries',
-      'keys',
-      'channels',
-      'order',
-      'causal',
+      ...inputs,
+      ...['dy', 'dFinalS', 'dFinalZ', 'dq', 'dk', 'dv', 'dInitialS', 'dInitialZ'],
+      ...sizesAndAttrs,
     ]);
-    expect(kernelRecordFields('step')).toEqual([
-      'q',
-      'k',
-      'v',
-      's',
-      'z',
-      'y',
-      'nextS',
-      'nextZ',
-      'batch',
-      'channels',
-      'order',
-    ]);
-    expect(kernelRecordFields('groupedStep')).toEqual([...kernelRecordFields('step'), 'groupSize']);
+    const step = 'q k v s z y nextS nextZ batch channels order'.split(' ');
+    expect(kernelRecordFields('step')).toEqual(step);
+    expect(kernelRecordFields('groupedStep')).toEqual([...step, 'groupSize']);
   });
 });

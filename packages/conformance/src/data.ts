@@ -124,6 +124,22 @@ export function caseTensors(d: CaseData): CaseTensors {
   };
 }
 
+/**
+ * A case's tensors as the forward kernel's six inputs, as the op passes them: a mask of ones and
+ * a zero state where the case has none.
+ */
+export function forwardKernelInputs(c: Case, t: CaseTensors): Record<string, tf.Tensor> {
+  const stateShape = [c.batch, momentsOf(c.order), c.channels];
+  return {
+    q: t.q,
+    k: t.k,
+    v: t.v,
+    mask: t.mask ?? tf.ones([c.batch, c.keys]),
+    initialS: t.state?.s ?? tf.zeros(stateShape),
+    initialZ: t.state?.z ?? tf.zeros(stateShape),
+  };
+}
+
 export function disposeTensors(t: CaseTensors): void {
   tf.dispose([t.q, t.k, t.v, t.mask, t.state?.s, t.state?.z].filter((x) => x != null));
 }

@@ -1,6 +1,6 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardTensors } from '../contract_tensors.js';
+import type { ForwardTensors, StepTensors } from '../contract_tensors.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { valueScaleDown, valuesFitUnscaled } from '../value_scale.js';
@@ -171,14 +171,20 @@ export interface StateUse {
   final: boolean;
 }
 
+/** How a grouped call runs: its order, channels per group, causality and the state it uses. */
+export interface GroupedCall {
+  order: AttentionOrder;
+  groupSize: number;
+  causal: boolean;
+  use: StateUse;
+}
+
 /** Forward: [y [B, Lq, D], finalS [B, F, D], finalZ [B, F, G]]. */
 export function groupedForwardComposite(
   inputs: ForwardTensors,
-  order: AttentionOrder,
-  groupSize: number,
-  causal: boolean,
-  use: StateUse,
+  call: GroupedCall,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const { use } = call;
   return tf.tidy(() => {
     // Huge values are divided by a power of two per channel, as around the per-channel kernels
     // (../value_scale.ts), and y and the final s multiplied back: both are linear in v and s0.
@@ -195,10 +201,7 @@ export function groupedForwardComposite(
     const initialS = use.initial ? tf.mul(inputs.initialS, down) : inputs.initialS;
     const [y, finalS, finalZ] = scaledForward(
       { ...inputs, v: tf.mul(inputs.v, down) as tf.Tensor3D, initialS: initialS as tf.Tensor3D },
-      order,
-      groupSize,
-      causal,
-      use,
+      call,
     );
     const stateOut = use.final ? tf.mul(finalS, up) : finalS;
     return [tf.mul(y, up), stateOut, finalZ] as [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
@@ -208,11 +211,9 @@ export function groupedForwardComposite(
 /** {@link groupedForwardComposite} on values that cannot overflow float32 moments. */
 function scaledForward(
   inputs: ForwardTensors,
-  order: AttentionOrder,
-  groupSize: number,
-  causal: boolean,
-  use: StateUse,
+  call: GroupedCall,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const { order, groupSize, causal, use } = call;
   // q/√d and k/√d: their summed squared distance is the group's mean (math/grouped.ts).
   const scale = 1 / Math.sqrt(groupSize);
   const q = byGroup(tf.mul(inputs.q, scale), groupSize);
@@ -268,11 +269,7 @@ function finalState(
 
 /** One recurrent step: [y [B, D], s' [B, F, D], z' [B, F, G]]. */
 export function groupedStepComposite(
-  q: tf.Tensor2D,
-  k: tf.Tensor2D,
-  v: tf.Tensor2D,
-  s: tf.Tensor3D,
-  z: tf.Tensor3D,
+  { q, k, v, s, z }: StepTensors,
   order: number,
   groupSize: number,
 ): [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D] {
@@ -288,10 +285,7 @@ export function groupedStepComposite(
         initialS: s,
         initialZ: z,
       },
-      order,
-      groupSize,
-      true,
-      { initial: true, final: true },
+      { order, groupSize, causal: true, use: { initial: true, final: true } },
     );
     return [tf.reshape(y, [batch, channels]) as tf.Tensor2D, sNext, zNext];
   });

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { ForwardTensors } from '../contract_tensors.js';
 import { isRecordingGradients } from '../gradient_recording.js';
-import type { AttentionOrder } from '../kernel_names.js';
-import { groupedForwardComposite, type StateUse } from './grouped.js';
+import { type GroupedCall, groupedForwardComposite } from './grouped.js';
 
 /**
  * Queries per block when a long causal grouped call runs block by block. The parallel form
@@ -20,14 +19,12 @@ export const GROUPED_BLOCK = 256;
  */
 export function groupedForward(
   inputs: ForwardTensors,
-  order: AttentionOrder,
-  groupSize: number,
-  causal: boolean,
-  use: StateUse,
+  call: GroupedCall,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const { order, causal, use } = call;
   const length = inputs.q.shape[1];
   if (!causal || order === 'exact' || length <= GROUPED_BLOCK || isRecordingGradients()) {
-    return groupedForwardComposite(inputs, order, groupSize, causal, use);
+    return groupedForwardComposite(inputs, call);
   }
   const outputs: tf.Tensor[] = [];
   let state = { s: inputs.initialS, z: inputs.initialZ };
@@ -44,11 +41,8 @@ export function groupedForward(
           initialS: state.s,
           initialZ: state.z,
         },
-        order,
-        groupSize,
-        true,
         // The first block starts from the caller's state only if there is one.
-        { initial: start > 0 || use.initial, final: true },
+        { ...call, use: { initial: start > 0 || use.initial, final: true } },
       );
     });
     outputs.push(y);

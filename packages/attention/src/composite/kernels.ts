@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardTensors } from '../contract_tensors.js';
+import type { BackwardTensors, ForwardTensors } from '../contract_tensors.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { exactBackward, exactForward } from './exact.js';
 import { seriesBackward, seriesForward } from './series.js';
@@ -19,13 +19,11 @@ export function compositeForward(
 }
 
 export function compositeBackward(
-  inputs: ForwardTensors,
-  dy: tf.Tensor3D,
-  dFinalS: tf.Tensor3D,
-  dFinalZ: tf.Tensor3D,
+  inputs: BackwardTensors,
   order: AttentionOrder,
   causal: boolean,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
+  const { dy, dFinalS, dFinalZ } = inputs;
   if (order !== 'exact') {
     const g = seriesBackward(inputs, dy, dFinalS, dFinalZ, order, causal);
     return [g.dq, g.dk, g.dv, g.dInitialS, g.dInitialZ];

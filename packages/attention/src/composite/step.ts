@@ -1,5 +1,6 @@
 import { taylorCoefficients } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
+import type { StepTensors } from '../contract_tensors.js';
 import { scaledTerm, scaledTermsOf, useScaled } from './query_terms.js';
 import { safeDivide } from './safe_divide.js';
 
@@ -9,11 +10,7 @@ import { safeDivide } from './safe_divide.js';
  * q, k, v are [B, D]; s, z are [B, t+1, D].
  */
 export function stepForward(
-  q: tf.Tensor2D,
-  k: tf.Tensor2D,
-  v: tf.Tensor2D,
-  s: tf.Tensor3D,
-  z: tf.Tensor3D,
+  { q, k, v, s, z }: StepTensors,
   order: number,
 ): [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D] {
   return tf.tidy(() => {

@@ -2,10 +2,10 @@ import * as tf from '@tensorflow/tfjs-core';
 import { forwardGradientMap } from '../backward.js';
 import { groupedForward } from '../composite/grouped_blocks.js';
 import { compositeForward } from '../composite/kernels.js';
+import { runContractKernel } from '../contract_kernel.js';
 import { type ForwardTensors, forwardTensorsOf } from '../contract_tensors.js';
-import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
 import { checkGroupSize, checkGroupsDivide, stateShapes } from '../group_size.js';
-import { type AttentionOrder, asKernelArgs, ElementwiseAttentionForward } from '../kernel_names.js';
+import { type AttentionOrder, ElementwiseAttentionForward } from '../kernel_names.js';
 import { booleanOption, checkOptions } from '../options.js';
 import type { AttentionState } from '../state.js';
 import {
@@ -18,7 +18,6 @@ import {
   formatShape,
   type TensorInput,
 } from '../validation.js';
-import { runValueScaled, valuesFitUnscaled } from '../value_scale.js';
 
 const OP = 'elementwiseAttention';
 
@@ -98,9 +97,11 @@ export function elementwiseAttention(
     const [y, finalS, finalZ] =
       groupSize === 1
         ? runForward(inputs, order, causal)
-        : groupedForward(inputs, order, groupSize, causal, {
-            initial: options.initialState != null,
-            final: returnFinalState,
+        : groupedForward(inputs, {
+            order,
+            groupSize,
+            causal,
+            use: { initial: options.initialState != null, final: returnFinalState },
           });
     const unbatch = (x: tf.Tensor) => (batched ? x : tf.squeeze(x, [0]));
     return { y: unbatch(y), s: unbatch(finalS), z: unbatch(finalZ) };
@@ -111,35 +112,20 @@ export function elementwiseAttention(
   return result.y;
 }
 
-/**
- * The contract's forward kernel (fused where registered, the composite otherwise), with huge
- * values scaled around it.
- */
+/** The contract's forward kernel, fused where registered, with huge values scaled around it. */
 function runForward(inputs: ForwardTensors, order: AttentionOrder, causal: boolean): tf.Tensor[] {
-  const fused = hasFusedKernel(ElementwiseAttentionForward);
-  const kernel = (x: ForwardTensors) =>
-    fused
-      ? runFusedKernel(ElementwiseAttentionForward, ...asKernelArgs(x, { order, causal }))
-      : compositeForward(x, order, causal);
-  const gradients = (x: ForwardTensors, dys: tf.Tensor[]) =>
-    forwardGradientMap(x, dys, order, causal);
-  // Huge values are scaled down around the kernel (value_scale.ts); where the host shows that
-  // none is huge, the kernel runs exactly as it would without that rule.
-  if (!valuesFitUnscaled({ v: inputs.v, mask: inputs.mask, s: inputs.initialS })) {
-    return runValueScaled({
-      inputs: { ...inputs },
+  return runContractKernel({
+    kernelName: ElementwiseAttentionForward,
+    inputs,
+    attrs: { order, causal },
+    composite: (x) => compositeForward(x, order, causal),
+    gradients: (x, dys) => forwardGradientMap(x, dys, order, causal),
+    fromSaved: forwardTensorsOf,
+    scaling: {
       names: { v: 'v', s: 'initialS', mask: 'mask' },
       linearGradients: ['q', 'k', 'initialZ'],
-      forward: (x) => kernel(x as unknown as ForwardTensors),
-      backward: (x, dys) => gradients(x as unknown as ForwardTensors, dys),
-    });
-  }
-  if (fused) return kernel(inputs);
-  return runWithCustomGradient(
-    { ...inputs },
-    () => kernel(inputs),
-    (dys, saved) => gradients(forwardTensorsOf(saved), dys),
-  );
+    },
+  });
 }
 
 /**

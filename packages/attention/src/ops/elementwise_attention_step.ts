@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { groupedStepComposite } from '../composite/grouped.js';
 import { stepForward } from '../composite/step.js';
+import { runContractKernel } from '../contract_kernel.js';
 import { type StepTensors, stepTensorsOf } from '../contract_tensors.js';
-import { hasFusedKernel, runFusedKernel, runWithCustomGradient } from '../dispatch.js';
+import { hasFusedKernel, runFusedKernel } from '../dispatch.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import { checkGroupSize, checkGroupsDivide } from '../group_size.js';
 import {
@@ -22,7 +23,7 @@ import {
   formatShape,
   type TensorInput,
 } from '../validation.js';
-import { runValueScaled, valuesFitUnscaled } from '../value_scale.js';
+import { valuesFitUnscaled } from '../value_scale.js';
 
 const OP = 'elementwiseAttentionStep';
 
@@ -71,35 +72,17 @@ export function elementwiseAttentionStep(
   return { y, state: { s, z } };
 }
 
-/**
- * The contract's step kernel (fused where registered, the composite otherwise), with huge
- * values scaled around it.
- */
+/** The contract's step kernel, fused where registered, with huge values scaled around it. */
 function runStep(inputs: StepTensors, order: number): tf.Tensor[] {
-  const fused = hasFusedKernel(ElementwiseAttentionStep);
-  const kernel = (x: StepTensors) =>
-    fused
-      ? runFusedKernel(ElementwiseAttentionStep, ...asKernelArgs(x, { order }))
-      : stepForward(x.q, x.k, x.v, x.s, x.z, order);
-  const gradients = (x: StepTensors, dys: tf.Tensor[]) =>
-    stepGradientMap([x.q, x.k, x.v, x.s, x.z], dys, order);
-  // Huge values are scaled down around the kernel (value_scale.ts); where the host shows that
-  // none is huge, the kernel runs exactly as it would without that rule.
-  if (!valuesFitUnscaled({ v: inputs.v, mask: null, s: inputs.s })) {
-    return runValueScaled({
-      inputs: { ...inputs },
-      names: { v: 'v', s: 's', mask: null },
-      linearGradients: ['q', 'k', 'z'],
-      forward: (x) => kernel(x as unknown as StepTensors),
-      backward: (x, dys) => gradients(x as unknown as StepTensors, dys),
-    });
-  }
-  if (fused) return kernel(inputs);
-  return runWithCustomGradient(
-    { ...inputs },
-    () => kernel(inputs),
-    (dys, saved) => stepGradientMap(saved, dys, order),
-  );
+  return runContractKernel({
+    kernelName: ElementwiseAttentionStep,
+    inputs,
+    attrs: { order },
+    composite: (x) => stepForward(x, order),
+    gradients: (x, dys) => stepGradientMap([x.q, x.k, x.v, x.s, x.z], dys, order),
+    fromSaved: stepTensorsOf,
+    scaling: { names: { v: 'v', s: 's', mask: null }, linearGradients: ['q', 'k', 'z'] },
+  });
 }
 
 /**
@@ -119,7 +102,7 @@ function runGroupedStep(inputs: StepTensors, order: number, groupSize: number): 
       ...asKernelArgs(inputs, { order, groupSize }),
     );
   }
-  return groupedStepComposite(inputs.q, inputs.k, inputs.v, inputs.s, inputs.z, order, groupSize);
+  return groupedStepComposite(inputs, order, groupSize);
 }
 
 function prepareStepInputs(

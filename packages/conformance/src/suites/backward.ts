@@ -3,7 +3,14 @@ import { zeroState } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect } from 'vitest';
 import { type Case, describeCase } from '../cases.js';
-import { caseData, caseTensors, disposeTensors, momentsOf, oracleBackward } from '../data.js';
+import {
+  caseData,
+  caseTensors,
+  disposeTensors,
+  forwardKernelInputs,
+  momentsOf,
+  oracleBackward,
+} from '../data.js';
 import type { Kit } from '../kit.js';
 import { KERNEL_NAMES, memorySnapshot } from '../kit.js';
 import { randomNormal } from '../random.js';
@@ -90,12 +97,7 @@ export function backwardSuite(kit: Kit): void {
         const stateShape: [number, number, number] = [c.batch, moments, c.channels];
         const g = cotangents(c);
         const inputs = {
-          q: t.q,
-          k: t.k,
-          v: t.v,
-          mask: t.mask ?? tf.ones([c.batch, c.keys]),
-          initialS: t.state?.s ?? tf.zeros(stateShape),
-          initialZ: t.state?.z ?? tf.zeros(stateShape),
+          ...forwardKernelInputs(c, t),
           dy: tf.tensor3d(g.dy, [c.batch, c.queries, c.channels]),
           dFinalS: tf.tensor3d(g.dS, stateShape),
           dFinalZ: tf.tensor3d(g.dZ, stateShape),

@@ -2,7 +2,14 @@ import { elementwiseAttention } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect } from 'vitest';
 import { describeCase } from '../cases.js';
-import { caseData, caseTensors, disposeTensors, momentsOf, oracleForward } from '../data.js';
+import {
+  caseData,
+  caseTensors,
+  disposeTensors,
+  forwardKernelInputs,
+  momentsOf,
+  oracleForward,
+} from '../data.js';
 import type { Kit } from '../kit.js';
 import { KERNEL_NAMES } from '../kit.js';
 
@@ -48,14 +55,7 @@ export function forwardSuite(kit: Kit): void {
           const expected = oracleForward(d);
           const t = caseTensors(d);
           const stateShape: [number, number, number] = [c.batch, momentsOf(c.order), c.channels];
-          const inputs = {
-            q: t.q,
-            k: t.k,
-            v: t.v,
-            mask: t.mask ?? tf.ones([c.batch, c.keys]),
-            initialS: t.state?.s ?? tf.zeros(stateShape),
-            initialZ: t.state?.z ?? tf.zeros(stateShape),
-          };
+          const inputs = forwardKernelInputs(c, t);
           const outputs = tf
             .engine()
             .runKernel(KERNEL_NAMES.forward, inputs, { order: c.order, causal: c.causal });
