@@ -47,6 +47,32 @@ export function expectClose(
   return error;
 }
 
+/**
+ * Float64 C [m, n] = bias + Σ_k A(i, k)·B(k, j), where A(i, k) = a[i·aStrides[0] + k·aStrides[1]]
+ * and B(k, j) = b[k·bStrides[0] + j·bStrides[1]]: strides read either factor transposed in place.
+ * Each sum runs over k in order, from the bias or 0.
+ */
+function product64(
+  a: ArrayLike<number>,
+  aStrides: [number, number],
+  b: ArrayLike<number>,
+  bStrides: [number, number],
+  [m, inner, n]: [number, number, number],
+  bias?: ArrayLike<number> | null,
+): Float64Array {
+  const y = new Float64Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = bias ? bias[j] : 0;
+      for (let k = 0; k < inner; k++) {
+        sum += a[i * aStrides[0] + k * aStrides[1]] * b[k * bStrides[0] + j * bStrides[1]];
+      }
+      y[i * n + j] = sum;
+    }
+  }
+  return y;
+}
+
 /** Float64 y [rows, out] = x [rows, in] · w [in, out] (+ bias). */
 export function matmul64(
   x: ArrayLike<number>,
@@ -56,15 +82,7 @@ export function matmul64(
   outputs: number,
   bias?: ArrayLike<number> | null,
 ): Float64Array {
-  const y = new Float64Array(rows * outputs);
-  for (let r = 0; r < rows; r++) {
-    for (let o = 0; o < outputs; o++) {
-      let sum = bias ? bias[o] : 0;
-      for (let i = 0; i < inputs; i++) sum += x[r * inputs + i] * w[i * outputs + o];
-      y[r * outputs + o] = sum;
-    }
-  }
-  return y;
+  return product64(x, [inputs, 1], w, [outputs, 1], [rows, inputs, outputs], bias);
 }
 
 /** Float64 xᵀ·g for x [rows, in], g [rows, out]: [in, out]. */
@@ -75,14 +93,7 @@ export function matmulTransposedLeft64(
   inputs: number,
   outputs: number,
 ): Float64Array {
-  const y = new Float64Array(inputs * outputs);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < inputs; i++) {
-      const xi = x[r * inputs + i];
-      for (let o = 0; o < outputs; o++) y[i * outputs + o] += xi * g[r * outputs + o];
-    }
-  }
-  return y;
+  return product64(x, [1, inputs], g, [outputs, 1], [inputs, rows, outputs]);
 }
 
 /** Float64 g·wᵀ for g [rows, out], w [in, out]: [rows, in]. */
@@ -93,15 +104,7 @@ export function matmulTransposedRight64(
   inputs: number,
   outputs: number,
 ): Float64Array {
-  const y = new Float64Array(rows * inputs);
-  for (let r = 0; r < rows; r++) {
-    for (let i = 0; i < inputs; i++) {
-      let sum = 0;
-      for (let o = 0; o < outputs; o++) sum += g[r * outputs + o] * w[i * outputs + o];
-      y[r * inputs + i] = sum;
-    }
-  }
-  return y;
+  return product64(g, [outputs, 1], w, [1, outputs], [rows, outputs, inputs]);
 }
 
 /** Column sums of g [rows, out]: the gradient of a bias. */
