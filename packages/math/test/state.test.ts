@@ -40,6 +40,35 @@ function chunk(inputs: AttentionInputs, from: number, to: number): AttentionInpu
   };
 }
 
+/** Both parts of a state are within `bound` of the reference state's. */
+function expectStateClose(got: State64, reference: State64, bound: number) {
+  expectClose(got.s, reference.s, bound);
+  expectClose(got.z, reference.z, bound);
+}
+
+/**
+ * The step run over every position of unmasked causal `inputs` from `initialState`: each
+ * position's y, and the states before each position and after the last (L + 1 of them).
+ */
+function stepThrough(
+  inputs: AttentionInputs,
+  order: number,
+  initialState: State64,
+): { ys: Float64Array[]; states: State64[] } {
+  const { batch: B, keyLength: L, channels: D } = inputs.dims;
+  const ys: Float64Array[] = [];
+  const states: State64[] = [
+    { s: Float64Array.from(initialState.s), z: Float64Array.from(initialState.z) },
+  ];
+  for (let i = 0; i < L; i++) {
+    const token = chunk(inputs, i, i + 1);
+    const step = eaStep(token.q, token.k, token.v, states[i], { order, batch: B, channels: D });
+    ys.push(step.y);
+    states.push(step.state);
+  }
+  return { ys, states };
+}
+
 const causalCase = dimsArb({ causal: true, maxLength: 7 }).chain((dims) =>
   fc.tuple(
     fc.constant(dims),
@@ -63,18 +92,11 @@ describe('recurrent step', () => {
           initialState,
           returnFinalState: true,
         });
-        let state: State64 = {
-          s: Float64Array.from(initialState.s),
-          z: Float64Array.from(initialState.z),
-        };
-        for (let i = 0; i < L; i++) {
-          const token = chunk(unmasked, i, i + 1);
-          const step = eaStep(token.q, token.k, token.v, state, { order, batch: B, channels: D });
-          expectClose(step.y, rows(parallel.y, L, D, B, i, i + 1), 1e-13);
-          state = step.state;
-        }
-        expectClose(state.s, parallel.finalState!.s, 1e-13);
-        expectClose(state.z, parallel.finalState!.z, 1e-13);
+        const { ys, states } = stepThrough(unmasked, order, initialState);
+        ys.forEach((y, i) => {
+          expectClose(y, rows(parallel.y, L, D, B, i, i + 1), 1e-13);
+        });
+        expectStateClose(states[L], parallel.finalState!, 1e-13);
       }),
       PROPERTY_RUNS,
     );
@@ -99,15 +121,7 @@ describe('recurrent step', () => {
         });
         const whole = eaBackward(inputs, dy, { order, causal: true, initialState, dFinalState });
 
-        const states: State64[] = [
-          { s: Float64Array.from(initialState.s), z: Float64Array.from(initialState.z) },
-        ];
-        for (let i = 0; i < L; i++) {
-          const token = chunk(inputs, i, i + 1);
-          states.push(
-            eaStep(token.q, token.k, token.v, states[i], { order, batch: B, channels: D }).state,
-          );
-        }
+        const { states } = stepThrough(inputs, order, initialState);
         let dState: State64 = dFinalState;
         for (let i = L - 1; i >= 0; i--) {
           const token = chunk(inputs, i, i + 1);
@@ -129,8 +143,7 @@ describe('recurrent step', () => {
           expectClose(grads.dv, rows(whole.dv, L, D, B, i, i + 1), 1e-12);
           dState = grads.dState;
         }
-        expectClose(dState.s, whole.dInitialState!.s, 1e-12);
-        expectClose(dState.z, whole.dInitialState!.z, 1e-12);
+        expectStateClose(dState, whole.dInitialState!, 1e-12);
       }),
       PROPERTY_RUNS,
     );
@@ -166,8 +179,7 @@ describe('chunked causal processing', () => {
         });
         expectClose(first.y, rows(whole.y, L, D, B, 0, split), 1e-13);
         expectClose(second.y, rows(whole.y, L, D, B, split, L), 1e-13);
-        expectClose(second.finalState!.s, whole.finalState!.s, 1e-13);
-        expectClose(second.finalState!.z, whole.finalState!.z, 1e-13);
+        expectStateClose(second.finalState!, whole.finalState!, 1e-13);
       }),
       PROPERTY_RUNS,
     );
@@ -211,8 +223,7 @@ describe('initial state, non-causal', () => {
         const withState = eaForward(inputs, { order, initialState: state, returnFinalState: true });
         const together = eaForward(joined, { order, returnFinalState: true });
         expectClose(withState.y, together.y, 1e-13);
-        expectClose(withState.finalState!.s, together.finalState!.s, 1e-13);
-        expectClose(withState.finalState!.z, together.finalState!.z, 1e-13);
+        expectStateClose(withState.finalState!, together.finalState!, 1e-13);
       }),
       PROPERTY_RUNS,
     );
