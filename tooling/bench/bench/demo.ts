@@ -42,7 +42,11 @@ function verdict(error: number): string {
 
 /** wasm unless `--backend cpu` asks otherwise; cpu when wasm cannot initialise. */
 async function chooseBackend(): Promise<string> {
-  const { values } = parseArgs({ options: { backend: { type: 'string', default: 'wasm' } } });
+  const { values } = parseArgs({
+    // `pnpm demo -- --backend cpu` passes the `--` on.
+    args: process.argv.slice(2).filter((arg) => arg !== '--'),
+    options: { backend: { type: 'string', default: 'wasm' } },
+  });
   if (values.backend === 'cpu') {
     if (await useBackend('cpu')) return 'cpu';
     throw new Error('the cpu tfjs backend could not initialise');
