@@ -13,6 +13,22 @@ export function checkDatasetFields(where: string, dataset: object, fields: reado
   checkOptions(where, dataset, fields, 'dataset', 'field');
 }
 
+/** `value` is a `type` array, as `what` says; `hint` follows the value in the message. */
+function checkArrayType<T>(
+  where: string,
+  field: string,
+  value: unknown,
+  type: abstract new (...args: never[]) => T,
+  what: string,
+  hint = '',
+): asserts value is T {
+  if (!(value instanceof type)) {
+    throw new Error(
+      `${where}: dataset.${field} must be ${what}, got ${describeValue(value)}${hint}`,
+    );
+  }
+}
+
 /** A Float32Array of finite values. `describeIndex` adds where a flat index lies (step, channel). */
 export function checkFiniteValues(
   where: string,
@@ -20,11 +36,14 @@ export function checkFiniteValues(
   values: unknown,
   describeIndex: (index: number) => string = () => '',
 ): asserts values is Float32Array {
-  if (!(values instanceof Float32Array)) {
-    throw new Error(
-      `${where}: dataset.${field} must be a Float32Array, got ${describeValue(values)} (Float32Array.from(values) converts an array)`,
-    );
-  }
+  checkArrayType(
+    where,
+    field,
+    values,
+    Float32Array,
+    'a Float32Array',
+    ' (Float32Array.from(values) converts an array)',
+  );
   for (let i = 0; i < values.length; i++) {
     if (!Number.isFinite(values[i])) {
       throw new Error(
@@ -78,11 +97,13 @@ export function checkTokenIds(
   ids: unknown,
   vocabularySize: number,
 ): asserts ids is Int32Array {
-  if (!(ids instanceof Int32Array)) {
-    throw new Error(
-      `${where}: dataset.${field} must be an Int32Array of token ids (model.encode(text) gives them), got ${describeValue(ids)}`,
-    );
-  }
+  checkArrayType(
+    where,
+    field,
+    ids,
+    Int32Array,
+    'an Int32Array of token ids (model.encode(text) gives them)',
+  );
   for (let i = 0; i < ids.length; i++) {
     if (ids[i] < 0 || ids[i] >= vocabularySize) {
       throw new Error(
@@ -99,11 +120,7 @@ export function checkWeights(
   size: number,
   length: number,
 ): asserts weights is Float32Array {
-  if (!(weights instanceof Float32Array)) {
-    throw new Error(
-      `${where}: dataset.weights must be a Float32Array of per-position weights, got ${describeValue(weights)}`,
-    );
-  }
+  checkArrayType(where, 'weights', weights, Float32Array, 'a Float32Array of per-position weights');
   if (weights.length !== size) {
     throw new Error(
       `${where}: dataset.weights must hold one weight per input id (${size}), got ${weights.length}`,
