@@ -1,7 +1,9 @@
 import { kernelContracts } from '@elementwise/attention';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect, it, type TestContext } from 'vitest';
+import { type Case, describeCase } from './cases.js';
 import { Comparator } from './compare.js';
+import { type CaseData, caseData } from './data.js';
 import { KERNEL_FORMS, type KernelForm, type ResolvedOptions } from './options.js';
 import { defaultPoisoner } from './poison.js';
 import { TOLERANCE_FORMS } from './tolerances.js';
@@ -128,6 +130,13 @@ export class Kit {
       },
       this.options.timeout,
     );
+  }
+
+  /** One kit test per case of the run, named by the case, given the case's generated data. */
+  testEachCase(body: (c: Case, d: CaseData, context: TestContext) => Promise<void>): void {
+    for (const c of this.options.cases) {
+      this.test(describeCase(c), (context) => body(c, caseData(c), context));
+    }
   }
 
   /** Skips the running test, with a note, when the backend has no fused kernel of this form. */

@@ -16,34 +16,31 @@ import { KERNEL_NAMES } from '../kit.js';
 /** The forward pass through the op (fused kernel where registered) against the oracle. */
 export function forwardSuite(kit: Kit): void {
   describe('forward matches the float64 oracle', () => {
-    for (const c of kit.options.cases) {
-      kit.test(describeCase(c), async () => {
-        const d = caseData(c);
-        const expected = oracleForward(d);
-        const t = caseTensors(d);
-        const options = { order: c.order, causal: c.causal, mask: t.mask, initialState: t.state };
-        const stateShape = [c.batch, momentsOf(c.order), c.channels];
-        if (c.order === 'exact') {
-          const y = elementwiseAttention(t.q, t.k, t.v, options);
-          expect(y.shape).toEqual([c.batch, c.queries, c.channels]);
-          await kit.compare.expectClose(y, expected.y, 'exact', 'y');
-          y.dispose();
-        } else {
-          const { y, finalState } = elementwiseAttention(t.q, t.k, t.v, {
-            ...options,
-            returnFinalState: true,
-          });
-          expect(y.shape).toEqual([c.batch, c.queries, c.channels]);
-          expect(finalState.s.shape).toEqual(stateShape);
-          expect(finalState.z.shape).toEqual(stateShape);
-          await kit.compare.expectClose(y, expected.y, 'forward', 'y');
-          await kit.compare.expectClose(finalState.s, expected.finalState!.s, 'forward', 'final s');
-          await kit.compare.expectClose(finalState.z, expected.finalState!.z, 'forward', 'final z');
-          tf.dispose([y, finalState.s, finalState.z]);
-        }
-        disposeTensors(t);
-      });
-    }
+    kit.testEachCase(async (c, d) => {
+      const expected = oracleForward(d);
+      const t = caseTensors(d);
+      const options = { order: c.order, causal: c.causal, mask: t.mask, initialState: t.state };
+      const stateShape = [c.batch, momentsOf(c.order), c.channels];
+      if (c.order === 'exact') {
+        const y = elementwiseAttention(t.q, t.k, t.v, options);
+        expect(y.shape).toEqual([c.batch, c.queries, c.channels]);
+        await kit.compare.expectClose(y, expected.y, 'exact', 'y');
+        y.dispose();
+      } else {
+        const { y, finalState } = elementwiseAttention(t.q, t.k, t.v, {
+          ...options,
+          returnFinalState: true,
+        });
+        expect(y.shape).toEqual([c.batch, c.queries, c.channels]);
+        expect(finalState.s.shape).toEqual(stateShape);
+        expect(finalState.z.shape).toEqual(stateShape);
+        await kit.compare.expectClose(y, expected.y, 'forward', 'y');
+        await kit.compare.expectClose(finalState.s, expected.finalState!.s, 'forward', 'final s');
+        await kit.compare.expectClose(finalState.z, expected.finalState!.z, 'forward', 'final z');
+        tf.dispose([y, finalState.s, finalState.z]);
+      }
+      disposeTensors(t);
+    });
 
     kit.test(
       `the fused ${KERNEL_NAMES.forward} called directly returns [y, finalS, finalZ] for every case`,
