@@ -6,9 +6,10 @@
  * [batch, queries, channels]; k, v, dk, dv [batch, keys, channels]; mask [batch, keys]; states
  * [batch, terms, channels]. `channels` is a multiple of 4 (the caller pads otherwise). Running
  * sums are float32 partial sums flushed into float64 every FLUSH_EVERY positions (./sums.ts),
- * so long causal sequences do not drift. The module has no static data and never allocates:
- * all scratch is the caller's, at `scratch`, of the size the `*ScratchBytes` functions give,
- * so it can run on memory it imports, such as the tfjs wasm heap.
+ * so long causal sequences do not drift. Every export takes the address of its parameter
+ * record (./records.ts). The module has no static data and never allocates: all scratch is the
+ * caller's, at the record's `scratch`, of the size the `*ScratchBytes` functions give, so it can
+ * run on memory it imports, such as the tfjs wasm heap.
  *
  * Both passes return 0 when done, or 1 when the inputs leave the float32 range this design
  * covers — a visible key with k² > {@link KEY_SQUARE_LIMIT} (e^{-k²} then nears the float32
@@ -19,7 +20,9 @@
  */
 
 import { EXP_CONSTANTS_BYTES, Exp, storeExpConstants } from './exp';
-import { Moments } from './moments';
+// biome-ignore lint/style/useImportType: AssemblyScript has no type-only imports.
+import { AttentionRecord, BackwardRecord, ExpRecord, ForwardRecord } from './records';
+import { Rows } from './rows';
 import { CELL, FLUSH_EVERY, finish, flush, restart, start } from './sums';
 
 /** Largest k² of a visible key the float32 kernels accept (e^-64 ≈ 1.6e-28). */
@@ -80,101 +83,92 @@ function outOfRange(largestSquare: v128): bool {
   return v128.any_true(f32x4.gt(largestSquare, f32x4.splat(KEY_SQUARE_LIMIT)));
 }
 
-/** Scratch bytes {@link forward} needs, independent of the sequence length. */
-export function forwardScratchBytes(channels: i32, terms: i32): usize {
-  return offset(Slot.AdjointWide, 0, channels, terms, false);
+/** Scratch bytes {@link forward} needs for the sizes and attrs in `record`, whatever the length. */
+export function forwardScratchBytes(record: usize): usize {
+  const r = changetype<ForwardRecord>(record);
+  return offset(Slot.AdjointWide, 0, r.channels, r.order + 1, false);
 }
 
-/** Scratch bytes {@link backward} needs. */
-export function backwardScratchBytes(keys: i32, channels: i32, terms: i32, causal: bool): usize {
-  return offset(Slot.End, keys, channels, terms, causal);
+/** Scratch bytes {@link backward} needs for the sizes and attrs in `record`. */
+export function backwardScratchBytes(record: usize): usize {
+  const r = changetype<BackwardRecord>(record);
+  return offset(Slot.End, r.keys, r.channels, r.order + 1, r.causal !== 0);
+}
+
+/** The address of region `which` of the call's scratch. */
+function slot(r: AttentionRecord, which: Slot): usize {
+  return r.scratch + offset(which, r.keys, r.channels, r.order + 1, r.causal !== 0);
+}
+
+/** Fills the scratch's constants and tables; returns the address of the exp constants. */
+function prepare(r: AttentionRecord): usize {
+  storeExpConstants(r.scratch);
+  fillTables(slot(r, Slot.Halves), slot(r, Slot.Coefficients), r.order + 1);
+  return r.scratch;
+}
+
+/** Bytes of a row of q, k, v (all channels of one position). */
+function rowBytes(r: AttentionRecord): usize {
+  return (<usize>r.channels) << 2;
+}
+
+/** Byte offset of key j of sequence b in k, v, dk, dv (and of query j when causal). */
+function keyAt(r: AttentionRecord, b: i32, j: i32): usize {
+  return <usize>(b * r.keys + j) * rowBytes(r);
+}
+
+/** Byte offset of query i of sequence b in q, y, dy, dq. */
+function queryAt(r: AttentionRecord, b: i32, i: i32): usize {
+  return <usize>(b * r.queries + i) * rowBytes(r);
+}
+
+/** Byte offset of sequence b in the states. */
+function stateAt(r: AttentionRecord, b: i32): usize {
+  return (<usize>(b * (r.order + 1) * r.channels)) << 2;
+}
+
+function visible(r: AttentionRecord, b: i32, j: i32): bool {
+  return load<f32>(r.mask + ((<usize>(b * r.keys + j)) << 2)) !== 0;
+}
+
+/** Cells of the running sums: one per term and group of 4 channels. */
+function cellCount(r: AttentionRecord): i32 {
+  return (r.order + 1) * (r.channels >> 2);
 }
 
 /** Forward: y, and the final state (initial state plus every visible key). */
-export function forward(
-  q: usize,
-  k: usize,
-  v: usize,
-  mask: usize,
-  y: usize,
-  initialS: usize,
-  initialZ: usize,
-  finalS: usize,
-  finalZ: usize,
-  scratch: usize,
-  batch: i32,
-  queries: i32,
-  keys: i32,
-  channels: i32,
-  terms: i32,
-  causal: bool,
-): i32 {
-  const constants = scratch;
-  storeExpConstants(constants);
-  const halves = scratch + offset(Slot.Halves, keys, channels, terms, causal);
-  const wide = scratch + offset(Slot.Wide, keys, channels, terms, causal);
-  const cells = scratch + offset(Slot.Cells, keys, channels, terms, causal);
-  fillTables(halves, scratch + offset(Slot.Coefficients, keys, channels, terms, causal), terms);
-  const row = (<usize>channels) << 2;
-  const group = <usize>terms * CELL;
-  const count = terms * (channels >> 2);
-  const stateBytes = (<usize>(terms * channels)) << 2;
+export function forward(record: usize): i32 {
+  const r = changetype<ForwardRecord>(record);
+  const constants = prepare(r);
+  const halves = slot(r, Slot.Halves);
+  const wide = slot(r, Slot.Wide);
+  const cells = slot(r, Slot.Cells);
+  const terms = r.order + 1;
+  const row = rowBytes(r);
+  const count = cellCount(r);
   let largest = f32x4.splat(0);
   let overflow = f32x4.splat(0);
   let nan = false;
-  for (let b = 0; b < batch; b++) {
-    const state = <usize>b * stateBytes;
-    start(wide, cells, initialS + state, initialZ + state, terms, channels);
-    const keyAt = <usize>b * <usize>keys * row;
-    const queryAt = <usize>b * <usize>queries * row;
-    const maskAt = mask + ((<usize>b * <usize>keys) << 2);
-    for (let j = 0; j < keys; j++) {
-      const at = keyAt + <usize>j * row;
-      const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
-      if (causal && visible) {
-        // Query j sees keys 0..j: add key j, then read query j.
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          const kk = v128.load(k + at + c);
-          const squared = f32x4.mul(kk, kk);
-          largest = f32x4.pmax(largest, squared);
-          Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
-        }
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          overflow = f32x4.add(
-            overflow,
-            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
-          );
-        }
-      } else if (causal) {
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          overflow = f32x4.add(
-            overflow,
-            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
-          );
-        }
-      } else if (visible) {
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          const kk = v128.load(k + at + c);
-          const squared = f32x4.mul(kk, kk);
-          largest = f32x4.pmax(largest, squared);
-          Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
-        }
+  for (let b = 0; b < r.batch; b++) {
+    const state = stateAt(r, b);
+    start(wide, cells, r.initialS + state, r.initialZ + state, terms, r.channels);
+    for (let j = 0; j < r.keys; j++) {
+      const at = keyAt(r, b, j);
+      if (visible(r, b, j)) {
+        largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
+      }
+      // Causal: query j sees keys 0..j, so it is read right after key j.
+      if (r.causal) {
+        overflow = Rows.readQueries(cells, r.q + at, r.y + at, row, halves, terms, overflow);
       }
       if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
     }
     flush(wide, cells, count);
-    if (!causal) {
-      for (let i = 0; i < queries; i++) {
-        const at = queryAt + <usize>i * row;
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          overflow = f32x4.add(
-            overflow,
-            Moments.readQuery(cell, v128.load(q + at + c), halves, terms, y + at + c),
-          );
-        }
-      }
+    for (let i = 0; !r.causal && i < r.queries; i++) {
+      const at = queryAt(r, b, i);
+      overflow = Rows.readQueries(cells, r.q + at, r.y + at, row, halves, terms, overflow);
     }
-    nan = finish(wide, cells, finalS + state, finalZ + state, terms, channels) || nan;
+    nan = finish(wide, cells, r.finalS + state, r.finalZ + state, terms, r.channels) || nan;
   }
   // overflow - overflow is NaN exactly where the sum is not finite.
   const overflowed = f32x4.sub(overflow, overflow);
@@ -189,125 +183,70 @@ export function forward(
  * ∂k, ∂v. The flush schedule depends only on the position, so the replay from a checkpoint
  * reproduces the first pass exactly. ∂(initial state) = A, B after every query.
  */
-export function backward(
-  q: usize,
-  k: usize,
-  v: usize,
-  mask: usize,
-  dy: usize,
-  initialS: usize,
-  initialZ: usize,
-  dFinalS: usize,
-  dFinalZ: usize,
-  dq: usize,
-  dk: usize,
-  dv: usize,
-  dInitialS: usize,
-  dInitialZ: usize,
-  scratch: usize,
-  batch: i32,
-  queries: i32,
-  keys: i32,
-  channels: i32,
-  terms: i32,
-  causal: bool,
-): i32 {
-  const constants = scratch;
-  storeExpConstants(constants);
-  const halves = scratch + offset(Slot.Halves, keys, channels, terms, causal);
-  const coefficients = scratch + offset(Slot.Coefficients, keys, channels, terms, causal);
-  const wide = scratch + offset(Slot.Wide, keys, channels, terms, causal);
-  const cells = scratch + offset(Slot.Cells, keys, channels, terms, causal);
-  const adjointWide = scratch + offset(Slot.AdjointWide, keys, channels, terms, causal);
-  const adjoints = scratch + offset(Slot.AdjointCells, keys, channels, terms, causal);
-  const checkpoints = scratch + offset(Slot.Checkpoints, keys, channels, terms, causal);
-  const alphas = scratch + offset(Slot.Alphas, keys, channels, terms, causal);
-  const betas = scratch + offset(Slot.Betas, keys, channels, terms, causal);
-  fillTables(halves, coefficients, terms);
-  const row = (<usize>channels) << 2;
-  const group = <usize>terms * CELL;
-  const count = terms * (channels >> 2);
+export function backward(record: usize): i32 {
+  const r = changetype<BackwardRecord>(record);
+  const constants = prepare(r);
+  const halves = slot(r, Slot.Halves);
+  const coefficients = slot(r, Slot.Coefficients);
+  const wide = slot(r, Slot.Wide);
+  const cells = slot(r, Slot.Cells);
+  const adjointWide = slot(r, Slot.AdjointWide);
+  const adjoints = slot(r, Slot.AdjointCells);
+  const checkpoints = slot(r, Slot.Checkpoints);
+  const alphas = slot(r, Slot.Alphas);
+  const betas = slot(r, Slot.Betas);
+  const terms = r.order + 1;
+  const row = rowBytes(r);
+  const count = cellCount(r);
   const cellBytes = <usize>count * CELL;
-  const stateBytes = (<usize>(terms * channels)) << 2;
   let largest = f32x4.splat(0);
   let tiny = f32x4.splat(0);
   let nan = false;
-  for (let b = 0; b < batch; b++) {
-    const state = <usize>b * stateBytes;
-    start(wide, cells, initialS + state, initialZ + state, terms, channels);
-    start(adjointWide, adjoints, dFinalS + state, dFinalZ + state, terms, channels);
-    const keyAt = <usize>b * <usize>keys * row;
-    const queryAt = <usize>b * <usize>queries * row;
-    const maskAt = mask + ((<usize>b * <usize>keys) << 2);
-    if (causal) {
-      for (let i = 0; i < keys; i++) {
-        if (i % BLOCK === 0) {
-          // Partial sums are empty here: BLOCK is a multiple of FLUSH_EVERY.
-          memory.copy(checkpoints + <usize>(i / BLOCK) * cellBytes, wide, cellBytes);
-        }
-        if (load<f32>(maskAt + ((<usize>i) << 2)) !== 0) {
-          const at = keyAt + <usize>i * row;
-          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-            const kk = v128.load(k + at + c);
-            const squared = f32x4.mul(kk, kk);
-            largest = f32x4.pmax(largest, squared);
-            Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
-          }
-        }
-        if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
+  for (let b = 0; b < r.batch; b++) {
+    const state = stateAt(r, b);
+    start(wide, cells, r.initialS + state, r.initialZ + state, terms, r.channels);
+    start(adjointWide, adjoints, r.dFinalS + state, r.dFinalZ + state, terms, r.channels);
+    for (let j = 0; j < r.keys; j++) {
+      if (r.causal && j % BLOCK === 0) {
+        // Partial sums are empty here: BLOCK is a multiple of FLUSH_EVERY.
+        memory.copy(checkpoints + <usize>(j / BLOCK) * cellBytes, wide, cellBytes);
       }
+      if (visible(r, b, j)) {
+        const at = keyAt(r, b, j);
+        largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
+      }
+      if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
+    }
+    if (r.causal) {
       let pending = 0;
-      for (let first = ((keys - 1) / BLOCK) * BLOCK; first >= 0; first -= BLOCK) {
-        const end = min(keys, first + BLOCK);
+      for (let first = ((r.keys - 1) / BLOCK) * BLOCK; first >= 0; first -= BLOCK) {
+        const end = min(r.keys, first + BLOCK);
         restart(wide, cells, checkpoints + <usize>(first / BLOCK) * cellBytes, count);
         for (let i = first; i < end; i++) {
-          const at = keyAt + <usize>i * row;
+          const at = keyAt(r, b, i);
           const local = <usize>(i - first) * row;
-          if (load<f32>(maskAt + ((<usize>i) << 2)) !== 0) {
-            for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-              const kk = v128.load(k + at + c);
-              Moments.addKey(cell, kk, f32x4.mul(kk, kk), v128.load(v + at + c), terms, constants);
-            }
+          if (visible(r, b, i)) {
+            largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
           }
-          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-            const flagged = Moments.queryGradient(
-              cell,
-              v128.load(q + at + c),
-              v128.load(dy + at + c),
-              coefficients,
-              terms,
-              dq + at + c,
-              alphas + local + c,
-              betas + local + c,
-            );
-            tiny = v128.or(tiny, flagged);
-          }
+          tiny = Rows.queryGradients(
+            cells,
+            r.q + at,
+            r.dy + at,
+            r.dq + at,
+            alphas + local,
+            betas + local,
+            row,
+            coefficients,
+            terms,
+            tiny,
+          );
           if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
         }
         for (let j = end - 1; j >= first; j--) {
-          const at = keyAt + <usize>j * row;
+          const at = keyAt(r, b, j);
           const local = <usize>(j - first) * row;
-          const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
-          for (let c: usize = 0, cell = adjoints; c < row; c += 16, cell += group) {
-            const alpha = v128.load(alphas + local + c);
-            const beta = v128.load(betas + local + c);
-            Moments.addQuery(cell, v128.load(q + at + c), alpha, beta, halves, terms);
-            if (visible) {
-              const kk = v128.load(k + at + c);
-              Moments.keyGradient(
-                cell,
-                kk,
-                v128.load(v + at + c),
-                terms,
-                dk + at + c,
-                dv + at + c,
-                constants,
-              );
-            } else {
-              v128.store(dk + at + c, f32x4.splat(0));
-              v128.store(dv + at + c, f32x4.splat(0));
-            }
-          }
+          Rows.addQueries(adjoints, r.q + at, alphas + local, betas + local, row, halves, terms);
+          keyGradients(r, b, j, adjoints, constants);
           if (++pending === FLUSH_EVERY) {
             flush(adjointWide, adjoints, count);
             pending = 0;
@@ -315,77 +254,61 @@ export function backward(
         }
       }
     } else {
-      for (let j = 0; j < keys; j++) {
-        if (load<f32>(maskAt + ((<usize>j) << 2)) !== 0) {
-          const at = keyAt + <usize>j * row;
-          for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-            const kk = v128.load(k + at + c);
-            const squared = f32x4.mul(kk, kk);
-            largest = f32x4.pmax(largest, squared);
-            Moments.addKey(cell, kk, squared, v128.load(v + at + c), terms, constants);
-          }
-        }
-        if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
-      }
       flush(wide, cells, count);
-      for (let i = 0; i < queries; i++) {
-        const at = queryAt + <usize>i * row;
-        for (let c: usize = 0, cell = cells; c < row; c += 16, cell += group) {
-          const qq = v128.load(q + at + c);
-          const flagged = Moments.queryGradient(
-            cell,
-            qq,
-            v128.load(dy + at + c),
-            coefficients,
-            terms,
-            dq + at + c,
-            alphas + c,
-            betas + c,
-          );
-          tiny = v128.or(tiny, flagged);
-          const adjoint = adjoints + (c >> 4) * group;
-          Moments.addQuery(adjoint, qq, v128.load(alphas + c), v128.load(betas + c), halves, terms);
-        }
+      for (let i = 0; i < r.queries; i++) {
+        const at = queryAt(r, b, i);
+        tiny = Rows.queryGradients(
+          cells,
+          r.q + at,
+          r.dy + at,
+          r.dq + at,
+          alphas,
+          betas,
+          row,
+          coefficients,
+          terms,
+          tiny,
+        );
+        Rows.addQueries(adjoints, r.q + at, alphas, betas, row, halves, terms);
         if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(adjointWide, adjoints, count);
       }
       flush(adjointWide, adjoints, count);
-      for (let j = 0; j < keys; j++) {
-        const at = keyAt + <usize>j * row;
-        const visible = load<f32>(maskAt + ((<usize>j) << 2)) !== 0;
-        for (let c: usize = 0, cell = adjoints; c < row; c += 16, cell += group) {
-          if (visible) {
-            const kk = v128.load(k + at + c);
-            Moments.keyGradient(
-              cell,
-              kk,
-              v128.load(v + at + c),
-              terms,
-              dk + at + c,
-              dv + at + c,
-              constants,
-            );
-          } else {
-            v128.store(dk + at + c, f32x4.splat(0));
-            v128.store(dv + at + c, f32x4.splat(0));
-          }
-        }
-      }
+      for (let j = 0; j < r.keys; j++) keyGradients(r, b, j, adjoints, constants);
     }
-    nan =
-      finish(adjointWide, adjoints, dInitialS + state, dInitialZ + state, terms, channels) || nan;
+    const dInitialS = r.dInitialS + state;
+    nan = finish(adjointWide, adjoints, dInitialS, r.dInitialZ + state, terms, r.channels) || nan;
   }
   return outOfRange(largest) || v128.any_true(tiny) || nan ? 1 : 0;
 }
 
+/** ∂k and ∂v of key j of sequence b from the adjoints. */
+function keyGradients(r: BackwardRecord, b: i32, j: i32, adjoints: usize, constants: usize): void {
+  const at = keyAt(r, b, j);
+  const row = rowBytes(r);
+  const seen = visible(r, b, j);
+  Rows.keyGradients(
+    adjoints,
+    r.k + at,
+    r.v + at,
+    r.dk + at,
+    r.dv + at,
+    seen,
+    row,
+    r.order + 1,
+    constants,
+  );
+}
+
 /**
- * e^{-s} (s >= 0) of `count` float32 values at `source` into `target` (count a multiple of 4),
- * with {@link expScratchBytes} bytes of scratch at `scratch`; for tests.
+ * e^{-s} (s >= 0) of the record's `count` float32 values at `source` into `target`, with
+ * {@link expScratchBytes} bytes of scratch at `scratch`; for tests.
  */
-export function expOfNegativeInto(source: usize, target: usize, count: i32, scratch: usize): void {
-  storeExpConstants(scratch);
-  for (let x = 0; x < count; x += 4) {
+export function expOfNegativeInto(record: usize): void {
+  const r = changetype<ExpRecord>(record);
+  storeExpConstants(r.scratch);
+  for (let x = 0; x < r.count; x += 4) {
     const at = (<usize>x) << 2;
-    v128.store(target + at, Exp.ofNegative(v128.load(source + at), scratch));
+    v128.store(r.target + at, Exp.ofNegative(v128.load(r.source + at), r.scratch));
   }
 }
 

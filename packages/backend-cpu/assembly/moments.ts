@@ -21,9 +21,28 @@ export class Moments {
     return v128.load32_splat(halves + ((<usize>n) << 2));
   }
 
-  /** numerator / denominator, and 0 where the denominator is 0 (the contract's rule). */
+  /**
+   * The lanes where the contract's zero-denominator rule applies: a query whose denominator is
+   * exactly 0 (it sees no visible key, or every e^{-k²} it sees underflowed) outputs 0 and passes
+   * no gradient. A NaN denominator is not zero: a non-finite input propagates.
+   */
+  @inline static zeroDenominator(denominator: v128): v128 {
+    return f32x4.eq(denominator, f32x4.splat(0));
+  }
+
+  /** numerator / denominator, and 0 under the {@link Moments.zeroDenominator} rule. */
   @inline static ratio(numerator: v128, denominator: v128): v128 {
-    return v128.and(f32x4.div(numerator, denominator), f32x4.ne(denominator, f32x4.splat(0)));
+    return v128.andnot(f32x4.div(numerator, denominator), Moments.zeroDenominator(denominator));
+  }
+
+  /** S_n of the cell at `cell` (A_n in adjoints): narrow + partial. */
+  @inline static s(cell: usize): v128 {
+    return f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S));
+  }
+
+  /** Z_n of the cell at `cell` (B_n in adjoints): narrow + partial. */
+  @inline static z(cell: usize): v128 {
+    return f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z));
   }
 
   /**
@@ -78,43 +97,26 @@ export class Moments {
    */
   @inline static readQuery(cell: usize, qq: v128, halves: usize, terms: i32, yAt: usize): v128 {
     cell += <usize>(terms - 1) * CELL;
-    let numerator = f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S));
-    let denominator = f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z));
+    let numerator = Moments.s(cell);
+    let denominator = Moments.z(cell);
     let n = terms - 1;
     if (n & 1) {
       cell -= CELL;
       const w = f32x4.mul(qq, Moments.half(halves, n));
-      numerator = f32x4.add(
-        f32x4.mul(numerator, w),
-        f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S)),
-      );
-      denominator = f32x4.add(
-        f32x4.mul(denominator, w),
-        f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z)),
-      );
+      numerator = f32x4.add(f32x4.mul(numerator, w), Moments.s(cell));
+      denominator = f32x4.add(f32x4.mul(denominator, w), Moments.z(cell));
       n--;
     }
     // Two terms per iteration (n, n - 1): half the loop overhead.
     for (; n > 0; n -= 2) {
-      cell -= 2 * CELL;
       const w = f32x4.mul(qq, Moments.half(halves, n));
       const w1 = f32x4.mul(qq, Moments.half(halves, n - 1));
-      numerator = f32x4.add(
-        f32x4.mul(numerator, w),
-        f32x4.add(v128.load(cell, CELL + NARROW_S), v128.load(cell, CELL + PARTIAL_S)),
-      );
-      denominator = f32x4.add(
-        f32x4.mul(denominator, w),
-        f32x4.add(v128.load(cell, CELL + NARROW_Z), v128.load(cell, CELL + PARTIAL_Z)),
-      );
-      numerator = f32x4.add(
-        f32x4.mul(numerator, w1),
-        f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S)),
-      );
-      denominator = f32x4.add(
-        f32x4.mul(denominator, w1),
-        f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z)),
-      );
+      cell -= CELL;
+      numerator = f32x4.add(f32x4.mul(numerator, w), Moments.s(cell));
+      denominator = f32x4.add(f32x4.mul(denominator, w), Moments.z(cell));
+      cell -= CELL;
+      numerator = f32x4.add(f32x4.mul(numerator, w1), Moments.s(cell));
+      denominator = f32x4.add(f32x4.mul(denominator, w1), Moments.z(cell));
     }
     v128.store(yAt, Moments.ratio(numerator, denominator));
     return Moments.finiteness(numerator, denominator);
@@ -143,17 +145,16 @@ export class Moments {
     cell += <usize>(terms - 1) * CELL;
     for (let n = terms - 1; n >= 0; n--) {
       const an = v128.load32_splat(coefficients + ((<usize>n) << 2));
-      const s = f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S));
-      const z = f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z));
+      const s = Moments.s(cell);
+      const z = Moments.z(cell);
       numeratorSlope = f32x4.add(f32x4.mul(numeratorSlope, qq), numerator);
       denominatorSlope = f32x4.add(f32x4.mul(denominatorSlope, qq), denominator);
       numerator = f32x4.add(f32x4.mul(numerator, qq), f32x4.mul(an, s));
       denominator = f32x4.add(f32x4.mul(denominator, qq), f32x4.mul(an, z));
       cell -= CELL;
     }
-    const ok = f32x4.ne(denominator, f32x4.splat(0));
-    const alpha = v128.and(f32x4.div(g, denominator), ok);
-    const y = v128.and(f32x4.div(numerator, denominator), ok);
+    const alpha = Moments.ratio(g, denominator);
+    const y = Moments.ratio(numerator, denominator);
     const beta = f32x4.neg(f32x4.mul(alpha, y));
     v128.store(
       dqAt,
@@ -163,8 +164,9 @@ export class Moments {
     v128.store(betaAt, beta);
     const finiteness = Moments.finiteness(numerator, denominator);
     const difference = f32x4.sub(finiteness, finiteness);
+    const tiny = f32x4.lt(f32x4.abs(denominator), f32x4.splat(TINY_DENOMINATOR));
     return v128.or(
-      v128.and(ok, f32x4.lt(f32x4.abs(denominator), f32x4.splat(TINY_DENOMINATOR))),
+      v128.andnot(tiny, Moments.zeroDenominator(denominator)),
       f32x4.ne(difference, difference),
     );
   }
@@ -208,8 +210,8 @@ export class Moments {
     for (let n = 0; n < terms; n++) {
       const above = f32x4.mul(f, kk);
       const slope = f32x4.sub(f32x4.mul(f32x4.splat(<f32>n), below), f32x4.add(above, above));
-      const an = f32x4.add(v128.load(cell, NARROW_S), v128.load(cell, PARTIAL_S));
-      const bn = f32x4.add(v128.load(cell, NARROW_Z), v128.load(cell, PARTIAL_Z));
+      const an = Moments.s(cell);
+      const bn = Moments.z(cell);
       dv = f32x4.add(dv, f32x4.mul(f, an));
       dk = f32x4.add(dk, f32x4.mul(slope, f32x4.add(f32x4.mul(vv, an), bn)));
       below = f;

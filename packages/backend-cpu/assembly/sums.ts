@@ -67,9 +67,39 @@ export function flush(wide: usize, cells: usize, count: i32): void {
 }
 
 /**
- * Starts the sums of one sequence at the state `s`, `z` ([terms, channels] float32 rows):
- * S_n of channels 4g..4g+3 goes to cell g·terms + n.
+ * Copies between a state `s`, `z` ([terms, channels] float32 rows) and the narrow totals of the
+ * cells: S_n of channels 4g..4g+3 is cell g·terms + n. Into the cells when `intoCells`, else out
+ * of them; returns the lanes where a copied value is NaN.
  */
+function transfer(
+  cells: usize,
+  s: usize,
+  z: usize,
+  terms: i32,
+  channels: i32,
+  intoCells: bool,
+): v128 {
+  let nan = f32x4.splat(0);
+  for (let g = 0; g < channels; g += 4) {
+    for (let n = 0; n < terms; n++) {
+      const cell = cells + <usize>((g >> 2) * terms + n) * CELL;
+      const at = (<usize>(n * channels + g)) << 2;
+      if (intoCells) {
+        v128.store(cell, v128.load(s + at), NARROW_S);
+        v128.store(cell, v128.load(z + at), NARROW_Z);
+      } else {
+        const sValue = v128.load(cell, NARROW_S);
+        const zValue = v128.load(cell, NARROW_Z);
+        v128.store(s + at, sValue);
+        v128.store(z + at, zValue);
+        nan = v128.or(nan, v128.or(f32x4.ne(sValue, sValue), f32x4.ne(zValue, zValue)));
+      }
+    }
+  }
+  return nan;
+}
+
+/** Starts the sums of one sequence at the state `s`, `z` (see {@link transfer}). */
 export function start(
   wide: usize,
   cells: usize,
@@ -78,22 +108,20 @@ export function start(
   terms: i32,
   channels: i32,
 ): void {
+  transfer(cells, s, z, terms, channels, true);
   const zero = f32x4.splat(0);
-  for (let g = 0; g < channels; g += 4) {
-    for (let n = 0; n < terms; n++) {
-      const cell = <usize>((g >> 2) * terms + n) * CELL;
-      const at = (<usize>(n * channels + g)) << 2;
-      const sValue = v128.load(s + at);
-      const zValue = v128.load(z + at);
-      v128.store(cells + cell, sValue, NARROW_S);
-      v128.store(cells + cell, zValue, NARROW_Z);
-      v128.store(cells + cell, zero, PARTIAL_S);
-      v128.store(cells + cell, zero, PARTIAL_Z);
-      v128.store(wide + cell, f64x2.promote_low_f32x4(sValue));
-      v128.store(wide + cell, Lanes.highHalf(sValue), 16);
-      v128.store(wide + cell, f64x2.promote_low_f32x4(zValue), 32);
-      v128.store(wide + cell, Lanes.highHalf(zValue), 48);
-    }
+  const end = cells + <usize>(terms * (channels >> 2)) * CELL;
+  while (cells < end) {
+    const sValue = v128.load(cells, NARROW_S);
+    const zValue = v128.load(cells, NARROW_Z);
+    v128.store(cells, zero, PARTIAL_S);
+    v128.store(cells, zero, PARTIAL_Z);
+    v128.store(wide, f64x2.promote_low_f32x4(sValue));
+    v128.store(wide, Lanes.highHalf(sValue), 16);
+    v128.store(wide, f64x2.promote_low_f32x4(zValue), 32);
+    v128.store(wide, Lanes.highHalf(zValue), 48);
+    cells += CELL;
+    wide += CELL;
   }
 }
 
@@ -113,8 +141,9 @@ export function restart(wide: usize, cells: usize, checkpoint: usize, count: i32
 }
 
 /**
- * Flushes, then stores the totals rounded to float32 as [terms, channels] rows at `s`, `z`.
- * Returns whether any total is NaN (NaN inputs are left to the float64 implementation).
+ * Flushes, then stores the totals rounded to float32 as the state `s`, `z` (see
+ * {@link transfer}). Returns whether any total is NaN (NaN inputs are left to the float64
+ * implementation).
  */
 export function finish(
   wide: usize,
@@ -125,17 +154,5 @@ export function finish(
   channels: i32,
 ): bool {
   flush(wide, cells, terms * (channels >> 2));
-  let nan = f32x4.splat(0);
-  for (let g = 0; g < channels; g += 4) {
-    for (let n = 0; n < terms; n++) {
-      const cell = cells + <usize>((g >> 2) * terms + n) * CELL;
-      const at = (<usize>(n * channels + g)) << 2;
-      const sValue = v128.load(cell, NARROW_S);
-      const zValue = v128.load(cell, NARROW_Z);
-      v128.store(s + at, sValue);
-      v128.store(z + at, zValue);
-      nan = v128.or(nan, v128.or(f32x4.ne(sValue, sValue), f32x4.ne(zValue, zValue)));
-    }
-  }
-  return v128.any_true(nan);
+  return v128.any_true(transfer(cells, s, z, terms, channels, false));
 }

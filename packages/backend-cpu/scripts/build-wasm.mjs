@@ -1,23 +1,67 @@
 // Compiles assembly/ea_series.ts (AssemblyScript, WebAssembly SIMD) and embeds the binary as
 // base64 in src/generated/ea_series_wasm.ts, so it loads in Node and browsers without a fetch.
+// The module also exports the layout of every parameter record of assembly/records.ts, as
+// `offsetof_<Record>_<field>` and `sizeof_<Record>` globals computed by the compiler, so that
+// src/simd/kernel_records.ts can check its table against what the kernels read.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
 const asc = join(dirname(require.resolve('assemblyscript/package.json')), 'bin', 'asc.js');
+
+/**
+ * The records declared in assembly/records.ts: `@unmanaged export class` with typed fields, the
+ * fields of the class it extends first.
+ */
+function readRecords() {
+  const source = readFileSync(join(root, 'assembly', 'records.ts'), 'utf8');
+  const declaration = /@unmanaged\s+export class (\w+)(?: extends (\w+))? \{([^}]*)\}/g;
+  const records = new Map();
+  for (const [, name, base, body] of source.matchAll(declaration)) {
+    const inherited = base === undefined ? [] : records.get(base)?.fields;
+    if (inherited === undefined) throw new Error(`assembly/records.ts: ${name} extends ${base}`);
+    const own = [...body.matchAll(/^\s*(\w+): (\w+);/gm)].map(([, field, type]) => {
+      if (type !== 'usize' && type !== 'i32') {
+        throw new Error(`assembly/records.ts: ${name}.${field} is ${type}; use usize or i32`);
+      }
+      return field;
+    });
+    records.set(name, { name, fields: [...inherited, ...own] });
+  }
+  if (records.size === 0) throw new Error('assembly/records.ts declares no record');
+  return [...records.values()];
+}
+
+/** An AssemblyScript entry exporting every record's size and field offsets. */
+function layoutSource(records, from) {
+  const names = records.map((record) => record.name).join(', ');
+  const lines = [`import { ${names} } from '${from}';`];
+  for (const { name, fields } of records) {
+    lines.push(`export const sizeof_${name}: usize = offsetof<${name}>();`);
+    for (const field of fields) {
+      lines.push(`export const offsetof_${name}_${field}: usize = offsetof<${name}>('${field}');`);
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}
+
 const work = mkdtempSync(join(tmpdir(), 'ew-asc-'));
 const wasm = join(work, 'ea_series.wasm');
+const layout = join(work, 'record_layout.ts');
 try {
+  const records = join(root, 'assembly', 'records');
+  writeFileSync(layout, layoutSource(readRecords(), relative(work, records)));
   execFileSync(
     process.execPath,
     [
       asc,
       'assembly/ea_series.ts',
+      layout,
       '--enable',
       'simd',
       '-O3',

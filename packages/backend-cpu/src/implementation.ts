@@ -1,12 +1,5 @@
-import type { Dims } from './maths/common.js';
-import {
-  type SeriesGradients,
-  type SeriesInputs,
-  type SeriesOutputs,
-  type SeriesUpstream,
-  seriesBackward,
-  seriesForward,
-} from './maths/series.js';
+import type { BackwardRecord, ForwardRecord } from './maths/records.js';
+import { seriesBackward, seriesForward } from './maths/series.js';
 import { seriesSimd, simdLoaded } from './simd/series_simd.js';
 import { wasmHeap } from './wasm_heap.js';
 
@@ -20,21 +13,8 @@ import { wasmHeap } from './wasm_heap.js';
 export type KernelImplementation = 'wasm-simd' | 'typescript';
 
 interface Series {
-  forward(
-    inputs: SeriesInputs,
-    dims: Dims,
-    order: number,
-    causal: boolean,
-    out: SeriesOutputs,
-  ): void;
-  backward(
-    inputs: SeriesInputs,
-    upstream: SeriesUpstream,
-    dims: Dims,
-    order: number,
-    causal: boolean,
-    out: SeriesGradients,
-  ): void;
+  forward(call: ForwardRecord): void;
+  backward(call: BackwardRecord): void;
 }
 
 const typescript: Series = { forward: seriesForward, backward: seriesBackward };
@@ -73,15 +53,7 @@ export function series(backendName: string): Series {
   if (simd == null) return typescript;
   const heap = backendName === 'wasm' ? wasmHeap() : null;
   return {
-    forward: (inputs, dims, order, causal, out) => {
-      if (!simd.forward(inputs, dims, order, causal, out, heap)) {
-        typescript.forward(inputs, dims, order, causal, out);
-      }
-    },
-    backward: (inputs, upstream, dims, order, causal, out) => {
-      if (!simd.backward(inputs, upstream, dims, order, causal, out, heap)) {
-        typescript.backward(inputs, upstream, dims, order, causal, out);
-      }
-    },
+    forward: (call) => simd.forward(call, heap) || typescript.forward(call),
+    backward: (call) => simd.backward(call, heap) || typescript.backward(call),
   };
 }

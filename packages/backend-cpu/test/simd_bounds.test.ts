@@ -1,6 +1,5 @@
 import { eaBackward, eaForward } from '@elementwise/math';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { Dims } from '../src/maths/common.js';
 import { seriesSimd, simdCallCounts, simdLoaded, type WasmHeap } from '../src/simd/series_simd.js';
 import { wasmHeap } from '../src/wasm_heap.js';
 import { type Case, describeCase, expectClose, makeCaseData, useBackend } from './helpers.js';
@@ -120,13 +119,8 @@ function callInBlock(
 ): Record<string, Float32Array> {
   const simd = seriesSimd();
   if (simd == null) throw new Error('the SIMD build did not load');
-  const dims: Dims = {
-    batch: c.batch,
-    queries: c.queries,
-    keys: c.keys,
-    channels: c.channels,
-  };
-  const order = c.order as number;
+  const sizes = { batch: c.batch, queries: c.queries, keys: c.keys, channels: c.channels };
+  const attrs = { order: c.order as number, causal: c.causal };
   const tfjsHeap = where === 'copies of plain arrays' ? null : (wasmHeap() as WasmHeap);
   const arrays: [string, number][] = [
     ...Object.entries(read).map(([name, values]): [string, number] => [name, values.length]),
@@ -135,15 +129,14 @@ function callInBlock(
 
   const invoke = (views: Record<string, Float32Array>, heap: WasmHeap | null) => {
     const { q, k, v, mask, initialS, initialZ, dy, dFinalS, dFinalZ } = views;
-    const inputs = { q, k, v, mask, initialS, initialZ };
+    const inputs = { q, k, v, mask, initialS, initialZ, ...sizes, ...attrs };
     if (pass === 'forward') {
       const { y, finalS, finalZ } = views;
-      return simd.forward(inputs, dims, order, c.causal, { y, finalS, finalZ }, heap);
+      return simd.forward({ ...inputs, y, finalS, finalZ }, heap);
     }
     const { dq, dk, dv, dInitialS, dInitialZ } = views;
-    const upstream = { dy, dFinalS, dFinalZ };
-    const out = { dq, dk, dv, dInitialS, dInitialZ };
-    return simd.backward(inputs, upstream, dims, order, c.causal, out, heap);
+    const gradients = { dy, dFinalS, dFinalZ, dq, dk, dv, dInitialS, dInitialZ };
+    return simd.backward({ ...inputs, ...gradients }, heap);
   };
 
   const prepare = (scratchBytes: number) => {
@@ -338,10 +331,11 @@ describe('SIMD kernels write only their outputs and scratch', () => {
       initialZ: state(),
     };
     const out = { y: rows(keys), finalS: state(), finalZ: state() };
-    // The arrays hold `keys` queries; the dims claim one more, so y's last row is written past
-    // its region, over the guard bytes that follow it.
-    const dims: Dims = { batch: 1, queries: keys + 1, keys, channels };
-    expect(() => simd.forward(inputs, dims, terms - 1, false, out, null)).toThrow(
+    // The arrays hold `keys` queries; the record claims one more, so y's last row is written
+    // past its region, over the guard bytes that follow it.
+    const sizes = { batch: 1, queries: keys + 1, keys, channels };
+    const call = { ...inputs, ...out, ...sizes, order: terms - 1, causal: false };
+    expect(() => simd.forward(call, null)).toThrow(
       /^ElementwiseAttentionForward \(WebAssembly SIMD, on copies\): internal error, the kernel wrote outside its memory \(guard bytes at byte \d+ overwritten\) for B=1, Lq=7, L=6, D=8, order 2/,
     );
   });

@@ -39,7 +39,7 @@ describe('compensated running sums of the SIMD kernels at L = 2^20', () => {
     };
     const dims = { batch: 1, queries: LENGTH, keys: LENGTH, channels: CHANNELS };
     const before = simdCallCounts();
-    expect(simd.forward(inputs, dims, 0, true, out, null)).toBe(true);
+    expect(simd.forward({ ...inputs, ...out, ...dims, order: 0, causal: true }, null)).toBe(true);
     const after = simdCallCounts();
     expect(after.copied - before.copied, 'the SIMD kernel ran').toBe(1);
     expect(after.recomputed - before.recomputed, 'not recomputed in float64').toBe(0);

@@ -1,13 +1,9 @@
 import { ElementwiseAttentionForward } from '@elementwise/attention';
-import {
-  forwardDims,
-  type HostBackendName,
-  type KernelBody,
-} from '@elementwise/attention/authoring';
+import { forwardDims, type HostBackendName } from '@elementwise/attention/authoring';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { series } from '../implementation.js';
 import { exactForward } from '../maths/exact.js';
-import { hostKernelConfig } from './heap_guarded_kernel.js';
+import { hostKernelConfig, type NamedKernelBody, namedPlan } from './heap_guarded_kernel.js';
 
 /**
  * Fused forward: inputs q, k, v, mask, initialS, initialZ; outputs [y, finalS, finalZ].
@@ -15,30 +11,23 @@ import { hostKernelConfig } from './heap_guarded_kernel.js';
  * single pass with running moments). 'exact': the quadratic form; the empty state passes through.
  */
 const forward =
-  (backendName: HostBackendName): KernelBody =>
+  (backendName: HostBackendName): NamedKernelBody =>
   (inputs, attrs) => {
     const { order, causal, dims } = forwardDims(attrs, inputs);
     const { q, k, v, mask, initialS, initialZ } = inputs;
-    return {
-      inputs: [q, k, v, mask, initialS, initialZ],
-      outputShapes: [q.shape, initialS.shape, initialZ.shape],
-      compute: ([qv, kv, vv, maskv, s0, z0], [y, finalS, finalZ]) => {
-        if (order === 'exact') {
-          exactForward({ q: qv, k: kv, v: vv, mask: maskv }, dims, causal, y);
-          return;
-        }
-        const moments = { q: qv, k: kv, v: vv, mask: maskv, initialS: s0, initialZ: z0 };
-        series(backendName).forward(moments, dims, order, causal, { y, finalS, finalZ });
+    return namedPlan({
+      inputs: { q, k, v, mask, initialS, initialZ },
+      outputShapes: { y: q.shape, finalS: initialS.shape, finalZ: initialZ.shape },
+      compute: (views) => {
+        const call = { ...views, ...dims, causal };
+        if (order === 'exact') exactForward({ ...call, order });
+        else series(backendName).forward({ ...call, order });
       },
-    };
+    });
   };
 
 const config = (backendName: HostBackendName): KernelConfig =>
-  hostKernelConfig(backendName, ElementwiseAttentionForward, forward(backendName), [
-    'y',
-    'finalS',
-    'finalZ',
-  ]);
+  hostKernelConfig(backendName, ElementwiseAttentionForward, forward(backendName));
 
 export const elementwiseAttentionForwardCpuConfig = config('cpu');
 export const elementwiseAttentionForwardWasmConfig = config('wasm');

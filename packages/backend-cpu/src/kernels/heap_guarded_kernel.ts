@@ -7,6 +7,7 @@ import {
   findBackend,
   type KernelConfig,
   type KernelFunc,
+  type NamedAttrMap,
   type TensorInfo,
 } from '@tensorflow/tfjs-core';
 import { guardWasmBackend, wasmHeap } from '../wasm_heap.js';
@@ -20,6 +21,53 @@ interface WasmBackend {
 const size = (shape: readonly number[]) => shape.reduce((product, n) => product * n, 1);
 
 /**
+ * What a kernel does with one call, by the contract's names: the tensors it reads, the shape of
+ * each output (in the order the kernel returns them), and a compute that fills every output view
+ * from the input views, all keyed by name.
+ */
+export interface NamedPlan<Input extends string, Output extends string> {
+  readonly inputs: Readonly<Record<Input, TensorInfo>>;
+  readonly outputShapes: Readonly<Record<Output, number[]>>;
+  compute(views: Readonly<Record<Input | Output, Float32Array>>): void;
+}
+
+/** Checks the attrs and inputs of a call and plans it. */
+export type NamedKernelBody = (
+  inputs: Record<string, TensorInfo>,
+  attrs: NamedAttrMap,
+) => NamedPlan<string, string>;
+
+/** Types a plan's views by the names of its inputs and outputs. */
+export function namedPlan<Input extends string, Output extends string>(
+  plan: NamedPlan<Input, Output>,
+): NamedPlan<Input, Output> {
+  return plan;
+}
+
+/** The positional body `kernelFuncFor` runs: names become the order of their listing. */
+function positionalBody(body: NamedKernelBody): KernelBody {
+  return (inputs, attrs) => {
+    const plan = body(inputs, attrs);
+    const inputNames = Object.keys(plan.inputs);
+    const outputNames = Object.keys(plan.outputShapes);
+    return {
+      inputs: inputNames.map((name) => plan.inputs[name]),
+      outputShapes: outputNames.map((name) => plan.outputShapes[name]),
+      compute: (inputViews, outputViews) => {
+        const views: Record<string, Float32Array> = {};
+        inputNames.forEach((name, i) => {
+          views[name] = inputViews[i];
+        });
+        outputNames.forEach((name, i) => {
+          views[name] = outputViews[i];
+        });
+        plan.compute(views);
+      },
+    };
+  };
+}
+
+/**
  * The tfjs `kernelFunc` of a kernel body, with two guards on `wasm`. Before anything is
  * allocated, the backend's malloc guard is installed (see ../wasm_malloc_guard.ts), so the
  * outputs of this kernel cannot silently land at address 0. And a tensor that already lies at
@@ -30,11 +78,10 @@ const size = (shape: readonly number[]) => shape.reduce((product, n) => product 
 export function heapGuardedKernelFunc(
   backendName: HostBackendName,
   kernelName: string,
-  body: KernelBody,
-  outputNames: readonly string[],
+  body: NamedKernelBody,
 ): KernelFunc {
-  if (backendName !== 'wasm') return kernelFuncFor(backendName, kernelName, body);
-  const guarded: KernelBody = (inputs, attrs) => {
+  if (backendName !== 'wasm') return kernelFuncFor(backendName, kernelName, positionalBody(body));
+  const guarded: NamedKernelBody = (inputs, attrs) => {
     const heap = wasmHeap();
     const plan = body(inputs, attrs);
     const backend = findBackend('wasm') as Partial<WasmBackend> | null;
@@ -47,27 +94,26 @@ export function heapGuardedKernelFunc(
           `memory: ${heapExhaustedAdvice(heap.memory)}.`,
       );
     };
-    const names = Object.entries(inputs);
-    plan.inputs.forEach((info, i) => {
-      const values = size(info.shape);
+    for (const [name, info] of Object.entries(plan.inputs)) {
+      const values = info == null ? 0 : size(info.shape);
       if (values > 0 && backend.typedArrayFromHeap?.(info).byteOffset === 0) {
-        const name = names.find(([, candidate]) => candidate === info)?.[0] ?? `#${i}`;
         refuse(`input ${name}`, values);
       }
-    });
+    }
     return {
       ...plan,
-      compute: (views, outputs) => {
-        outputs.forEach((view, i) => {
+      compute: (views) => {
+        for (const name of Object.keys(plan.outputShapes)) {
+          const view = views[name];
           if (view.length > 0 && view.byteOffset === 0 && view.buffer === heap.memory.buffer) {
-            refuse(`output ${outputNames[i] ?? `#${i}`}`, view.length);
+            refuse(`output ${name}`, view.length);
           }
-        });
-        plan.compute(views, outputs);
+        }
+        plan.compute(views);
       },
     };
   };
-  return kernelFuncFor(backendName, kernelName, guarded);
+  return kernelFuncFor(backendName, kernelName, positionalBody(guarded));
 }
 
 /**
@@ -80,13 +126,12 @@ export function heapGuardedKernelFunc(
 export function hostKernelConfig(
   backendName: HostBackendName,
   kernelName: string,
-  body: KernelBody,
-  outputNames: readonly string[],
+  body: NamedKernelBody,
 ): KernelConfig {
   const config: KernelConfig = {
     kernelName,
     backendName,
-    kernelFunc: heapGuardedKernelFunc(backendName, kernelName, body, outputNames),
+    kernelFunc: heapGuardedKernelFunc(backendName, kernelName, body),
   };
   if (backendName === 'wasm') {
     config.setupFunc = (backend) => {

@@ -1,9 +1,8 @@
 /**
  * Shapes and numerical rules shared by the plain TypeScript kernels.
  *
- * Every array is flat and row-major, exactly as the backends store tensors: q [B,Lq,D],
- * k and v [B,L,D], mask [B,L], states [B,T,D]. Sums and ratios are formed in float64 (JS
- * numbers); only the stored results are rounded to float32.
+ * Arrays are flat and row-major, exactly as the backends store tensors (./records.ts). Sums
+ * and ratios are formed in float64 (JS numbers); only the stored results are rounded to float32.
  */
 
 export interface Dims {
@@ -28,4 +27,9 @@ const MIN_NORMAL_FLOAT64 = 2 ** -1022;
  */
 export function isZeroDenominator(denominator: number): boolean {
   return Math.abs(denominator) < MIN_NORMAL_FLOAT64;
+}
+
+/** numerator / denominator, or 0 under the {@link isZeroDenominator} rule. */
+export function ratio(numerator: number, denominator: number): number {
+  return isZeroDenominator(denominator) ? 0 : numerator / denominator;
 }

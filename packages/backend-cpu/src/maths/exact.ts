@@ -1,4 +1,5 @@
-import { type Dims, isZeroDenominator } from './common.js';
+import { isZeroDenominator, ratio } from './common.js';
+import type { BackwardRecord, ForwardRecord } from './records.js';
 
 /**
  * Exact (quadratic) EA over flat float32 arrays, O(Lq·L·D) time:
@@ -10,12 +11,11 @@ import { type Dims, isZeroDenominator } from './common.js';
  * underflow. Query i sees the unmasked keys (and only j <= i when causal).
  */
 
-export interface ExactInputs {
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  readonly mask: Float32Array;
-}
+/** What both passes read: exact EA has no state, so its state arrays are empty. */
+type ExactInputs = Pick<
+  ForwardRecord<'exact'>,
+  'q' | 'k' | 'v' | 'mask' | 'batch' | 'queries' | 'keys' | 'channels' | 'causal'
+>;
 
 /** Per-channel statistics of one query row, each [D]. */
 interface QueryRow {
@@ -36,16 +36,8 @@ function newQueryRow(channels: number): QueryRow {
 }
 
 /** Fills `row` for query i of batch element b: two passes over the keys it sees. */
-function readQueryRow(
-  inputs: ExactInputs,
-  dims: Dims,
-  causal: boolean,
-  b: number,
-  i: number,
-  row: QueryRow,
-): void {
-  const { q, k, v, mask } = inputs;
-  const { queries, keys, channels } = dims;
+function readQueryRow(r: ExactInputs, b: number, i: number, row: QueryRow): void {
+  const { q, k, v, mask, queries, keys, channels, causal } = r;
   const { shift, total, weighted } = row;
   const queryAt = (b * queries + i) * channels;
   const lastKey = causal ? i : keys - 1;
@@ -74,29 +66,16 @@ function readQueryRow(
 }
 
 /** Forward pass: y [B, Lq, D]. */
-export function exactForward(
-  inputs: ExactInputs,
-  dims: Dims,
-  causal: boolean,
-  y: Float32Array,
-): void {
-  const { batch, queries, channels } = dims;
+export function exactForward(r: ForwardRecord<'exact'>): void {
+  const { batch, queries, channels, y } = r;
   const row = newQueryRow(channels);
   for (let b = 0; b < batch; b++) {
     for (let i = 0; i < queries; i++) {
-      readQueryRow(inputs, dims, causal, b, i, row);
+      readQueryRow(r, b, i, row);
       const at = (b * queries + i) * channels;
-      for (let c = 0; c < channels; c++) {
-        y[at + c] = isZeroDenominator(row.total[c]) ? 0 : row.weighted[c] / row.total[c];
-      }
+      for (let c = 0; c < channels; c++) y[at + c] = ratio(row.weighted[c], row.total[c]);
     }
   }
-}
-
-export interface ExactGradients {
-  readonly dq: Float32Array;
-  readonly dk: Float32Array;
-  readonly dv: Float32Array;
 }
 
 /**
@@ -104,15 +83,8 @@ export interface ExactGradients {
  * ∂q_i = -Σ_j G_ij, ∂k_j = Σ_i G_ij, ∂v_j = Σ_i g_i p_ij. ∂k and ∂v gather over queries in
  * float64 scratch of one sequence ([L, D] each) before rounding.
  */
-export function exactBackward(
-  inputs: ExactInputs,
-  dy: Float32Array,
-  dims: Dims,
-  causal: boolean,
-  out: ExactGradients,
-): void {
-  const { q, k, v, mask } = inputs;
-  const { batch, queries, keys, channels } = dims;
+export function exactBackward(r: BackwardRecord<'exact'>): void {
+  const { q, k, v, mask, dy, batch, queries, keys, channels, causal } = r;
   const row = newQueryRow(channels);
   const dqRow = new Float64Array(channels);
   const dkSequence = new Float64Array(keys * channels);
@@ -121,7 +93,7 @@ export function exactBackward(
     dkSequence.fill(0);
     dvSequence.fill(0);
     for (let i = 0; i < queries; i++) {
-      readQueryRow(inputs, dims, causal, b, i, row);
+      readQueryRow(r, b, i, row);
       const { shift, total, weighted } = row;
       const queryAt = (b * queries + i) * channels;
       dqRow.fill(0);
@@ -141,12 +113,12 @@ export function exactBackward(
           dqRow[c] -= shared;
         }
       }
-      for (let c = 0; c < channels; c++) out.dq[queryAt + c] = dqRow[c];
+      for (let c = 0; c < channels; c++) r.dq[queryAt + c] = dqRow[c];
     }
     const keyAt = b * keys * channels;
     for (let x = 0; x < keys * channels; x++) {
-      out.dk[keyAt + x] = dkSequence[x];
-      out.dv[keyAt + x] = dvSequence[x];
+      r.dk[keyAt + x] = dkSequence[x];
+      r.dv[keyAt + x] = dvSequence[x];
     }
   }
 }

@@ -1,6 +1,6 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
-import { isZeroDenominator } from './common.js';
-import type { StepInputs, StepOutputs } from './series.js';
+import { ratio } from './common.js';
+import type { GroupedStepRecord } from './records.js';
 
 /**
  * One recurrent step of grouped EA (`@elementwise/math` grouped.ts): per group of d channels,
@@ -13,12 +13,8 @@ import type { StepInputs, StepOutputs } from './series.js';
  * memory order (feature-major, channels inner), which is what a step's time goes to: at d = 8,
  * t = 6 it holds 3003 features per channel.
  */
-export function groupedSeriesStep(
-  inputs: StepInputs,
-  dims: { batch: number; channels: number; groupSize: number; order: number },
-  out: StepOutputs,
-): void {
-  const { batch, channels, groupSize, order } = dims;
+export function groupedSeriesStep(r: GroupedStepRecord): void {
+  const { batch, channels, groupSize, order, y } = r;
   const groups = channels / groupSize;
   const scratch = stepScratch(groupSize, order, channels);
   const { features, monomial, keyFeatures, queryFeatures, numerator, denominator } = scratch;
@@ -30,12 +26,12 @@ export function groupedSeriesStep(
     // each group's monomials are built contiguously first, then written into their column.
     for (let g = 0; g < groups; g++) {
       const first = row + g * groupSize;
-      fillMonomials(features, inputs.k, first, monomial);
+      fillMonomials(features, r.k, first, monomial);
       let squared = 0;
-      for (let c = 0; c < groupSize; c++) squared += (inputs.k[first + c] * scale) ** 2;
+      for (let c = 0; c < groupSize; c++) squared += (r.k[first + c] * scale) ** 2;
       const decay = Math.exp(-squared);
       for (let f = 0; f < size; f++) keyFeatures[f * groups + g] = monomial[f] * decay;
-      fillMonomials(features, inputs.q, first, monomial);
+      fillMonomials(features, r.q, first, monomial);
       for (let f = 0; f < size; f++) {
         queryFeatures[f * groups + g] = monomial[f] * features.coefficient[f];
       }
@@ -43,8 +39,7 @@ export function groupedSeriesStep(
     numerator.fill(0);
     denominator.fill(0);
     // The arrays in locals: V8 does not hoist the property reads out of the loop by itself.
-    const { s: sIn, v: vIn, z: zIn } = inputs;
-    const { s: sOut, z: zOut } = out;
+    const { s: sIn, v: vIn, z: zIn, nextS: sOut, nextZ: zOut } = r;
     for (let f = 0; f < size; f++) {
       const stateRow = (b * size + f) * channels;
       const zRow = (b * size + f) * groups;
@@ -84,7 +79,7 @@ export function groupedSeriesStep(
     }
     for (let c = 0; c < channels; c++) {
       const total = denominator[(c / groupSize) | 0];
-      out.y[row + c] = isZeroDenominator(total) ? 0 : numerator[c] / total;
+      y[row + c] = ratio(numerator[c], total);
     }
   }
 }

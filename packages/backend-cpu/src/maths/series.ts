@@ -1,5 +1,6 @@
 import { taylorCoefficients } from '@elementwise/math';
-import { type Dims, isZeroDenominator } from './common.js';
+import { isZeroDenominator, ratio } from './common.js';
+import type { BackwardRecord, ForwardRecord, StepRecord } from './records.js';
 
 /**
  * EA-series of order t over flat float32 arrays (DESIGN.md §2), with f64 accumulators:
@@ -14,45 +15,38 @@ import { type Dims, isZeroDenominator } from './common.js';
  * forms keep running sums, never prefix arrays.
  */
 
-export interface SeriesInputs {
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  readonly mask: Float32Array;
-  readonly initialS: Float32Array;
-  readonly initialZ: Float32Array;
-}
+/**
+ * Running float64 sums of one sequence, [T, D] term-major: the moments S_n, Z_n, or in the
+ * backward pass the adjoints A_n, B_n (in S and Z).
+ */
+class Sums {
+  readonly S: Float64Array;
+  readonly Z: Float64Array;
+  constructor(
+    readonly terms: number,
+    readonly channels: number,
+  ) {
+    this.S = new Float64Array(terms * channels);
+    this.Z = new Float64Array(terms * channels);
+  }
 
-export interface SeriesOutputs {
-  readonly y: Float32Array;
-  readonly finalS: Float32Array;
-  readonly finalZ: Float32Array;
-}
+  /** Starts from sequence `b` of the states `s`, `z` ([B, T, D] float32). */
+  load(s: Float32Array, z: Float32Array, b: number): void {
+    const at = b * this.S.length;
+    this.S.set(s.subarray(at, at + this.S.length));
+    this.Z.set(z.subarray(at, at + this.Z.length));
+  }
 
-export interface SeriesGradients {
-  readonly dq: Float32Array;
-  readonly dk: Float32Array;
-  readonly dv: Float32Array;
-  readonly dInitialS: Float32Array;
-  readonly dInitialZ: Float32Array;
-}
-
-export interface SeriesUpstream {
-  readonly dy: Float32Array;
-  readonly dFinalS: Float32Array;
-  readonly dFinalZ: Float32Array;
+  /** Stores the sums, rounded to float32, as sequence `b` of the states `s`, `z`. */
+  store(s: Float32Array, z: Float32Array, b: number): void {
+    s.set(this.S, b * this.S.length);
+    z.set(this.Z, b * this.Z.length);
+  }
 }
 
 /** Adds key (kc, vc) of channel c to the moments: S_n += f_n(k) v, Z_n += f_n(k). */
-function addKey(
-  S: Float64Array,
-  Z: Float64Array,
-  c: number,
-  kc: number,
-  vc: number,
-  terms: number,
-  channels: number,
-): void {
+function addKey(sums: Sums, c: number, kc: number, vc: number): void {
+  const { S, Z, terms, channels } = sums;
   let f = Math.exp(-kc * kc);
   let fv = f * vc;
   for (let n = 0, at = c; n < terms; n++, at += channels) {
@@ -64,15 +58,8 @@ function addKey(
 }
 
 /** N / M for query qc of channel c (Horner in q), or 0 under the zero-denominator rule. */
-function readQuery(
-  S: Float64Array,
-  Z: Float64Array,
-  a: Float64Array,
-  c: number,
-  qc: number,
-  terms: number,
-  channels: number,
-): number {
+function readQuery(sums: Sums, a: Float64Array, c: number, qc: number): number {
+  const { S, Z, terms, channels } = sums;
   let numerator = 0;
   let denominator = 0;
   for (let n = terms - 1, at = c + n * channels; n >= 0; n--, at -= channels) {
@@ -89,7 +76,7 @@ function readQuery(
       denominator = denominator * r + a[n] * Z[at];
     }
   }
-  return isZeroDenominator(denominator) ? 0 : numerator / denominator;
+  return ratio(numerator, denominator);
 }
 
 /**
@@ -102,32 +89,15 @@ function overflowed(numerator: number, denominator: number, qc: number): boolean
   return !(Number.isFinite(numerator) && Number.isFinite(denominator)) && Number.isFinite(qc);
 }
 
-function loadState(target: Float64Array, source: Float32Array, offset: number): void {
-  for (let x = 0; x < target.length; x++) target[x] = source[offset + x];
-}
-
-function storeState(target: Float32Array, source: Float64Array, offset: number): void {
-  for (let x = 0; x < source.length; x++) target[offset + x] = source[x];
-}
-
 /** Forward pass: y, and the final state (initial state plus every visible key). */
-export function seriesForward(
-  inputs: SeriesInputs,
-  dims: Dims,
-  order: number,
-  causal: boolean,
-  out: SeriesOutputs,
-): void {
-  const { q, k, v, mask } = inputs;
-  const { batch, queries, keys, channels } = dims;
+export function seriesForward(r: ForwardRecord): void {
+  const { q, k, v, mask, y } = r;
+  const { batch, queries, keys, channels, order, causal } = r;
   const terms = order + 1;
   const a = taylorCoefficients(order);
-  const S = new Float64Array(terms * channels);
-  const Z = new Float64Array(terms * channels);
+  const sums = new Sums(terms, channels);
   for (let b = 0; b < batch; b++) {
-    const stateAt = b * terms * channels;
-    loadState(S, inputs.initialS, stateAt);
-    loadState(Z, inputs.initialZ, stateAt);
+    sums.load(r.initialS, r.initialZ, b);
     const keyAt = b * keys * channels;
     const queryAt = b * queries * channels;
     if (causal) {
@@ -136,25 +106,22 @@ export function seriesForward(
         const visible = mask[b * keys + i] !== 0;
         const row = i * channels;
         for (let c = 0; c < channels; c++) {
-          if (visible) addKey(S, Z, c, k[keyAt + row + c], v[keyAt + row + c], terms, channels);
-          out.y[queryAt + row + c] = readQuery(S, Z, a, c, q[queryAt + row + c], terms, channels);
+          if (visible) addKey(sums, c, k[keyAt + row + c], v[keyAt + row + c]);
+          y[queryAt + row + c] = readQuery(sums, a, c, q[queryAt + row + c]);
         }
       }
     } else {
       for (let j = 0; j < keys; j++) {
         if (mask[b * keys + j] === 0) continue;
         const row = keyAt + j * channels;
-        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+        for (let c = 0; c < channels; c++) addKey(sums, c, k[row + c], v[row + c]);
       }
       for (let i = 0; i < queries; i++) {
         const row = queryAt + i * channels;
-        for (let c = 0; c < channels; c++) {
-          out.y[row + c] = readQuery(S, Z, a, c, q[row + c], terms, channels);
-        }
+        for (let c = 0; c < channels; c++) y[row + c] = readQuery(sums, a, c, q[row + c]);
       }
     }
-    storeState(out.finalS, S, stateAt);
-    storeState(out.finalZ, Z, stateAt);
+    sums.store(r.finalS, r.finalZ, b);
   }
 }
 
@@ -166,16 +133,14 @@ export function seriesForward(
  * query terms divided by q^t too.
  */
 function queryGradient(
-  S: Float64Array,
-  Z: Float64Array,
+  sums: Sums,
   a: Float64Array,
   c: number,
   qc: number,
   g: number,
-  terms: number,
-  channels: number,
   result: Float64Array,
 ): void {
+  const { S, Z, terms, channels } = sums;
   let numerator = 0;
   let denominator = 0;
   let numeratorSlope = 0;
@@ -225,17 +190,15 @@ function queryGradient(
  * with a_n q^{n-t} when `scaled` (α, β then came from N/q^t and M/q^t: the products are the same).
  */
 function addQuery(
-  A: Float64Array,
-  B: Float64Array,
+  adjoints: Sums,
   a: Float64Array,
   c: number,
   qc: number,
   alpha: number,
   beta: number,
   scaled: boolean,
-  terms: number,
-  channels: number,
 ): void {
+  const { S: A, Z: B, terms, channels } = adjoints;
   if (scaled) {
     const r = 1 / qc;
     // a_{n-1} r^{t-n+1} = a_n r^{t-n} · r · n/2, from a_t down.
@@ -260,24 +223,23 @@ function addQuery(
 }
 
 /**
- * ∂v = Σ_n f_n(k) A_n and ∂k = Σ_n f_n'(k) (v A_n + B_n) for a visible key of channel c, with
- * f_n' = n f_{n-1} - 2 f_{n+1}. Writes [dk, dv] into `result`.
+ * ∂v = Σ_n f_n(k) A_n and ∂k = Σ_n f_n'(k) (v A_n + B_n) for key (kc, vc) of channel c, with
+ * f_n' = n f_{n-1} - 2 f_{n+1}; both 0 for a masked key. Writes [dk, dv] into `result`.
  */
 function keyGradient(
-  A: Float64Array,
-  B: Float64Array,
+  adjoints: Sums,
   c: number,
   kc: number,
   vc: number,
-  terms: number,
-  channels: number,
+  visible: boolean,
   result: Float64Array,
 ): void {
+  const { S: A, Z: B, terms, channels } = adjoints;
   let below = 0;
-  let f = Math.exp(-kc * kc);
+  let f = visible ? Math.exp(-kc * kc) : 0;
   let dk = 0;
   let dv = 0;
-  for (let n = 0, at = c; n < terms; n++, at += channels) {
+  for (let n = 0, at = c; visible && n < terms; n++, at += channels) {
     const above = f * kc;
     const slope = n * below - 2 * above;
     dv += f * A[at];
@@ -306,49 +268,46 @@ export const BLOCK = 1024;
  * 2·T·D numbers per block of checkpoints and 2·BLOCK·D for α, β — never prefix arrays.
  * The initial state receives the adjoints over every query: ∂s0 = A(0), ∂z0 = B(0).
  */
-export function seriesBackward(
-  inputs: SeriesInputs,
-  upstream: SeriesUpstream,
-  dims: Dims,
-  order: number,
-  causal: boolean,
-  out: SeriesGradients,
-): void {
-  const { q, k, v, mask } = inputs;
-  const { dy } = upstream;
-  const { dq, dk, dv } = out;
-  const { batch, queries, keys, channels } = dims;
+export function seriesBackward(r: BackwardRecord): void {
+  const { q, k, v, mask, dy, dq, dk, dv } = r;
+  const { batch, queries, keys, channels, order, causal } = r;
   const terms = order + 1;
   const a = taylorCoefficients(order);
-  const S = new Float64Array(terms * channels);
-  const Z = new Float64Array(terms * channels);
-  const A = new Float64Array(terms * channels);
-  const B = new Float64Array(terms * channels);
+  const sums = new Sums(terms, channels);
+  const adjoints = new Sums(terms, channels);
+  const { S, Z } = sums;
   const result = new Float64Array(4);
   const blocks = causal ? Math.ceil(keys / BLOCK) : 0;
   const checkpoints = new Float64Array(blocks * 2 * terms * channels);
   const alphas = new Float64Array(causal ? Math.min(keys, BLOCK) * channels : 0);
   const betas = new Float64Array(alphas.length);
   const scales = new Uint8Array(alphas.length);
+  /** Writes ∂k and ∂v of key j of sequence b from the adjoints. */
+  const keyGradients = (b: number, j: number) => {
+    const visible = mask[b * keys + j] !== 0;
+    const row = (b * keys + j) * channels;
+    for (let c = 0; c < channels; c++) {
+      keyGradient(adjoints, c, k[row + c], v[row + c], visible, result);
+      dk[row + c] = result[0];
+      dv[row + c] = result[1];
+    }
+  };
   for (let b = 0; b < batch; b++) {
-    const stateAt = b * terms * channels;
-    loadState(S, inputs.initialS, stateAt);
-    loadState(Z, inputs.initialZ, stateAt);
-    loadState(A, upstream.dFinalS, stateAt);
-    loadState(B, upstream.dFinalZ, stateAt);
+    sums.load(r.initialS, r.initialZ, b);
+    adjoints.load(r.dFinalS, r.dFinalZ, b);
     const keyAt = b * keys * channels;
     const queryAt = b * queries * channels;
-    if (causal) {
-      // Pass 1: the moments at the start of every block (checkpoints).
-      for (let i = 0; i < keys; i++) {
-        if (i % BLOCK === 0) {
-          checkpoints.set(S, (i / BLOCK) * 2 * S.length);
-          checkpoints.set(Z, ((i / BLOCK) * 2 + 1) * S.length);
-        }
-        if (mask[b * keys + i] === 0) continue;
-        const row = keyAt + i * channels;
-        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
+    // The moments of every key (causal: recorded at the start of every block, as checkpoints).
+    for (let j = 0; j < keys; j++) {
+      if (causal && j % BLOCK === 0) {
+        checkpoints.set(S, (j / BLOCK) * 2 * S.length);
+        checkpoints.set(Z, ((j / BLOCK) * 2 + 1) * S.length);
       }
+      if (mask[b * keys + j] === 0) continue;
+      const row = keyAt + j * channels;
+      for (let c = 0; c < channels; c++) addKey(sums, c, k[row + c], v[row + c]);
+    }
+    if (causal) {
       // Blocks last to first: forward from the checkpoint for ∂q, α, β; then backward through
       // the block, growing the suffix sums A, B and writing ∂k, ∂v.
       for (let start = Math.floor((keys - 1) / BLOCK) * BLOCK; start >= 0; start -= BLOCK) {
@@ -361,8 +320,8 @@ export function seriesBackward(
           const row = keyAt + i * channels;
           const local = (i - start) * channels;
           for (let c = 0; c < channels; c++) {
-            if (visible) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
-            queryGradient(S, Z, a, c, q[row + c], dy[row + c], terms, channels, result);
+            if (visible) addKey(sums, c, k[row + c], v[row + c]);
+            queryGradient(sums, a, c, q[row + c], dy[row + c], result);
             dq[row + c] = result[0];
             alphas[local + c] = result[1];
             betas[local + c] = result[2];
@@ -370,123 +329,55 @@ export function seriesBackward(
           }
         }
         for (let j = end - 1; j >= start; j--) {
-          const visible = mask[b * keys + j] !== 0;
           const row = keyAt + j * channels;
           const local = (j - start) * channels;
           for (let c = 0; c < channels; c++) {
-            const alpha = alphas[local + c];
             const scaled = scales[local + c] === 1;
-            addQuery(A, B, a, c, q[row + c], alpha, betas[local + c], scaled, terms, channels);
-            if (visible) {
-              keyGradient(A, B, c, k[row + c], v[row + c], terms, channels, result);
-              dk[row + c] = result[0];
-              dv[row + c] = result[1];
-            } else {
-              dk[row + c] = 0;
-              dv[row + c] = 0;
-            }
+            addQuery(adjoints, a, c, q[row + c], alphas[local + c], betas[local + c], scaled);
           }
+          keyGradients(b, j);
         }
       }
     } else {
-      for (let j = 0; j < keys; j++) {
-        if (mask[b * keys + j] === 0) continue;
-        const row = keyAt + j * channels;
-        for (let c = 0; c < channels; c++) addKey(S, Z, c, k[row + c], v[row + c], terms, channels);
-      }
       for (let i = 0; i < queries; i++) {
         const row = queryAt + i * channels;
         for (let c = 0; c < channels; c++) {
           const qc = q[row + c];
-          queryGradient(S, Z, a, c, qc, dy[row + c], terms, channels, result);
+          queryGradient(sums, a, c, qc, dy[row + c], result);
           dq[row + c] = result[0];
-          addQuery(A, B, a, c, qc, result[1], result[2], result[3] === 1, terms, channels);
+          addQuery(adjoints, a, c, qc, result[1], result[2], result[3] === 1);
         }
       }
-      for (let j = 0; j < keys; j++) {
-        const visible = mask[b * keys + j] !== 0;
-        const row = keyAt + j * channels;
-        for (let c = 0; c < channels; c++) {
-          if (visible) {
-            keyGradient(A, B, c, k[row + c], v[row + c], terms, channels, result);
-            dk[row + c] = result[0];
-            dv[row + c] = result[1];
-          } else {
-            dk[row + c] = 0;
-            dv[row + c] = 0;
-          }
-        }
-      }
+      for (let j = 0; j < keys; j++) keyGradients(b, j);
     }
-    storeState(out.dInitialS, A, stateAt);
-    storeState(out.dInitialZ, B, stateAt);
+    adjoints.store(r.dInitialS, r.dInitialZ, b);
   }
-}
-
-export interface StepInputs {
-  /** [B, D] */
-  readonly q: Float32Array;
-  readonly k: Float32Array;
-  readonly v: Float32Array;
-  /** [B, T, D] */
-  readonly s: Float32Array;
-  readonly z: Float32Array;
-}
-
-export interface StepOutputs {
-  /** [B, D] */
-  readonly y: Float32Array;
-  /** [B, T, D] */
-  readonly s: Float32Array;
-  readonly z: Float32Array;
 }
 
 /**
  * The step's coefficients and float64 running sums, kept between calls: a token costs
  * microseconds, and allocating these each time would add garbage to every generated token.
  */
-let stepCache: {
-  order: number;
-  channels: number;
-  a: Float64Array;
-  S: Float64Array;
-  Z: Float64Array;
-} | null = null;
+let stepCache: { order: number; a: Float64Array; sums: Sums } | null = null;
 
 function stepScratch(order: number, channels: number) {
-  if (stepCache === null || stepCache.order !== order || stepCache.channels !== channels) {
-    const size = (order + 1) * channels;
-    stepCache = {
-      order,
-      channels,
-      a: taylorCoefficients(order),
-      S: new Float64Array(size),
-      Z: new Float64Array(size),
-    };
+  if (stepCache === null || stepCache.order !== order || stepCache.sums.channels !== channels) {
+    stepCache = { order, a: taylorCoefficients(order), sums: new Sums(order + 1, channels) };
   }
   return stepCache;
 }
 
 /** One recurrent step: s' = s + f(k) v, z' = z + f(k), y = Σ a_n q^n s'_n / Σ a_n q^n z'_n. */
-export function seriesStep(
-  inputs: StepInputs,
-  batch: number,
-  channels: number,
-  order: number,
-  out: StepOutputs,
-): void {
-  const terms = order + 1;
-  const { a, S, Z } = stepScratch(order, channels);
+export function seriesStep(r: StepRecord): void {
+  const { batch, channels, order } = r;
+  const { a, sums } = stepScratch(order, channels);
   for (let b = 0; b < batch; b++) {
-    const stateAt = b * terms * channels;
-    loadState(S, inputs.s, stateAt);
-    loadState(Z, inputs.z, stateAt);
+    sums.load(r.s, r.z, b);
     const row = b * channels;
     for (let c = 0; c < channels; c++) {
-      addKey(S, Z, c, inputs.k[row + c], inputs.v[row + c], terms, channels);
-      out.y[row + c] = readQuery(S, Z, a, c, inputs.q[row + c], terms, channels);
+      addKey(sums, c, r.k[row + c], r.v[row + c]);
+      r.y[row + c] = readQuery(sums, a, c, r.q[row + c]);
     }
-    storeState(out.s, S, stateAt);
-    storeState(out.z, Z, stateAt);
+    sums.store(r.nextS, r.nextZ, b);
   }
 }

@@ -1,13 +1,14 @@
 import { EA_SERIES_WASM } from '../generated/ea_series_wasm.js';
-import type { Dims } from '../maths/common.js';
+import type { BackwardRecord, ForwardRecord } from '../maths/records.js';
+import { seriesBackward, seriesForward } from '../maths/series.js';
 import {
-  type SeriesGradients,
-  type SeriesInputs,
-  type SeriesOutputs,
-  type SeriesUpstream,
-  seriesBackward,
-  seriesForward,
-} from '../maths/series.js';
+  BACKWARD_RECORD,
+  checkRecordLayouts,
+  EXP_RECORD,
+  FORWARD_RECORD,
+  type RecordLayout,
+  writeRecord,
+} from './kernel_records.js';
 
 /**
  * The WebAssembly SIMD build of the series forward and backward (assembly/ea_series.ts),
@@ -26,12 +27,13 @@ import {
  * implementation, which follows the oracle there.
  */
 
+/** The module's exports; every kernel takes the address of its record (./kernel_records.ts). */
 interface Exports {
-  forward(...args: number[]): number;
-  backward(...args: number[]): number;
-  forwardScratchBytes(channels: number, terms: number): number;
-  backwardScratchBytes(keys: number, channels: number, terms: number, causal: number): number;
-  expOfNegativeInto(source: number, target: number, count: number, scratch: number): void;
+  forward(record: number): number;
+  backward(record: number): number;
+  forwardScratchBytes(record: number): number;
+  backwardScratchBytes(record: number): number;
+  expOfNegativeInto(record: number): void;
   expScratchBytes(): number;
 }
 
@@ -64,17 +66,17 @@ function instantiate(
   ready: (exports: Exports) => void,
 ): Promise<void> | null {
   const imports = { env: { memory } };
-  if (compiled != null) {
-    try {
-      ready(new WebAssembly.Instance(compiled, imports).exports as unknown as Exports);
-      return null;
-    } catch {
-      return WebAssembly.instantiate(compiled, imports).then(
-        (instance) => ready(instance.exports as unknown as Exports),
-        () => {},
-      );
-    }
+  if (compiled == null) return null;
+  let instance: WebAssembly.Instance;
+  try {
+    instance = new WebAssembly.Instance(compiled, imports);
+  } catch {
+    return WebAssembly.instantiate(compiled, imports).then(
+      (asynchronous) => ready(asynchronous.exports as unknown as Exports),
+      () => {},
+    );
   }
+  ready(instance.exports as unknown as Exports);
   return null;
 }
 
@@ -84,11 +86,12 @@ function load(): Promise<void> {
   if (!WebAssembly.validate(bytes)) return Promise.resolve();
   const memory = new WebAssembly.Memory({ initial: 1 });
   const ready = (exports: Exports) => {
+    // A module built from other records than the table describes must not run at all.
+    checkRecordLayouts(exports as unknown as Record<string, unknown>);
     own = { exports, memory };
   };
   try {
     compiled = new WebAssembly.Module(bytes);
-    return instantiate(memory, ready) ?? Promise.resolve();
   } catch {
     return WebAssembly.instantiate(bytes, { env: { memory } }).then(
       (result) => {
@@ -98,6 +101,7 @@ function load(): Promise<void> {
       () => {},
     );
   }
+  return instantiate(memory, ready) ?? Promise.resolve();
 }
 
 const loaded = load();
@@ -153,18 +157,17 @@ function checkCanaries(
   offsets: readonly number[],
   kernel: string,
   where: string,
-  dims: Dims,
-  terms: number,
+  record: ForwardRecord | BackwardRecord,
 ): void {
   const words = new Uint32Array(buffer);
   for (const at of offsets) {
     for (let i = at >>> 2; i < (at + CANARY_BYTES) >>> 2; i++) {
       if (words[i] !== CANARY_WORD) {
-        const { batch, queries, keys, channels } = dims;
+        const { batch, queries, keys, channels, order } = record;
         throw new Error(
           `${kernel} (WebAssembly SIMD, ${where}): internal error, the kernel wrote outside ` +
             `its memory (guard bytes at byte ${at} overwritten) for B=${batch}, Lq=${queries}, ` +
-            `L=${keys}, D=${channels}, order ${terms - 1}. Please report this bug of ` +
+            `L=${keys}, D=${channels}, order ${order}. Please report this bug of ` +
             '@elementwise/backend-cpu with these shapes; setSimdEnabled(false) avoids it.',
         );
       }
@@ -215,71 +218,156 @@ function copyOut(target: Float32Array, source: Float32Array, channels: number, p
   }
 }
 
-/** A call's float32 arrays: which are read (copied in) and which are written (copied out). */
-interface Arrays {
-  read: Record<string, Float32Array>;
-  written: Record<string, Float32Array>;
+/** An exported kernel: its record and its entry points. */
+interface Entry {
+  /** The tfjs kernel it computes, for messages. */
+  readonly name: string;
+  readonly layout: RecordLayout;
+  run(exports: Exports, record: number): number;
+  scratchBytes(exports: Exports, record: number): number;
+}
+
+/** An exported kernel and its float64 implementation. */
+interface Kernel<Call extends ForwardRecord | BackwardRecord> extends Entry {
+  /** Recomputes a call the module reported out of its float32 range. */
+  recompute(call: Call): void;
+}
+
+const FORWARD: Kernel<ForwardRecord> = {
+  name: 'ElementwiseAttentionForward',
+  layout: FORWARD_RECORD,
+  run: (exports, record) => exports.forward(record),
+  scratchBytes: (exports, record) => exports.forwardScratchBytes(record),
+  recompute: seriesForward,
+};
+
+const BACKWARD: Kernel<BackwardRecord> = {
+  name: 'ElementwiseAttentionBackward',
+  layout: BACKWARD_RECORD,
+  run: (exports, record) => exports.backward(record),
+  scratchBytes: (exports, record) => exports.backwardScratchBytes(record),
+  recompute: seriesBackward,
+};
+
+/** The arrays of a call the module reads or writes, by field name; refuses a missing one. */
+function arraysOf(layout: RecordLayout, call: object): Record<string, Float32Array> {
+  const arrays: Record<string, Float32Array> = {};
+  const fields = call as Record<string, unknown>;
+  for (const [name, role] of Object.entries(layout.roles)) {
+    if (role !== 'input' && role !== 'output') continue;
+    const array = fields[name];
+    if (!(array instanceof Float32Array)) {
+      throw new Error(`${layout.name}: field '${name}' is missing (a Float32Array ${role})`);
+    }
+    arrays[name] = array;
+  }
+  return arrays;
 }
 
 /**
- * Runs `call` with a byte offset for every array and `scratch` bytes of scratch, on the tfjs
- * heap when every array is a view of it (and channels are a multiple of 4), otherwise on the
- * module's own memory with copies. Returns the module's status (0 = done), or null when the
- * call could not run (memory exhausted); then nothing was written. Throws, naming `kernel`,
- * when a canary around the call's memory was overwritten.
+ * The values of every field of a call's record, by name: arrays at `addresses`, `channels`
+ * padded to `padded`, `scratch` at `scratch`, the other sizes and attrs as the call has them.
  */
-function run(
-  kernel: string,
-  dims: Dims,
-  terms: number,
-  arrays: Arrays,
-  scratchBytes: (exports: Exports, padded: number) => number,
-  call: (exports: Exports, at: Record<string, number>, scratch: number, padded: number) => number,
-  heap: WasmHeap | null,
-): { status: number; views: Record<string, Float32Array> } | null {
-  const { channels } = dims;
-  const all = { ...arrays.read, ...arrays.written };
-  const exports = heap != null && channels % 4 === 0 ? heapInstance(heap) : null;
-  if (heap != null && exports != null) {
-    const buffer = heap.memory.buffer;
-    const nonEmpty = Object.values(all).filter((view) => view.length > 0);
-    if (nonEmpty.every((view) => view.buffer === buffer)) {
-      const at: Record<string, number> = {};
-      for (const [name, view] of Object.entries(all)) at[name] = view.byteOffset;
-      const bytes = scratchBytes(exports, channels);
-      // Room to align the scratch to 16 bytes, with a canary before and after it. malloc may
-      // grow the heap, which detaches every earlier view: offsets only from here on.
-      const raw = heap.malloc(bytes + 2 * CANARY_BYTES + 32);
-      if (raw === 0) return null;
-      try {
-        const scratch = align16(raw + CANARY_BYTES);
-        const canaries = [scratch - CANARY_BYTES, align16(scratch + bytes)];
-        plantCanaries(heap.memory.buffer, canaries);
-        const status = call(exports, at, scratch, channels);
-        counts.onHeap++;
-        checkCanaries(heap.memory.buffer, canaries, kernel, 'on the tfjs wasm heap', dims, terms);
-        const views: Record<string, Float32Array> = {};
-        for (const [name, view] of Object.entries(all)) {
-          views[name] = new Float32Array(heap.memory.buffer, at[name], view.length);
-        }
-        return { status, views };
-      } finally {
-        heap.free(raw);
-      }
-    }
+function recordValues(
+  layout: RecordLayout,
+  call: ForwardRecord | BackwardRecord,
+  addresses: Record<string, number>,
+  padded: number,
+  scratch: number,
+): Record<string, number> {
+  const sizes: Record<string, unknown> = { ...call, channels: padded };
+  const values: Record<string, number> = {};
+  for (const [name, role] of Object.entries(layout.roles)) {
+    if (role === 'input' || role === 'output') values[name] = addresses[name];
+    else if (role === 'scratch') values[name] = scratch;
+    // A missing size or attr stays missing, for writeRecord to name it.
+    else if (sizes[name] !== undefined) values[name] = Number(sizes[name]);
   }
-  if (own == null) return null;
-  const { memory } = own;
+  return values;
+}
+
+/**
+ * Where the record of a call on copies lies in the module's own memory (the first region of
+ * {@link Regions}); the scratch size of a call on a tfjs heap is asked with its record there too.
+ */
+const OWN_RECORD_AT = CANARY_BYTES;
+
+/** The scratch bytes the module asks for a call with these record values. */
+function scratchBytesFor(kernel: Entry, values: Record<string, number>): number {
+  const { exports, memory } = own as NonNullable<typeof own>;
+  writeRecord(memory.buffer, OWN_RECORD_AT, kernel.layout, values);
+  return kernel.scratchBytes(exports, OWN_RECORD_AT);
+}
+
+interface Ran {
+  status: number;
+  /** The call's arrays where the kernel left them: on the heap, views made after it ran. */
+  views: Record<string, Float32Array>;
+}
+
+/**
+ * Runs the call in place on the tfjs heap; the record and the scratch share one allocation,
+ * guarded by a canary on either side. Null when the heap has no room (nothing was written).
+ */
+function runOnHeap(
+  kernel: Entry,
+  call: ForwardRecord | BackwardRecord,
+  arrays: Record<string, Float32Array>,
+  heap: WasmHeap,
+  exports: Exports,
+): Ran | null {
+  const addresses: Record<string, number> = {};
+  for (const [name, view] of Object.entries(arrays)) addresses[name] = view.byteOffset;
+  const values = recordValues(kernel.layout, call, addresses, call.channels, 0);
+  const bytes = scratchBytesFor(kernel, values);
+  const recordBytes = align16(kernel.layout.bytes);
+  // Room to align the record to 16 bytes, with a canary before it and after the scratch.
+  // malloc may grow the heap, which detaches every earlier view: offsets only from here on.
+  const raw = heap.malloc(recordBytes + bytes + 2 * CANARY_BYTES + 32);
+  if (raw === 0) return null;
+  try {
+    const record = align16(raw + CANARY_BYTES);
+    const scratch = record + recordBytes;
+    const canaries = [record - CANARY_BYTES, align16(scratch + bytes)];
+    plantCanaries(heap.memory.buffer, canaries);
+    writeRecord(heap.memory.buffer, record, kernel.layout, { ...values, scratch });
+    const status = kernel.run(exports, record);
+    counts.onHeap++;
+    checkCanaries(heap.memory.buffer, canaries, kernel.name, 'on the tfjs wasm heap', call);
+    const views: Record<string, Float32Array> = {};
+    for (const [name, view] of Object.entries(arrays)) {
+      views[name] = new Float32Array(heap.memory.buffer, addresses[name], view.length);
+    }
+    return { status, views };
+  } finally {
+    heap.free(raw);
+  }
+}
+
+/**
+ * Runs the call on copies in the module's own memory: the record, then every array (rows
+ * padded to a multiple of 4 channels), then the scratch, with canaries between them. The
+ * outputs are copied back when the module succeeded. Null when the memory cannot grow.
+ */
+function runOnCopies(
+  kernel: Entry,
+  call: ForwardRecord | BackwardRecord,
+  arrays: Record<string, Float32Array>,
+): Ran | null {
+  const { exports, memory } = own as NonNullable<typeof own>;
+  const { channels } = call;
   const padded = Math.ceil(channels / 4) * 4;
   const regions = new Regions();
-  const at: Record<string, number> = {};
+  const record = regions.take(kernel.layout.bytes);
+  const addresses: Record<string, number> = {};
   const lengths: Record<string, number> = {};
-  for (const [name, view] of Object.entries(all)) {
+  for (const [name, view] of Object.entries(arrays)) {
     // Arrays of rows of `channels` values are padded; the [batch, keys] mask has no channels.
     lengths[name] = name === 'mask' ? view.length : (view.length / channels) * padded;
-    at[name] = regions.take(lengths[name] * 4);
+    addresses[name] = regions.take(lengths[name] * 4);
   }
-  const scratch = regions.take(scratchBytes(own.exports, padded));
+  const values = recordValues(kernel.layout, call, addresses, padded, 0);
+  const scratch = regions.take(scratchBytesFor(kernel, values));
   const missing = regions.end - memory.buffer.byteLength;
   try {
     if (missing > 0) memory.grow(Math.ceil(missing / 65536));
@@ -288,144 +376,68 @@ function run(
   }
   const buffer = memory.buffer;
   plantCanaries(buffer, regions.canaries);
-  const view = (name: string) => new Float32Array(buffer, at[name], lengths[name]);
-  for (const [name, source] of Object.entries(arrays.read)) {
+  const view = (name: string) => new Float32Array(buffer, addresses[name], lengths[name]);
+  for (const [name, source] of Object.entries(arrays)) {
+    if (kernel.layout.roles[name] !== 'input') continue;
     if (name === 'mask') view(name).set(source);
     else copyIn(view(name), source, channels, padded);
   }
-  const status = call(own.exports, at, scratch, padded);
+  writeRecord(buffer, record, kernel.layout, { ...values, scratch });
+  const status = kernel.run(exports, record);
   counts.copied++;
-  checkCanaries(buffer, regions.canaries, kernel, 'on copies', dims, terms);
+  checkCanaries(buffer, regions.canaries, kernel.name, 'on copies', call);
   if (status === 0) {
-    for (const [name, target] of Object.entries(arrays.written)) {
-      copyOut(target, view(name), channels, padded);
+    for (const [name, target] of Object.entries(arrays)) {
+      if (kernel.layout.roles[name] === 'output') copyOut(target, view(name), channels, padded);
     }
   }
-  return { status, views: all };
+  return { status, views: arrays };
 }
 
-function forward(
-  inputs: SeriesInputs,
-  dims: Dims,
-  order: number,
-  causal: boolean,
-  out: SeriesOutputs,
+/**
+ * Runs `call` on the tfjs heap when every array is a view of it (and channels are a multiple
+ * of 4), otherwise on copies; a call the module reports out of its float32 range is recomputed
+ * in float64. Returns false when the call could not run (memory exhausted); then nothing was
+ * written. Throws, naming the kernel, when a canary around the call's memory was overwritten.
+ */
+function runKernel<Call extends ForwardRecord | BackwardRecord>(
+  kernel: Kernel<Call>,
+  call: Call,
   heap: WasmHeap | null,
 ): boolean {
-  const { batch, queries, keys } = dims;
-  const terms = order + 1;
-  const result = run(
-    'ElementwiseAttentionForward',
-    dims,
-    terms,
-    { read: { ...inputs }, written: { ...out } },
-    (exports, padded) => exports.forwardScratchBytes(padded, terms),
-    (exports, at, scratch, padded) =>
-      exports.forward(
-        at.q,
-        at.k,
-        at.v,
-        at.mask,
-        at.y,
-        at.initialS,
-        at.initialZ,
-        at.finalS,
-        at.finalZ,
-        scratch,
-        batch,
-        queries,
-        keys,
-        padded,
-        terms,
-        causal ? 1 : 0,
-      ),
-    heap,
-  );
-  if (result == null) return false;
-  if (result.status !== 0) {
+  const arrays = arraysOf(kernel.layout, call);
+  const exports = heap != null && call.channels % 4 === 0 ? heapInstance(heap) : null;
+  const inPlace =
+    heap != null &&
+    exports != null &&
+    Object.values(arrays).every((view) => view.length === 0 || view.buffer === heap.memory.buffer);
+  const ran = inPlace
+    ? runOnHeap(kernel, call, arrays, heap, exports)
+    : runOnCopies(kernel, call, arrays);
+  if (ran == null) return false;
+  if (ran.status !== 0) {
     counts.recomputed++;
-    const v = result.views;
-    seriesForward(
-      { q: v.q, k: v.k, v: v.v, mask: v.mask, initialS: v.initialS, initialZ: v.initialZ },
-      dims,
-      order,
-      causal,
-      { y: v.y, finalS: v.finalS, finalZ: v.finalZ },
-    );
-  }
-  return true;
-}
-
-function backward(
-  inputs: SeriesInputs,
-  upstream: SeriesUpstream,
-  dims: Dims,
-  order: number,
-  causal: boolean,
-  out: SeriesGradients,
-  heap: WasmHeap | null,
-): boolean {
-  const { batch, queries, keys } = dims;
-  const terms = order + 1;
-  const result = run(
-    'ElementwiseAttentionBackward',
-    dims,
-    terms,
-    { read: { ...inputs, ...upstream }, written: { ...out } },
-    (exports, padded) => exports.backwardScratchBytes(keys, padded, terms, causal ? 1 : 0),
-    (exports, at, scratch, padded) =>
-      exports.backward(
-        at.q,
-        at.k,
-        at.v,
-        at.mask,
-        at.dy,
-        at.initialS,
-        at.initialZ,
-        at.dFinalS,
-        at.dFinalZ,
-        at.dq,
-        at.dk,
-        at.dv,
-        at.dInitialS,
-        at.dInitialZ,
-        scratch,
-        batch,
-        queries,
-        keys,
-        padded,
-        terms,
-        causal ? 1 : 0,
-      ),
-    heap,
-  );
-  if (result == null) return false;
-  if (result.status !== 0) {
-    counts.recomputed++;
-    const v = result.views;
-    seriesBackward(
-      { q: v.q, k: v.k, v: v.v, mask: v.mask, initialS: v.initialS, initialZ: v.initialZ },
-      { dy: v.dy, dFinalS: v.dFinalS, dFinalZ: v.dFinalZ },
-      dims,
-      order,
-      causal,
-      { dq: v.dq, dk: v.dk, dv: v.dv, dInitialS: v.dInitialS, dInitialZ: v.dInitialZ },
-    );
+    kernel.recompute({ ...call, ...ran.views });
   }
   return true;
 }
 
 export interface SeriesImplementation {
-  forward: typeof forward;
-  backward: typeof backward;
+  forward(call: ForwardRecord, heap: WasmHeap | null): boolean;
+  backward(call: BackwardRecord, heap: WasmHeap | null): boolean;
 }
+
+const simd: SeriesImplementation = {
+  forward: (call, heap) => runKernel(FORWARD, call, heap),
+  backward: (call, heap) => runKernel(BACKWARD, call, heap),
+};
 
 /**
  * The SIMD implementation, or null where WebAssembly SIMD is unavailable (or still loading).
  * Its functions return false, having written nothing, when memory cannot be had for the call.
  */
 export function seriesSimd(): SeriesImplementation | null {
-  return own == null ? null : { forward, backward };
+  return own == null ? null : simd;
 }
 
 /**
@@ -436,16 +448,19 @@ export function simdExpOfNegative(values: Float32Array): Float32Array | null {
   if (own == null) return null;
   const { memory, exports } = own;
   const count = Math.ceil(values.length / 4) * 4;
-  const scratch = 2 * count * 4;
+  const source = align16(EXP_RECORD.bytes);
+  const target = source + count * 4;
+  const scratch = target + count * 4;
   const bytes = scratch + exports.expScratchBytes();
   if (memory.buffer.byteLength < bytes) {
     memory.grow(Math.ceil((bytes - memory.buffer.byteLength) / 65536));
   }
-  const source = new Float32Array(memory.buffer, 0, count);
-  source.fill(0);
-  source.set(values);
-  exports.expOfNegativeInto(0, count * 4, count, scratch);
-  return new Float32Array(memory.buffer, count * 4, values.length).slice();
+  const input = new Float32Array(memory.buffer, source, count);
+  input.fill(0);
+  input.set(values);
+  writeRecord(memory.buffer, 0, EXP_RECORD, { source, target, count, scratch });
+  exports.expOfNegativeInto(0);
+  return new Float32Array(memory.buffer, target, values.length).slice();
 }
 
 export type { WasmHeap };
