@@ -1,7 +1,7 @@
 import { groupFeatureCount } from '@elementwise/math';
 import type { NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { checkKernelCall } from '../src/authoring/index.js';
+import { checkKernelCall, kernelRecordPlan } from '../src/authoring/index.js';
 import {
   type ContractDim,
   type KernelContract,
@@ -136,5 +136,25 @@ describe('the kernel contract as data', () => {
     const step = 'q k v s z y nextS nextZ batch channels order'.split(' ');
     expect(kernelRecordFields('step')).toEqual(step);
     expect(kernelRecordFields('groupedStep')).toEqual([...step, 'groupSize']);
+  });
+
+  it.each(forms)('%s: the record plan holds exactly the record fields, in their order', (form) => {
+    const contract: KernelContract = kernelContracts[form];
+    const inputs = validInputs(contract);
+    const plan = kernelRecordPlan(form, inputs, ATTRS[form]);
+    const fields = [
+      ...plan.inputs.map(([name]) => name),
+      ...plan.outputs.map(([name]) => name),
+      ...Object.keys(plan.scalars),
+    ];
+    expect(fields.sort()).toEqual(kernelRecordFields(form).sort());
+    expect(plan.inputs.map(([name]) => name)).toEqual(Object.keys(contract.inputs));
+    for (const [name, info] of plan.inputs) expect(info).toBe(inputs[name]);
+    expect(plan.outputs.map(([, shape]) => shape)).toEqual(plan.call.outputShapes);
+    expect(plan.scalars).toMatchObject({ batch: SIZES.B, channels: SIZES.D, order: ORDER });
+    if (form === 'forward' || form === 'backward') {
+      expect(plan.scalars).toMatchObject({ queries: SIZES.Lq, keys: SIZES.L, causal: true });
+    }
+    if (form === 'groupedStep') expect(plan.scalars.groupSize).toBe(GROUP_SIZE);
   });
 });

@@ -20,4 +20,5 @@ export {
   readOrder,
   stepDims,
 } from './kernel_checks.js';
+export { type KernelRecordPlan, kernelRecordPlan } from './kernel_record.js';
 export { type RegisterKernelsOptions, registerKernels } from './register_kernels.js';

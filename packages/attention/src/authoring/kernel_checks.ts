@@ -22,6 +22,8 @@ export interface KernelCall {
   causal: boolean;
   /** Channels per group; 1 where the kernel has no `groupSize` attr. */
   groupSize: number;
+  /** Every attr the contract lists for the kernel, by name, as read. */
+  attrs: Record<string, AttentionOrder | boolean | number>;
   sizes: Partial<Record<ContractDim, number>>;
   /** The outputs' shapes, in the order the kernel returns them. */
   outputShapes: number[][];
@@ -60,7 +62,7 @@ export function expectShape(
 function readAttrs(
   contract: KernelContract,
   attrs: NamedAttrMap,
-): Pick<KernelCall, 'order' | 'causal' | 'groupSize'> {
+): Pick<KernelCall, 'order' | 'causal' | 'groupSize' | 'attrs'> {
   const { kernelName } = contract;
   const kinds = Object.values(contract.attrs);
   const order = readOrder(kernelName, attrs);
@@ -69,7 +71,13 @@ function readAttrs(
   }
   const causal = kinds.includes('boolean') && attrs.causal === true;
   const groupSize = kinds.includes('groupSize') ? (attrs.groupSize as number) : 1;
-  return { order, causal, groupSize };
+  const values = Object.fromEntries(
+    Object.entries(contract.attrs).map(([name, kind]) => {
+      if (kind === 'order' || kind === 'seriesOrder') return [name, order];
+      return [name, kind === 'boolean' ? attrs[name] === true : (attrs[name] as number)];
+    }),
+  );
+  return { order, causal, groupSize, attrs: values };
 }
 
 /** Binds B, Lq, L and D from the first input that holds each, checking every input's rank. */
@@ -104,7 +112,8 @@ export function checkKernelCall(
 ): KernelCall {
   const contract: KernelContract = kernelContracts[form];
   const { kernelName } = contract;
-  const { order, causal, groupSize } = readAttrs(contract, attrs);
+  const read = readAttrs(contract, attrs);
+  const { order, causal, groupSize } = read;
   const sizes = readSizes(contract, inputs);
   const channels = sizes.D as number;
   const grouped = Object.values(contract.attrs).includes('groupSize');
@@ -132,9 +141,7 @@ export function checkKernelCall(
     throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${sizes.Lq} and L = ${sizes.L}`);
   }
   return {
-    order,
-    causal,
-    groupSize,
+    ...read,
     sizes,
     outputShapes: Object.values(contract.outputs).map(shapeOf),
   };
