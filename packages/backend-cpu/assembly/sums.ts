@@ -42,6 +42,12 @@ class Lanes {
     return f64x2.promote_low_f32x4(v128.shuffle<f32>(value, value, 2, 3, 2, 3));
   }
 
+  /** Stores `narrow` exactly as the float64 total at `wide`. */
+  @inline static widen(wide: usize, narrow: v128): void {
+    v128.store(wide, f64x2.promote_low_f32x4(narrow));
+    v128.store(wide, Lanes.highHalf(narrow), 16);
+  }
+
   /** Adds the partial sum at `cells + partial` into the float64 total at `wide`, returns narrow. */
   @inline static move(wide: usize, partial: v128): v128 {
     const low = f64x2.add(v128.load(wide), f64x2.promote_low_f32x4(partial));
@@ -52,18 +58,47 @@ class Lanes {
   }
 }
 
+/** Where {@link Cells.settle} takes a cell's totals from. */
+enum Totals {
+  /** The float64 total plus the partial sum (a flush). */
+  Flushed,
+  /** The narrow total, exactly (a start). */
+  Narrow,
+  /** The float64 total, as it is (a restart). */
+  Wide,
+}
+
+// biome-ignore lint/complexity/noStaticOnlyClass: AssemblyScript inlines `@inline` static methods; plain functions cannot carry decorators in TypeScript syntax.
+class Cells {
+  /**
+   * Sets the float64 and narrow totals of `count` cells from `totals`, and zeroes their partial
+   * sums. Inlined with a constant `totals`, so each caller keeps a loop of its own.
+   */
+  @inline static settle(wide: usize, cells: usize, count: i32, totals: Totals): void {
+    const zero = f32x4.splat(0);
+    const end = cells + <usize>count * CELL;
+    while (cells < end) {
+      if (totals === Totals.Flushed) {
+        v128.store(cells, Lanes.move(wide, v128.load(cells, PARTIAL_S)), NARROW_S);
+        v128.store(cells, Lanes.move(wide + 32, v128.load(cells, PARTIAL_Z)), NARROW_Z);
+      } else if (totals === Totals.Narrow) {
+        Lanes.widen(wide, v128.load(cells, NARROW_S));
+        Lanes.widen(wide + 32, v128.load(cells, NARROW_Z));
+      } else {
+        v128.store(cells, Lanes.narrowOf(v128.load(wide), v128.load(wide, 16)), NARROW_S);
+        v128.store(cells, Lanes.narrowOf(v128.load(wide, 32), v128.load(wide, 48)), NARROW_Z);
+      }
+      v128.store(cells, zero, PARTIAL_S);
+      v128.store(cells, zero, PARTIAL_Z);
+      cells += CELL;
+      wide += CELL;
+    }
+  }
+}
+
 /** Moves every partial sum of `count` cells into `wide`, refreshes narrow, zeroes partial. */
 export function flush(wide: usize, cells: usize, count: i32): void {
-  const zero = f32x4.splat(0);
-  const end = cells + <usize>count * CELL;
-  while (cells < end) {
-    v128.store(cells, Lanes.move(wide, v128.load(cells, PARTIAL_S)), NARROW_S);
-    v128.store(cells, Lanes.move(wide + 32, v128.load(cells, PARTIAL_Z)), NARROW_Z);
-    v128.store(cells, zero, PARTIAL_S);
-    v128.store(cells, zero, PARTIAL_Z);
-    cells += CELL;
-    wide += CELL;
-  }
+  Cells.settle(wide, cells, count, Totals.Flushed);
 }
 
 /**
@@ -109,35 +144,13 @@ export function start(
   channels: i32,
 ): void {
   transfer(cells, s, z, terms, channels, true);
-  const zero = f32x4.splat(0);
-  const end = cells + <usize>(terms * (channels >> 2)) * CELL;
-  while (cells < end) {
-    const sValue = v128.load(cells, NARROW_S);
-    const zValue = v128.load(cells, NARROW_Z);
-    v128.store(cells, zero, PARTIAL_S);
-    v128.store(cells, zero, PARTIAL_Z);
-    v128.store(wide, f64x2.promote_low_f32x4(sValue));
-    v128.store(wide, Lanes.highHalf(sValue), 16);
-    v128.store(wide, f64x2.promote_low_f32x4(zValue), 32);
-    v128.store(wide, Lanes.highHalf(zValue), 48);
-    cells += CELL;
-    wide += CELL;
-  }
+  Cells.settle(wide, cells, terms * (channels >> 2), Totals.Narrow);
 }
 
 /** Restarts `count` cells from float64 totals saved at `checkpoint` (a copy of `wide`). */
 export function restart(wide: usize, cells: usize, checkpoint: usize, count: i32): void {
   memory.copy(wide, checkpoint, <usize>count * CELL);
-  const zero = f32x4.splat(0);
-  const end = cells + <usize>count * CELL;
-  while (cells < end) {
-    v128.store(cells, Lanes.narrowOf(v128.load(wide), v128.load(wide, 16)), NARROW_S);
-    v128.store(cells, Lanes.narrowOf(v128.load(wide, 32), v128.load(wide, 48)), NARROW_Z);
-    v128.store(cells, zero, PARTIAL_S);
-    v128.store(cells, zero, PARTIAL_Z);
-    cells += CELL;
-    wide += CELL;
-  }
+  Cells.settle(wide, cells, count, Totals.Wide);
 }
 
 /**
