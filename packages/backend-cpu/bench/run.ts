@@ -13,22 +13,25 @@ import {
   clearSoftmaxMaskCache,
   describeVariant,
   fastestSoftmaxVariant,
-  softmaxAttention,
 } from '@elementwise/attention';
 import {
-  type Computation,
+  type ContestEntry,
   causalEa,
   checkEaOracle,
   checkSoftmaxVariant,
   collectGarbage,
+  contestRows,
   disposeInputs,
+  FORMS,
+  type Form,
   formatMegabytes,
   formatMs,
   formatOptionalMs,
-  formatRatioOf,
   GateError,
   type GradientCheck,
-  lossGradients,
+  KERNEL_CONTESTANTS,
+  type KernelContestant,
+  kernelContest,
   makeInputs,
   markdownTable,
   measureStepCost,
@@ -69,21 +72,13 @@ const PEAK_LIMIT_MS = 2500;
 const STEP_POSITIONS = [1024, 16384, 65536].filter(upToMaxLength);
 const STEPS = 500;
 
-type Form = 'forward' | 'forward+backward';
-const FORMS: Form[] = ['forward', 'forward+backward'];
-type Name = 'fused EA-6' | 'composite EA-6' | 'SA';
-const NAMES: Name[] = ['fused EA-6', 'composite EA-6', 'SA'];
+type Name = KernelContestant;
+const NAMES = KERNEL_CONTESTANTS;
 
-interface Measurement {
+interface Measurement extends ContestEntry<Name> {
   backend: BenchBackend;
   channels: number;
-  length: number;
-  form: Form;
-  contestant: Name;
-  medianMs?: number;
-  rounds?: number;
   peakBytes?: number;
-  skipped?: string;
 }
 
 interface GateResult extends GradientCheck {
@@ -157,20 +152,16 @@ async function benchBackendChannels(
     const variant = fastestSoftmaxVariant(backend, length);
     try {
       for (const form of FORMS) {
-        const call = (attention: typeof ea): Computation =>
-          form === 'forward'
-            ? () => attention(inputs.q, inputs.k, inputs.v)
-            : () => lossGradients(attention, inputs);
-        const computations: Record<Name, Computation> = {
-          'fused EA-6': call(ea),
-          'composite EA-6': () => withoutFusedKernels(backend, call(ea)),
-          SA: call((q, k, v) => softmaxAttention(q, k, v, { causal: true, variant })),
-        };
+        const computations = kernelContest(
+          form,
+          inputs,
+          (body) => withoutFusedKernels(backend, body),
+          variant,
+        );
         const { timings, skipped } = await timeContestants(
           computations,
           NAMES,
           previous.get(form) as Map<Name, number>,
-          length === LENGTHS[0],
           PLAN,
         );
         const base = { backend, channels, length, form };
@@ -246,31 +237,17 @@ function find(
 }
 
 function timingTable(ms: Measurement[], backend: string, channels: number): string {
-  const rows: (string | number)[][] = [];
-  for (const form of FORMS) {
-    for (const length of LENGTHS) {
-      const get = (name: Name) => find(ms, backend, channels, length, form, name);
-      const [fused, composite, sa] = NAMES.map(get);
-      const show = (m?: Measurement) => formatOptionalMs(m?.medianMs);
-      const peak = (m?: Measurement) =>
-        m?.peakBytes === undefined ? '—' : formatMegabytes(m.peakBytes);
-      const ratio = (a?: Measurement, b?: Measurement) => formatRatioOf(a?.medianMs, b?.medianMs);
-      rows.push([
-        form,
-        length,
-        show(fused),
-        show(composite),
-        show(sa),
-        ratio(composite, fused),
-        ratio(sa, fused),
-        peak(fused),
-        peak(composite),
-        peak(sa),
-        // input or output tensors [B, L, D] in MB, for the peak-memory comparison
-        formatMegabytes(BATCH * length * channels * 4),
-      ]);
-    }
-  }
+  const entries = ms.filter((m) => m.backend === backend && m.channels === channels);
+  const peak = (m?: Measurement) =>
+    m?.peakBytes === undefined ? '—' : formatMegabytes(m.peakBytes);
+  const rows = contestRows(
+    entries,
+    NAMES,
+    LENGTHS,
+    (m) => formatOptionalMs(m?.medianMs),
+    // then input or output tensors [B, L, D] in MB, for the peak-memory comparison
+    (length, row) => [...row.map(peak), formatMegabytes(BATCH * length * channels * 4)],
+  );
   return markdownTable(
     [
       'form',

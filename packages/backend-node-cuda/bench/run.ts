@@ -20,9 +20,11 @@ import {
   checkEaOracle,
   describeGradientCheck,
   disposeInputs,
+  FORMS,
+  type Form,
   formatMs,
   formatRatioOf,
-  lossGradients,
+  formCall,
   makeInputs,
   markdownTable,
   measureStepCost,
@@ -73,8 +75,6 @@ const LABEL: Record<Contestant, string> = {
   'wasm-simd': 'backend-cpu SIMD',
   composite: 'composite',
 };
-type Form = 'forward' | 'forward+backward';
-const FORMS: Form[] = ['forward', 'forward+backward'];
 
 interface Row {
   backend: BenchBackend;
@@ -122,10 +122,7 @@ async function benchShape(
   const rows: Row[] = [];
   try {
     for (const form of FORMS) {
-      const run: Computation =
-        form === 'forward'
-          ? () => ea(inputs.q, inputs.k, inputs.v)
-          : () => lossGradients(ea, inputs);
+      const run = formCall(form, inputs, ea);
       const withKernels = (contestant: Contestant) => () => {
         use(contestant, backend);
         return run();
@@ -139,7 +136,6 @@ async function benchShape(
         computations,
         CONTESTANTS,
         previous.get(form) as Map<Contestant, number>,
-        length === LENGTHS[0],
         PLAN,
       );
       const row: Row = { backend, channels, length, form, ms: {}, skipped: {} };

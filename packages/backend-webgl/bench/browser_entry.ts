@@ -11,19 +11,21 @@ import {
   clearSoftmaxMaskCache,
   describeVariant,
   type SoftmaxVariant,
-  softmaxAttention,
 } from '@elementwise/attention';
 import {
-  type Computation,
-  causalEa,
+  type ContestEntry,
   checkEaOracle,
   checkSoftmaxVariant,
+  contestRows,
   describeGradientCheck,
   disposeInputs,
+  FORMS,
+  type Form,
   formatMs,
   formatRatio,
-  formatRatioOf,
-  lossGradients,
+  KERNEL_CONTESTANTS,
+  type KernelContestant,
+  kernelContest,
   makeInputs,
   markdownTable,
   measureStepCost,
@@ -41,10 +43,8 @@ const ALL_LENGTHS = [256, 1024, 4096, 16384];
 const STEP_POSITIONS = [1024, 16384];
 const STEPS = 100;
 
-type Form = 'forward' | 'forward+backward';
-const FORMS: Form[] = ['forward', 'forward+backward'];
-type Name = 'fused EA-6' | 'composite EA-6' | 'SA';
-const NAMES: Name[] = ['fused EA-6', 'composite EA-6', 'SA'];
+type Name = KernelContestant;
+const NAMES = KERNEL_CONTESTANTS;
 /**
  * Rounds per (L, form). A call's time grows with L 4× per step, linearly for EA; for SA on
  * SwiftShader more than quadratically at long L (measured 36× for the forward and 59× for
@@ -84,8 +84,6 @@ function withComposite<T>(body: () => T): T {
   }
 }
 
-const ea = causalEa(ORDER);
-
 /** Fused and composite EA-6 (forward and gradients) at L = 193 against the float64 oracle. */
 async function gate(): Promise<string[]> {
   const shape = { batch: 1, length: 193, channels: CHANNELS, seed: 31 };
@@ -102,14 +100,7 @@ async function gate(): Promise<string[]> {
   return lines;
 }
 
-interface Measurement {
-  length: number;
-  form: Form;
-  name: Name;
-  medianMs?: number;
-  rounds?: number;
-  skipped?: string;
-}
+type Measurement = ContestEntry<Name>;
 
 async function measureLength(
   length: number,
@@ -120,29 +111,20 @@ async function measureLength(
   const variant = webglSoftmaxVariant(length);
   try {
     for (const form of FORMS) {
-      const call = (attention: typeof ea): Computation =>
-        form === 'forward'
-          ? () => attention(inputs.q, inputs.k, inputs.v)
-          : () => lossGradients(attention, inputs);
-      const computations: Record<Name, Computation> = {
-        'fused EA-6': call(ea),
-        'composite EA-6': () => withComposite(call(ea)),
-        SA: call((q, k, v) => softmaxAttention(q, k, v, { causal: true, variant })),
-      };
+      const computations = kernelContest(form, inputs, withComposite, variant);
       // The warm-up call compiles the shaders for this shape; its time predicts the rounds' cost.
       const { timings, skipped } = await timeContestants(
         computations,
         NAMES,
         previous.get(form) as Map<Name, number>,
-        length === ALL_LENGTHS[0],
         PLAN,
       );
       for (const [name, reason] of skipped) {
-        measurements.push({ length, form, name, skipped: reason });
+        measurements.push({ length, form, contestant: name, skipped: reason });
         console.log(`  skip L=${length} ${form} ${name}: ${reason}`);
       }
       for (const [name, { medianMs, rounds }] of timings) {
-        measurements.push({ length, form, name, medianMs, rounds });
+        measurements.push({ length, form, contestant: name, medianMs, rounds });
         console.log(`  L=${length} ${form} ${name}: ${formatMs(medianMs)} ms (${rounds} rounds)`);
       }
     }
@@ -153,26 +135,9 @@ async function measureLength(
 }
 
 function table(measurements: Measurement[], lengths: number[]): string {
-  const rows: (string | number)[][] = [];
-  for (const form of FORMS) {
-    for (const length of lengths) {
-      const [fused, composite, sa] = NAMES.map((name) =>
-        measurements.find((m) => m.length === length && m.form === form && m.name === name),
-      );
-      const show = (m?: Measurement) =>
-        m?.medianMs === undefined ? 'skipped' : `${formatMs(m.medianMs)} (${m.rounds})`;
-      const ratio = (a?: Measurement, b?: Measurement) => formatRatioOf(a?.medianMs, b?.medianMs);
-      rows.push([
-        form,
-        length,
-        show(fused),
-        show(composite),
-        show(sa),
-        ratio(composite, fused),
-        ratio(sa, fused),
-      ]);
-    }
-  }
+  const rows = contestRows(measurements, NAMES, lengths, (m) =>
+    m?.medianMs === undefined ? 'skipped' : `${formatMs(m.medianMs)} (${m.rounds})`,
+  );
   return markdownTable(
     [
       'form',
@@ -248,7 +213,7 @@ export async function run(args: Record<string, string>): Promise<void> {
   const skipped = measurements.filter((m) => m.skipped);
   if (skipped.length > 0) {
     out.push('\nSkipped:');
-    for (const m of skipped) out.push(`- L=${m.length} ${m.form} ${m.name}: ${m.skipped}`);
+    for (const m of skipped) out.push(`- L=${m.length} ${m.form} ${m.contestant}: ${m.skipped}`);
   }
   if (steps.length > 0) {
     out.push(

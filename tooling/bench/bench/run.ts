@@ -17,17 +17,18 @@ import {
 import * as tf from '@tensorflow/tfjs-core';
 import {
   type AttentionInputs,
-  type Computation,
   checkEaGradients,
   checkEaPrefix,
   checkSoftmaxRows,
   checkSoftmaxVariant,
   disposeInputs,
+  FORMS,
+  type Form,
   formatMegabytes,
   formatMs,
   formatRatio,
+  formCall,
   GateError,
-  lossGradients,
   makeInputs,
   markdownTable,
   measureStepCost,
@@ -55,8 +56,6 @@ const TIME_LIMIT_MS = 60_000;
 const WASM_MEMORY_LIMIT = 3 * 2 ** 30;
 const STEPS = 200;
 
-type Form = 'forward' | 'forward+backward';
-const FORMS: Form[] = ['forward', 'forward+backward'];
 type ContestantName = 'EA-2' | 'EA-6' | 'SA';
 
 interface Contestant {
@@ -94,11 +93,6 @@ function contestants(backend: BenchBackend, length: number): Contestant[] {
     { name: 'EA-6', attention: ea(6) },
     { name: 'SA', attention: (q, k, v) => softmaxAttention(q, k, v, { causal: true, variant }) },
   ];
-}
-
-function computation(contestant: Contestant, form: Form, inputs: AttentionInputs): Computation {
-  if (form === 'forward') return () => contestant.attention(inputs.q, inputs.k, inputs.v);
-  return () => lossGradients(contestant.attention, inputs);
 }
 
 /** Timed rounds: fewer where one call is long (all of them interleave; see timeInterleaved). */
@@ -247,16 +241,16 @@ async function measureConfiguration(
     // Counted from a clean cache, so SA's peak includes building its causal mask.
     clearSoftmaxMaskCache();
     const start = performance.now();
-    peaks.push(await peakBytes(computation(contestant, form, inputs)));
+    peaks.push(await peakBytes(formCall(form, inputs, contestant.attention)));
     const profiledMs = performance.now() - start;
     // The profiled call doubles as a warm-up where a call is long; short ones get another.
     const warmupMs =
-      profiledMs > 5000 ? profiledMs : await timeOnce(computation(contestant, form, inputs));
+      profiledMs > 5000 ? profiledMs : await timeOnce(formCall(form, inputs, contestant.attention));
     firstCallMs.push(warmupMs);
   }
   const rounds = plannedRounds(Math.max(...firstCallMs), options.quick);
   const timings = await timeInterleaved(
-    active.map((c) => computation(c, form, inputs)),
+    active.map((c) => formCall(form, inputs, c.attention)),
     rounds,
   );
   active.forEach((contestant, i) => {

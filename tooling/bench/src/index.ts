@@ -3,6 +3,7 @@
  * Node and in browsers; the Node-only parts (tfjs cpu/wasm set-up, machine description) are in
  * `@elementwise/bench/node`.
  */
+export * from './contest.js';
 export * from './format.js';
 export * from './gates.js';
 export * from './inputs.js';

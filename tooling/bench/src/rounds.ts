@@ -33,16 +33,17 @@ export interface Contest<Name extends string> {
 /**
  * Times the contestants at one length, each against its time at the previous (shorter) length
  * in `previous`, which is updated: one warm-up call each (it compiles and predicts a round's
- * cost), then interleaved rounds, the slow calls apart from the fast ones. A contestant that was
- * never timed before, other than at the first length, was skipped at a shorter one and stays so.
+ * cost), then interleaved rounds, the slow calls apart from the fast ones. `previous` is empty at
+ * the first length; after it, a contestant it does not hold was skipped at a shorter length and
+ * stays skipped.
  */
 export async function timeContestants<Name extends string>(
   computations: Record<Name, Computation>,
   names: readonly Name[],
   previous: Map<Name, number>,
-  firstLength: boolean,
   plan: RoundPlan<Name>,
 ): Promise<Contest<Name>> {
+  const firstLength = previous.size === 0;
   const skipped = new Map<Name, string>();
   const warm = new Map<Name, number>();
   for (const name of names) {

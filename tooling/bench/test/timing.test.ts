@@ -65,6 +65,11 @@ describe('timeOnce and timeInterleaved', () => {
 
 describe('timeContestants', () => {
   type Name = 'fast' | 'slow' | 'new';
+  const recorders = (calls: string[]) => ({
+    fast: recorder(calls, 'fast'),
+    slow: recorder(calls, 'slow'),
+    new: recorder(calls, 'new'),
+  });
   const plan: RoundPlan<Name> = {
     growth: { fast: 4, slow: 16, new: 4 },
     callLimitMs: 1000,
@@ -77,22 +82,12 @@ describe('timeContestants', () => {
 
   it('skips what the previous length predicts too slow or never ran, and times the rest', async () => {
     const calls: string[] = [];
-    const computations = {
-      fast: recorder(calls, 'fast'),
-      slow: recorder(calls, 'slow'),
-      new: recorder(calls, 'new'),
-    };
+    const computations = recorders(calls);
     const previous = new Map<Name, number>([
       ['fast', 1],
       ['slow', 100],
     ]);
-    const contest = await timeContestants(
-      computations,
-      ['fast', 'slow', 'new'],
-      previous,
-      false,
-      plan,
-    );
+    const contest = await timeContestants(computations, ['fast', 'slow', 'new'], previous, plan);
     expect(Object.fromEntries(contest.skipped)).toEqual({
       slow: 'predicted 2 s per call > 1 s',
       new: 'skipped at a shorter L',
@@ -106,12 +101,8 @@ describe('timeContestants', () => {
 
   it('runs everything at the first length, slow calls in at most 3 rounds of their own', async () => {
     const calls: string[] = [];
-    const computations = {
-      fast: recorder(calls, 'fast'),
-      slow: recorder(calls, 'slow'),
-      new: recorder(calls, 'new'),
-    };
-    const contest = await timeContestants(computations, ['fast', 'slow', 'new'], new Map(), true, {
+    const computations = recorders(calls);
+    const contest = await timeContestants(computations, ['fast', 'slow', 'new'], new Map(), {
       ...plan,
       slowCallMs: 0,
     });
@@ -125,7 +116,6 @@ describe('timeContestants', () => {
       { fast: () => tf.zeros([1]), slow: () => tf.zeros([1]), new: () => tf.zeros([1]) },
       ['fast', 'slow', 'new'],
       new Map(),
-      true,
       { ...plan, budgetSkip: () => 'run budget exhausted' },
     );
     expect(contest.timings.size).toBe(0);
