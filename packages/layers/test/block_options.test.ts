@@ -1,10 +1,11 @@
 import { eaForward, groupedForward } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { elementwiseAttentionLayer, multiHeadAttentionLayer } from '../src/index.js';
 import { type Block, block64, rms64 } from './block_reference.js';
 import {
+  disposeVariablesAfterEachTest,
   expectClose,
   layerWeights,
   perturb,
@@ -23,9 +24,7 @@ import { multiHeadCore64 } from './softmax_reference.js';
 const [B, L, D] = [2, 7, 6];
 const DIMS = { batch: B, length: L, channels: D };
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 interface EaCase {
   name: string;

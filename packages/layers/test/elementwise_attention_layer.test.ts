@@ -7,12 +7,13 @@ import {
 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type ElementwiseAttentionLayer, elementwiseAttentionLayer } from '../src/index.js';
 import {
   add64,
   applyToRandomInput,
   columnSums64,
+  disposeVariablesAfterEachTest,
   expectClose,
   matmul64,
   matmulTransposedLeft64,
@@ -171,9 +172,7 @@ function makeLayer(c: Case, seed: number): ElementwiseAttentionLayer {
   });
 }
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 describe.each(BACKENDS)('elementwiseAttentionLayer on %s', (backend) => {
   it.each(CASES)('outputs and gradients equal the float64 oracle: $name', async (c) => {

@@ -1,18 +1,23 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   elementwiseAttentionLayer,
   positionalEmbeddingLayer,
   sinusoidalTable,
   tokenEmbeddingLayer,
 } from '../src/index.js';
-import { expectClose, fitCharModel, randomNormal, saveToMemory, useBackend } from './helpers.js';
+import {
+  disposeVariablesAfterEachTest,
+  expectClose,
+  fitCharModel,
+  randomNormal,
+  saveToMemory,
+  useBackend,
+} from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 async function roundTrip(model: tfl.LayersModel): Promise<tfl.LayersModel> {
   return tfl.loadLayersModel(tf.io.fromMemory(await saveToMemory(model)));

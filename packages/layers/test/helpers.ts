@@ -2,7 +2,7 @@ import { randomNormal as normalValues } from '@elementwise/conformance';
 import { relativeRmsError } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { expect } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { tokenEmbeddingLayer } from '../src/index.js';
 
 export async function useBackend(name: string): Promise<void> {
@@ -157,6 +157,13 @@ export function applyToRandomInput(
   const y = layer.apply(x, mask ? { mask } : {}) as tf.Tensor;
   expect(y.shape).toEqual(shape);
   return { x, r, mask, y, ...layerWeights(layer) };
+}
+
+/** Frees the variables each test's layers created, so that no test sees another's weights. */
+export function disposeVariablesAfterEachTest(): void {
+  afterEach(() => {
+    tf.disposeVariables();
+  });
 }
 
 /** A model's artifacts, saved through `model.save` to memory. */

@@ -1,9 +1,15 @@
 import { centralDifferenceGradient } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { multiHeadAttentionLayer } from '../src/index.js';
-import { applyToRandomInput, expectClose, PROJECTIONS, useBackend } from './helpers.js';
+import {
+  applyToRandomInput,
+  disposeVariablesAfterEachTest,
+  expectClose,
+  PROJECTIONS,
+  useBackend,
+} from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 import { type HeadsConfig, multiHeadAttention64 } from './softmax_reference.js';
 
@@ -56,9 +62,7 @@ const CASES: Case[] = [
   },
 ];
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 describe.each(BACKENDS)('multiHeadAttentionLayer on %s', (backend) => {
   it.each(CASES)('outputs and gradients equal a float64 per-head reference: $name', async (c) => {

@@ -1,14 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { type TransformerBlockLayerArgs, transformerBlockLayer } from '../src/index.js';
 import { recomputeInBackward } from '../src/recompute.js';
-import { expectClose, randomNormal, useBackend } from './helpers.js';
+import { disposeVariablesAfterEachTest, expectClose, randomNormal, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 const [B, L, D] = [2, 12, 16];
 

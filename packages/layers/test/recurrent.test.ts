@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AttentionState,
   elementwiseAttentionLayer,
   type KeyValueCache,
   multiHeadAttentionLayer,
 } from '../src/index.js';
-import { expectClose, randomNormal, useBackend } from './helpers.js';
+import { disposeVariablesAfterEachTest, expectClose, randomNormal, useBackend } from './helpers.js';
 import { BACKENDS } from './node_backends.js';
 
 type State = AttentionState | KeyValueCache;
@@ -100,9 +100,7 @@ function recurrentOutput(
   });
 }
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 describe.each(BACKENDS)('recurrent API on %s', (backend) => {
   describe.each(LAYERS)('$name', ({ make }) => {

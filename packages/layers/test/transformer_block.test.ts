@@ -1,7 +1,7 @@
 import { eaForward, groupedForward } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   positionalEmbeddingLayer,
   type TransformerBlockLayerArgs,
@@ -10,6 +10,7 @@ import {
 } from '../src/index.js';
 import { block64, gelu64, layerNorm64 } from './block_reference.js';
 import {
+  disposeVariablesAfterEachTest,
   expectClose,
   fitCharModel,
   layerWeights,
@@ -25,9 +26,7 @@ import { multiHeadCore64 } from './softmax_reference.js';
 const [B, L, D] = [2, 6, 8];
 const DIMS = { batch: B, length: L, channels: D };
 
-afterEach(() => {
-  tf.disposeVariables();
-});
+disposeVariablesAfterEachTest();
 
 /** The block in float64: its wiring around the attention layer's float64 reference. */
 function transformerBlock64(
