@@ -1,7 +1,7 @@
 import {
+  type ContractAttr,
   type ContractDim,
   type KernelContract,
-  type KernelForm,
   kernelContracts,
 } from '@elementwise/attention';
 import { groupFeatureCount } from '@elementwise/math';
@@ -22,12 +22,18 @@ const SIZES: Record<ContractDim, number> = {
   F: groupFeatureCount(GROUP_SIZE, ORDER),
   G: 4 / GROUP_SIZE,
 };
-const ATTRS: Record<KernelForm, tf.NamedAttrMap> = {
-  forward: { order: ORDER, causal: true },
-  backward: { order: ORDER, causal: true },
-  step: { order: ORDER },
-  groupedStep: { order: ORDER, groupSize: GROUP_SIZE },
+/** A valid value of each kind of attr, so each kernel's attrs follow from its contract. */
+const ATTR_VALUES: Record<ContractAttr, number | boolean> = {
+  order: ORDER,
+  seriesOrder: ORDER,
+  boolean: true,
+  groupSize: GROUP_SIZE,
 };
+
+const attrsOf = (contract: KernelContract): tf.NamedAttrMap =>
+  Object.fromEntries(
+    Object.entries(contract.attrs).map(([name, kind]) => [name, ATTR_VALUES[kind]]),
+  );
 
 /**
  * Inputs of the shapes the contract gives. Masks are all ones and states start at zero, so every
@@ -58,7 +64,7 @@ export function contractSuite(kit: Kit): void {
       kit.test(`${contract.kernelName} returns the contract's outputs`, (context) => {
         kit.requireFused(context, form);
         const inputs = contractInputs(contract);
-        const outputs = tf.engine().runKernel(contract.kernelName, inputs, ATTRS[form]);
+        const outputs = tf.engine().runKernel(contract.kernelName, inputs, attrsOf(contract));
         const list = (Array.isArray(outputs) ? outputs : [outputs]) as tf.Tensor[];
         expect(list.map((t) => t.shape)).toEqual(
           Object.values(contract.outputs).map((dims) => dims.map((dim) => SIZES[dim])),
@@ -74,7 +80,9 @@ export function contractSuite(kit: Kit): void {
           const wrong = tf.zeros([...inputs[name].shape, 1]);
           expect(
             () =>
-              tf.engine().runKernel(contract.kernelName, { ...inputs, [name]: wrong }, ATTRS[form]),
+              tf
+                .engine()
+                .runKernel(contract.kernelName, { ...inputs, [name]: wrong }, attrsOf(contract)),
             name,
           ).toThrow(`${contract.kernelName}: ${name} must have shape`);
           tf.dispose([wrong, ...Object.values(inputs)]);
