@@ -4,10 +4,10 @@ import {
   groupFeatureCount,
   zeroState,
 } from '@elementwise/attention';
-import { centralDifferenceGradient, groupedStep } from '@elementwise/math';
+import { centralDifferenceGradient, groupedStep, randomNormal } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BACKENDS, expectClose, randomNormal, useBackend } from './helpers.js';
+import { BACKENDS, expectClose, useBackend, weightedSum } from './helpers.js';
 
 /** Kernel names a computation ran, from `tf.profile`; its tensors are disposed. */
 async function kernelsRun(f: () => tf.Tensor[]): Promise<Set<string>> {
@@ -98,11 +98,11 @@ describe.each(BACKENDS)('the fused grouped step on %s', (backend) => {
     ];
     const loss = (q: tf.Tensor, k: tf.Tensor, v: tf.Tensor, s: tf.Tensor, z: tf.Tensor) => {
       const step = elementwiseAttentionStep(q, k, v, { s, z }, { order, groupSize });
-      return tf.addN([
-        tf.sum(tf.mul(step.y, tf.tensor(cotangents.y, shapes.vector))),
-        tf.sum(tf.mul(step.state.s, tf.tensor(cotangents.s, shapes.s))),
-        tf.sum(tf.mul(step.state.z, tf.tensor(cotangents.z, shapes.z))),
-      ]) as tf.Scalar;
+      return weightedSum([
+        [step.y, tf.tensor(cotangents.y, shapes.vector)],
+        [step.state.s, tf.tensor(cotangents.s, shapes.s)],
+        [step.state.z, tf.tensor(cotangents.z, shapes.z)],
+      ]);
     };
     const before = tf.memory().numTensors;
     const grads = readAndDispose(tf.tidy(() => tf.grads(loss)(inputs())));

@@ -2,7 +2,15 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import '../src/index.js';
 import { elementwiseAttention } from '@elementwise/attention';
-import { type Dims, eaBackward, eaForward, maxAbsError, relativeRmsError } from '@elementwise/math';
+import { type Case, describeCase } from '@elementwise/conformance';
+import {
+  type Dims,
+  eaBackward,
+  eaForward,
+  maxAbsError,
+  randomNormal,
+  relativeRmsError,
+} from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { expect } from 'vitest';
 
@@ -17,42 +25,7 @@ export async function useBackend(name: string): Promise<void> {
   if (!ok || tf.getBackend() !== name) throw new Error(`tfjs backend '${name}' did not start`);
 }
 
-/** Deterministic normal samples (mulberry32 + Box–Muller), so failures reproduce. */
-export function randomNormal(size: number, seed: number, scale = 0.5): Float32Array {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const values = new Float32Array(size);
-  for (let i = 0; i < size; i++) {
-    const u = Math.max(next(), 1e-12);
-    values[i] = scale * Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * next());
-  }
-  return values;
-}
-
-export interface Case {
-  batch: number;
-  queries: number;
-  keys: number;
-  channels: number;
-  order: number | 'exact';
-  causal: boolean;
-  masked?: boolean;
-  withState?: boolean;
-}
-
-export function describeCase(c: Case): string {
-  const parts = [`B=${c.batch} Lq=${c.queries} L=${c.keys} D=${c.channels} order=${c.order}`];
-  if (c.causal) parts.push('causal');
-  if (c.masked) parts.push('mask');
-  if (c.withState) parts.push('state');
-  return parts.join(' ');
-}
+export { type Case, describeCase };
 
 /** Flat float32 data of a case: inputs, upstream gradients, and the oracle's dims. */
 export interface CaseData {
@@ -106,15 +79,21 @@ export interface Results {
   dz0?: Float32Array;
 }
 
+/** Σ sum(x · w) over the pairs: a loss whose gradient with respect to each x is its w. */
+export function weightedSum(pairs: [tf.Tensor, tf.Tensor][]): tf.Scalar {
+  return tf.addN(pairs.map(([x, w]) => tf.sum(tf.mul(x, w)))) as tf.Scalar;
+}
+
 /**
- * Runs the op and its gradient (via `tf.grads`) on the active backend. The loss is
- * Σ dy·y (+ Σ dS·finalS + Σ dZ·finalZ when the case has a state).
+ * Runs the op and its gradient (via `tf.grads`) on the active backend, and fails if it leaks a
+ * tensor. The loss is Σ dy·y (+ Σ dS·finalS + Σ dZ·finalZ when the case has a state).
  */
 export function runCase(c: Case, data: CaseData): Results {
   const { batch, queries, keys, channels } = c;
   const terms = c.order === 'exact' ? 0 : c.order + 1;
   const { order, causal } = c;
   const withState = data.s0 && data.z0 && data.dS && data.dZ;
+  const before = tf.memory().numTensors;
   // Tensors are read after the tidy scope: a scope walks what it returns.
   const tensors = tf.tidy(() => {
     const q = tf.tensor3d(data.q, [batch, queries, channels]);
@@ -138,22 +117,25 @@ export function runCase(c: Case, data: CaseData): Results {
       const out = forward(q, k, v, s0, z0);
       const loss = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor, s: tf.Tensor, z: tf.Tensor) => {
         const r = forward(a, b, d, s, z);
-        return tf.addN([
-          tf.sum(tf.mul(r.y, dy)),
-          tf.sum(tf.mul(r.finalState.s, dS)),
-          tf.sum(tf.mul(r.finalState.z, dZ)),
-        ]) as tf.Scalar;
+        return weightedSum([
+          [r.y, dy],
+          [r.finalState.s, dS],
+          [r.finalState.z, dZ],
+        ]);
       };
       const grads = tf.grads(loss)([q, k, v, s0, z0]);
       return [out.y, out.finalState.s, out.finalState.z, ...grads];
     }
-    const y = elementwiseAttention(q, k, v, { order, causal, mask });
+    const forward = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
+      elementwiseAttention(a, b, d, { order, causal, mask });
     const loss = (a: tf.Tensor, b: tf.Tensor, d: tf.Tensor) =>
-      tf.sum(tf.mul(elementwiseAttention(a, b, d, { order, causal, mask }), dy)) as tf.Scalar;
-    return [y, ...tf.grads(loss)([q, k, v])];
+      weightedSum([[forward(a, b, d), dy]]);
+    return [forward(q, k, v), ...tf.grads(loss)([q, k, v])];
   });
   const values = tensors.map((x) => x.dataSync() as Float32Array);
   tf.dispose(tensors);
+  const leaked = tf.memory().numTensors - before;
+  if (leaked !== 0) throw new Error(`${describeCase(c)}: leaked ${leaked} tensors`);
   if (withState) {
     const [y, finalS, finalZ, dq, dk, dv, ds0, dz0] = values;
     return { y, finalS, finalZ, dq, dk, dv, ds0, dz0 };
@@ -171,6 +153,41 @@ export function oracleCase(c: Case, data: CaseData) {
   const forward = eaForward(inputs, { ...options, returnFinalState: initialState !== undefined });
   const backward = eaBackward(inputs, data.dy, { ...options, dFinalState });
   return { forward, backward };
+}
+
+/**
+ * Runs case `c` with `data` on the active backend and asserts every output and gradient within
+ * `bound` of the oracle (the state ones too where the case has a state); returns each relative
+ * RMS error by name.
+ */
+export function expectCaseMatchesOracle(
+  c: Case,
+  data = makeCaseData(c, 11),
+  oracle = oracleCase(c, data),
+  bound = BOUND,
+): Record<string, number> {
+  const got = runCase(c, data);
+  const { forward, backward } = oracle;
+  const pairs: [string, ArrayLike<number> | undefined, ArrayLike<number> | undefined][] = [
+    ['y', got.y, forward.y],
+    ['dq', got.dq, backward.dq],
+    ['dk', got.dk, backward.dk],
+    ['dv', got.dv, backward.dv],
+  ];
+  if (forward.finalState !== undefined || got.finalS !== undefined) {
+    pairs.push(
+      ['finalS', got.finalS, forward.finalState?.s],
+      ['finalZ', got.finalZ, forward.finalState?.z],
+      ['dInitialS', got.ds0, backward.dInitialState?.s],
+      ['dInitialZ', got.dz0, backward.dInitialState?.z],
+    );
+  }
+  const errors: Record<string, number> = {};
+  for (const [name, value, reference] of pairs) {
+    if (value === undefined || reference === undefined) throw new Error(`${name} missing`);
+    errors[name] = expectClose(value, reference, name, bound);
+  }
+  return errors;
 }
 
 /**

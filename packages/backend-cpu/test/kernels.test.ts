@@ -6,7 +6,7 @@ import {
   elementwiseAttention,
   elementwiseAttentionStep,
 } from '@elementwise/attention';
-import { eaBackward, eaForward, eaStep, eaStepBackward } from '@elementwise/math';
+import { eaBackward, eaForward, eaStep, eaStepBackward, randomNormal } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import {
   registerCpuKernels,
   setSimdEnabled,
 } from '../src/index.js';
-import { BACKENDS, expectClose, randomNormal, useBackend } from './helpers.js';
+import { BACKENDS, expectClose, useBackend, weightedSum } from './helpers.js';
 
 const KERNELS = [
   ElementwiseAttentionForward,
@@ -71,7 +71,7 @@ describe('implementations', () => {
           const m = tf.tensor2d(mask, [batch, length]);
           const f = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) =>
             elementwiseAttention(a, b, c, { order, causal, mask: m });
-          const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => tf.sum(tf.mul(f(a, b, c), g));
+          const loss = (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => weightedSum([[f(a, b, c), g]]);
           return [f(q, k, v), ...tf.grads(loss)([q, k, v])];
         });
         const values = tensors.map((x) => x.dataSync() as Float32Array);
@@ -160,11 +160,11 @@ describe.each(BACKENDS)('fused kernels on %s', (backend) => {
         const grads = tf.grads(
           (a: tf.Tensor, b: tf.Tensor, c: tf.Tensor, ss: tf.Tensor, zz: tf.Tensor) => {
             const r = run(a, b, c, ss, zz);
-            return tf.addN([
-              tf.sum(tf.mul(r.y, gy)),
-              tf.sum(tf.mul(r.state.s, gs)),
-              tf.sum(tf.mul(r.state.z, gz)),
-            ]) as tf.Scalar;
+            return weightedSum([
+              [r.y, gy],
+              [r.state.s, gs],
+              [r.state.z, gz],
+            ]);
           },
         )([...inputs]);
         return [out.y, out.state.s, out.state.z, ...grads].map((x) => x.dataSync());

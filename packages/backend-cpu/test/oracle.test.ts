@@ -1,14 +1,10 @@
-import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { kernelImplementation, setSimdEnabled } from '../src/index.js';
 import {
   BACKENDS,
   type Case,
   describeCase,
-  expectClose,
-  makeCaseData,
-  oracleCase,
-  runCase,
+  expectCaseMatchesOracle,
   useBackend,
 } from './helpers.js';
 
@@ -102,27 +98,8 @@ describe.each(RUNS)(
 
     for (const c of CASES) {
       it(describeCase(c), () => {
-        const data = makeCaseData(c, 11);
-        const before = tf.memory().numTensors;
-        const got = runCase(c, data);
-        if (tf.memory().numTensors !== before) {
-          throw new Error(`leaked ${tf.memory().numTensors - before} tensors`);
-        }
-        const { forward, backward } = oracleCase(c, data);
-        record('y', expectClose(got.y, forward.y, 'y'));
-        record('dq', expectClose(got.dq, backward.dq, 'dq'));
-        record('dk', expectClose(got.dk, backward.dk, 'dk'));
-        record('dv', expectClose(got.dv, backward.dv, 'dv'));
-        if (c.withState) {
-          const final = forward.finalState;
-          const dInitial = backward.dInitialState;
-          if (!final || !dInitial || !got.finalS || !got.finalZ || !got.ds0 || !got.dz0) {
-            throw new Error('state missing');
-          }
-          record('state', expectClose(got.finalS, final.s, 'finalS'));
-          record('state', expectClose(got.finalZ, final.z, 'finalZ'));
-          record('dState', expectClose(got.ds0, dInitial.s, 'dInitialS'));
-          record('dState', expectClose(got.dz0, dInitial.z, 'dInitialZ'));
+        for (const [name, error] of Object.entries(expectCaseMatchesOracle(c))) {
+          record(name, error);
         }
       });
     }

@@ -273,34 +273,41 @@ function checkCase(c: Case, where: Where): void {
   expectClose(backward.dInitialZ, dState.z, 'dInitialZ');
 }
 
-const shape = (
-  batch: number,
-  queries: number,
-  keys: number,
-  channels: number,
-  order: number,
-  causal: boolean,
-  extra: Partial<Case> = {},
-): Case => ({ batch, queries, keys, channels, order, causal, ...extra });
+const both = { masked: true, withState: true };
 
 const IN_PLACE: Case[] = [
-  shape(1, 1, 1, 4, 0, true),
-  shape(1, 1, 1, 8, 6, false, { withState: true }),
-  shape(2, 7, 7, 8, 2, false, { masked: true }),
-  shape(2, 5, 9, 12, 6, false, { masked: true, withState: true }),
-  shape(3, 33, 33, 8, 8, true, { masked: true, withState: true }),
-  shape(1, 17, 17, 12, 0, true, { withState: true }),
+  { batch: 1, queries: 1, keys: 1, channels: 4, order: 0, causal: true },
+  { batch: 1, queries: 1, keys: 1, channels: 8, order: 6, causal: false, withState: true },
+  { batch: 2, queries: 7, keys: 7, channels: 8, order: 2, causal: false, masked: true },
+  { batch: 2, queries: 5, keys: 9, channels: 12, order: 6, causal: false, ...both },
+  { batch: 3, queries: 33, keys: 33, channels: 8, order: 8, causal: true, ...both },
+  { batch: 1, queries: 17, keys: 17, channels: 12, order: 0, causal: true, withState: true },
   // More than one 1024-key block: the causal backward replays from its checkpoints.
-  shape(2, 2085, 2085, 4, 6, true, { masked: true, withState: true }),
+  { batch: 2, queries: 2085, keys: 2085, channels: 4, order: 6, causal: true, ...both },
 ];
 
 const ON_COPIES: [Case, Where][] = [
-  [shape(1, 1, 1, 3, 0, true), 'copies of heap views'],
-  [shape(2, 13, 13, 6, 6, true, { masked: true, withState: true }), 'copies of heap views'],
-  [shape(2, 3, 10, 5, 2, false, { masked: true }), 'copies of heap views'],
-  [shape(1, 1100, 1100, 7, 8, true, { withState: true }), 'copies of heap views'],
-  [shape(2, 19, 19, 8, 6, true, { masked: true, withState: true }), 'copies of plain arrays'],
-  [shape(1, 4, 11, 6, 2, false, { withState: true }), 'copies of plain arrays'],
+  [{ batch: 1, queries: 1, keys: 1, channels: 3, order: 0, causal: true }, 'copies of heap views'],
+  [
+    { batch: 2, queries: 13, keys: 13, channels: 6, order: 6, causal: true, ...both },
+    'copies of heap views',
+  ],
+  [
+    { batch: 2, queries: 3, keys: 10, channels: 5, order: 2, causal: false, masked: true },
+    'copies of heap views',
+  ],
+  [
+    { batch: 1, queries: 1100, keys: 1100, channels: 7, order: 8, causal: true, withState: true },
+    'copies of heap views',
+  ],
+  [
+    { batch: 2, queries: 19, keys: 19, channels: 8, order: 6, causal: true, ...both },
+    'copies of plain arrays',
+  ],
+  [
+    { batch: 1, queries: 4, keys: 11, channels: 6, order: 2, causal: false, withState: true },
+    'copies of plain arrays',
+  ],
 ];
 
 describe('SIMD kernels write only their outputs and scratch', () => {

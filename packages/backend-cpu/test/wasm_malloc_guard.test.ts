@@ -1,9 +1,10 @@
 import { elementwiseAttention } from '@elementwise/attention';
+import { randomNormal } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { wasmHeap } from '../src/wasm_heap.js';
 import { guardMalloc, type MallocModule } from '../src/wasm_malloc_guard.js';
-import { randomNormal, useBackend } from './helpers.js';
+import { useBackend } from './helpers.js';
 
 /**
  * tfjs-backend-wasm never checks malloc's result, so an allocation that fails would register a
