@@ -65,8 +65,8 @@ std::string describe(const Napi::Value& value) {
 }
 
 // Fills a kernel's record (ea.h) from the one JavaScript object the kernel is called with, field
-// by field under the contract's names, in forEachField's order: sizes and attrs first, so each
-// array's expected length is known when it is read. A field that is missing or of the wrong type
+// by field under the contract's names: sizes and attrs first (forEachScalar), so each array's
+// expected length is known when it is read (forEachArray). A field that is missing or of the wrong type
 // or length throws an error naming the kernel, the field, what was expected and what was given.
 template <typename Args>
 class RecordReader {
@@ -131,15 +131,19 @@ class RecordReader {
   }
 
  private:
+  // One napi_get_typedarray_info call: a step is short enough for each call to count.
   float* float32(const char* name, ew::Extent extent) {
     const Napi::Value value = record_.Get(name);
-    const int64_t length = ew::elements(args_, extent);
+    const int64_t expected = ew::elements(args_, extent);
+    napi_typedarray_type type = napi_int8_array;
+    size_t length = 0;
+    void* data = nullptr;
     if (!value.IsTypedArray() ||
-        value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
-        static_cast<int64_t>(value.As<Napi::TypedArray>().ElementLength()) != length) {
-      refuse(name, "a Float32Array of " + std::to_string(length) + " elements");
+        napi_get_typedarray_info(env_, value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+        type != napi_float32_array || static_cast<int64_t>(length) != expected) {
+      refuse(name, "a Float32Array of " + std::to_string(expected) + " elements");
     }
-    return value.As<Napi::Float32Array>().Data();
+    return static_cast<float*>(data);
   }
 
   Napi::Env env_;
@@ -147,9 +151,11 @@ class RecordReader {
   Napi::Object record_;
 };
 
+#ifdef EW_WITH_CUDA
 bool onDevice(int order) {
   return selection().cuda && ew::stateTerms(order) <= ew::kMaxDeviceTerms;
 }
+#endif
 
 // forward, backward and step: one record in, outputs written into the record's output arrays.
 template <typename Args>
@@ -173,13 +179,15 @@ void RunKernel(const Napi::CallbackInfo& info) {
   }
 }
 
-// The names each kernel's record is read under, sizes and attrs first.
+// The names each kernel's record is read under, in the contract's order (attention's
+// kernelRecordFields): inputs, outputs, sizes, attrs.
 template <typename Args>
 Napi::Array fieldNames(Napi::Env env) {
   Args args{};
   Napi::Array names = Napi::Array::New(env);
   auto collect = [&](const char* name, auto&&...) { names.Set(names.Length(), name); };
-  ew::forEachField(args, collect);
+  ew::forEachArray(args, collect);
+  ew::forEachScalar(args, collect);
   return names;
 }
 

@@ -4,8 +4,8 @@
 //
 // Each kernel takes one record whose fields carry the names of the kernel contract
 // (attention's kernel_names.ts); JavaScript passes the same names, so a field is found by its
-// name at every crossing, never by its position. forEachField lists a record's fields once, for
-// the binding that fills them and the CUDA path that moves them to the device.
+// name at every crossing, never by its position. forEachScalar and forEachArray list a record's
+// fields once, for the binding that fills them and the CUDA path that moves them to the device.
 #ifndef EW_EA_H
 #define EW_EA_H
 
@@ -105,8 +105,8 @@ int64_t elements(const Args& args, Extent extent) {
   return elements(extent, dimsOf(args), stateTerms(args.order));
 }
 
-// The fields of each record, sizes and attrs before arrays (an array's length follows them), as
-// visit(name, field) for a size (int64_t&) or causal (bool&), visit(name, order, OrderKind), and
+// The fields of each record: sizes and attrs as visit(name, field) for a size (int64_t&) or causal
+// (bool&) and visit(name, order, OrderKind); arrays, inputs then outputs, as
 // visit(name, array, Extent) for an input (const float*&) or an output (float*&).
 template <typename Visit>
 void forEachScalar(AttentionCall& args, Visit& visit) {
@@ -166,12 +166,6 @@ void forEachArray(StepArgs& args, Visit& visit) {
   visit("y", args.y, Extent::kQueries);
   visit("nextS", args.nextS, Extent::kState);
   visit("nextZ", args.nextZ, Extent::kState);
-}
-
-template <typename Args, typename Visit>
-void forEachField(Args& args, Visit& visit) {
-  forEachScalar(args, visit);
-  forEachArray(args, visit);
 }
 
 // The kernel contract's name of each record's kernel.

@@ -1,10 +1,4 @@
-import {
-  ElementwiseAttentionBackward,
-  ElementwiseAttentionForward,
-  ElementwiseAttentionStep,
-  forwardInputNames,
-  stepInputNames,
-} from '@elementwise/attention';
+import { kernelContracts } from '@elementwise/attention';
 import {
   backwardDims,
   forwardDims,
@@ -22,10 +16,8 @@ import { nativeAddon } from './native.js';
  * cross to the device once and the outputs come back once.
  */
 interface NativeKernel {
-  kernelName: string;
-  addonFunction: 'forward' | 'backward' | 'step';
-  /** The tensors the kernel reads, by contract name. */
-  inputs: readonly string[];
+  /** The contract's form of the kernel, also the addon function that runs it. */
+  form: 'forward' | 'backward' | 'step';
   /** Each output by contract name, and the input whose shape it has. */
   outputs: Readonly<Record<string, string>>;
   /** The record's sizes and attrs, after checking the call. */
@@ -42,25 +34,20 @@ const attentionScalars = ({ order, causal, dims }: ReturnType<typeof forwardDims
   causal,
 });
 
+/** The three contract kernels as the addon runs them. */
 export const nativeKernels: readonly NativeKernel[] = [
   {
-    kernelName: ElementwiseAttentionForward,
-    addonFunction: 'forward',
-    inputs: forwardInputNames,
+    form: 'forward',
     outputs: { y: 'q', finalS: 'initialS', finalZ: 'initialZ' },
     scalars: (attrs, inputs) => attentionScalars(forwardDims(attrs, inputs)),
   },
   {
-    kernelName: ElementwiseAttentionBackward,
-    addonFunction: 'backward',
-    inputs: [...forwardInputNames, 'dy', 'dFinalS', 'dFinalZ'],
+    form: 'backward',
     outputs: { dq: 'q', dk: 'k', dv: 'v', dInitialS: 'initialS', dInitialZ: 'initialZ' },
     scalars: (attrs, inputs) => attentionScalars(backwardDims(attrs, inputs)),
   },
   {
-    kernelName: ElementwiseAttentionStep,
-    addonFunction: 'step',
-    inputs: stepInputNames,
+    form: 'step',
     outputs: { y: 'q', nextS: 's', nextZ: 'z' },
     scalars: (attrs, inputs) => {
       const { order, batch, channels } = stepDims(attrs, inputs);
@@ -71,31 +58,35 @@ export const nativeKernels: readonly NativeKernel[] = [
 
 /** The kernel body of one native kernel: its record is built from the tensors' names. */
 function bodyOf(kernel: NativeKernel): KernelBody {
+  const inputNames = Object.keys(kernelContracts[kernel.form].inputs);
   const outputNames = Object.keys(kernel.outputs);
   return (inputs, attrs) => {
     const scalars = kernel.scalars(attrs, inputs);
     return {
-      inputs: kernel.inputs.map((name) => inputs[name]),
+      inputs: inputNames.map((name) => inputs[name]),
       outputShapes: outputNames.map((name) => inputs[kernel.outputs[name]].shape),
       compute: (inputViews, outputViews) => {
         const record = {
           ...scalars,
-          ...Object.fromEntries(kernel.inputs.map((name, i) => [name, inputViews[i]])),
+          ...Object.fromEntries(inputNames.map((name, i) => [name, inputViews[i]])),
           ...Object.fromEntries(outputNames.map((name, i) => [name, outputViews[i]])),
         };
         // The addon checks every field of the record by name, type and length.
-        nativeAddon()[kernel.addonFunction](record as never);
+        nativeAddon()[kernel.form](record as never);
       },
     };
   };
 }
 
 const configs = (backendName: HostBackendName): KernelConfig[] =>
-  nativeKernels.map((kernel) => ({
-    kernelName: kernel.kernelName,
-    backendName,
-    kernelFunc: kernelFuncFor(backendName, kernel.kernelName, bodyOf(kernel)),
-  }));
+  nativeKernels.map((kernel) => {
+    const { kernelName } = kernelContracts[kernel.form];
+    return {
+      kernelName,
+      backendName,
+      kernelFunc: kernelFuncFor(backendName, kernelName, bodyOf(kernel)),
+    };
+  });
 
 /**
  * Every kernel this package provides: forward, backward and step for the tfjs `cpu`, `wasm`
