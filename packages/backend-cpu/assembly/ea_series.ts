@@ -107,19 +107,14 @@ function prepare(r: AttentionRecord): usize {
   return r.scratch;
 }
 
-/** Bytes of a row of q, k, v (all channels of one position). */
-function rowBytes(r: AttentionRecord): usize {
-  return (<usize>r.channels) << 2;
-}
-
 /** Byte offset of key j of sequence b in k, v, dk, dv (and of query j when causal). */
 function keyAt(r: AttentionRecord, b: i32, j: i32): usize {
-  return <usize>(b * r.keys + j) * rowBytes(r);
+  return <usize>(b * r.keys + j) * Rows.bytes(r);
 }
 
 /** Byte offset of query i of sequence b in q, y, dy, dq. */
 function queryAt(r: AttentionRecord, b: i32, i: i32): usize {
-  return <usize>(b * r.queries + i) * rowBytes(r);
+  return <usize>(b * r.queries + i) * Rows.bytes(r);
 }
 
 /** Byte offset of sequence b in the states. */
@@ -144,7 +139,6 @@ export function forward(record: usize): i32 {
   const wide = slot(r, Slot.Wide);
   const cells = slot(r, Slot.Cells);
   const terms = r.order + 1;
-  const row = rowBytes(r);
   const count = cellCount(r);
   let largest = f32x4.splat(0);
   let overflow = f32x4.splat(0);
@@ -154,19 +148,14 @@ export function forward(record: usize): i32 {
     start(wide, cells, r.initialS + state, r.initialZ + state, terms, r.channels);
     for (let j = 0; j < r.keys; j++) {
       const at = keyAt(r, b, j);
-      if (visible(r, b, j)) {
-        largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
-      }
+      if (visible(r, b, j)) largest = Rows.addKeys(r, cells, at, constants, largest);
       // Causal: query j sees keys 0..j, so it is read right after key j.
-      if (r.causal) {
-        overflow = Rows.readQueries(cells, r.q + at, r.y + at, row, halves, terms, overflow);
-      }
+      if (r.causal) overflow = Rows.readQueries(r, cells, at, halves, overflow);
       if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
     }
     flush(wide, cells, count);
     for (let i = 0; !r.causal && i < r.queries; i++) {
-      const at = queryAt(r, b, i);
-      overflow = Rows.readQueries(cells, r.q + at, r.y + at, row, halves, terms, overflow);
+      overflow = Rows.readQueries(r, cells, queryAt(r, b, i), halves, overflow);
     }
     nan = finish(wide, cells, r.finalS + state, r.finalZ + state, terms, r.channels) || nan;
   }
@@ -196,7 +185,7 @@ export function backward(record: usize): i32 {
   const alphas = slot(r, Slot.Alphas);
   const betas = slot(r, Slot.Betas);
   const terms = r.order + 1;
-  const row = rowBytes(r);
+  const row = Rows.bytes(r);
   const count = cellCount(r);
   const cellBytes = <usize>count * CELL;
   let largest = f32x4.splat(0);
@@ -211,10 +200,7 @@ export function backward(record: usize): i32 {
         // Partial sums are empty here: BLOCK is a multiple of FLUSH_EVERY.
         memory.copy(checkpoints + <usize>(j / BLOCK) * cellBytes, wide, cellBytes);
       }
-      if (visible(r, b, j)) {
-        const at = keyAt(r, b, j);
-        largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
-      }
+      if (visible(r, b, j)) largest = Rows.addKeys(r, cells, keyAt(r, b, j), constants, largest);
       if (((j + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
     }
     if (r.causal) {
@@ -225,19 +211,14 @@ export function backward(record: usize): i32 {
         for (let i = first; i < end; i++) {
           const at = keyAt(r, b, i);
           const local = <usize>(i - first) * row;
-          if (visible(r, b, i)) {
-            largest = Rows.addKeys(cells, r.k + at, r.v + at, row, terms, constants, largest);
-          }
+          if (visible(r, b, i)) largest = Rows.addKeys(r, cells, at, constants, largest);
           tiny = Rows.queryGradients(
+            r,
             cells,
-            r.q + at,
-            r.dy + at,
-            r.dq + at,
+            at,
             alphas + local,
             betas + local,
-            row,
             coefficients,
-            terms,
             tiny,
           );
           if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(wide, cells, count);
@@ -245,8 +226,8 @@ export function backward(record: usize): i32 {
         for (let j = end - 1; j >= first; j--) {
           const at = keyAt(r, b, j);
           const local = <usize>(j - first) * row;
-          Rows.addQueries(adjoints, r.q + at, alphas + local, betas + local, row, halves, terms);
-          keyGradients(r, b, j, adjoints, constants);
+          Rows.addQueries(r, adjoints, at, alphas + local, betas + local, halves);
+          Rows.keyGradients(r, adjoints, at, visible(r, b, j), constants);
           if (++pending === FLUSH_EVERY) {
             flush(adjointWide, adjoints, count);
             pending = 0;
@@ -257,46 +238,19 @@ export function backward(record: usize): i32 {
       flush(wide, cells, count);
       for (let i = 0; i < r.queries; i++) {
         const at = queryAt(r, b, i);
-        tiny = Rows.queryGradients(
-          cells,
-          r.q + at,
-          r.dy + at,
-          r.dq + at,
-          alphas,
-          betas,
-          row,
-          coefficients,
-          terms,
-          tiny,
-        );
-        Rows.addQueries(adjoints, r.q + at, alphas, betas, row, halves, terms);
+        tiny = Rows.queryGradients(r, cells, at, alphas, betas, coefficients, tiny);
+        Rows.addQueries(r, adjoints, at, alphas, betas, halves);
         if (((i + 1) & (FLUSH_EVERY - 1)) === 0) flush(adjointWide, adjoints, count);
       }
       flush(adjointWide, adjoints, count);
-      for (let j = 0; j < r.keys; j++) keyGradients(r, b, j, adjoints, constants);
+      for (let j = 0; j < r.keys; j++) {
+        Rows.keyGradients(r, adjoints, keyAt(r, b, j), visible(r, b, j), constants);
+      }
     }
     const dInitialS = r.dInitialS + state;
     nan = finish(adjointWide, adjoints, dInitialS, r.dInitialZ + state, terms, r.channels) || nan;
   }
   return outOfRange(largest) || v128.any_true(tiny) || nan ? 1 : 0;
-}
-
-/** ∂k and ∂v of key j of sequence b from the adjoints. */
-function keyGradients(r: BackwardRecord, b: i32, j: i32, adjoints: usize, constants: usize): void {
-  const at = keyAt(r, b, j);
-  const row = rowBytes(r);
-  const seen = visible(r, b, j);
-  Rows.keyGradients(
-    adjoints,
-    r.k + at,
-    r.v + at,
-    r.dk + at,
-    r.dv + at,
-    seen,
-    row,
-    r.order + 1,
-    constants,
-  );
 }
 
 /**
