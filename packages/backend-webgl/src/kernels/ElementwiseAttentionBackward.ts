@@ -4,9 +4,10 @@ import {
 } from '@elementwise/attention';
 import { backwardDims } from '@elementwise/attention/authoring';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
-import { type CallDims, callDims } from '../programs/call_dims.js';
+import { assertFloat32Textures } from '../precision.js';
+import type { CallDims } from '../programs/call_dims.js';
 import {
   exactKeyGradientProgram,
   exactQueryGradientProgram,
@@ -17,7 +18,6 @@ import { queryAdjointProgram } from '../programs/query_adjoint_program.js';
 import { queryGradientProgram } from '../programs/query_gradient_program.js';
 import { queryTermsProgram } from '../programs/query_terms_program.js';
 import { stateProgram } from '../programs/state_program.js';
-import { webglKernel } from '../webgl_kernel.js';
 import { seriesMoments } from './ElementwiseAttentionForward.js';
 
 /** `'exact'`: per-query statistics, then dq per query and dk, dv per key (quadratic). */
@@ -101,17 +101,17 @@ function seriesBackward(
 }
 
 /** Fused backward: `[dq, dk, dv, dInitialS, dInitialZ]`. */
-function backward(
-  webgl: MathBackendWebGL,
-  contract: ElementwiseAttentionBackwardInputs,
-  checked: ReturnType<typeof backwardDims>,
-): TensorInfo[] {
-  const compute = checked.order === 'exact' ? exactBackward : seriesBackward;
-  return compute(webgl, contract, callDims(checked));
-}
+const backward: KernelFunc = ({ inputs, attrs, backend }) => {
+  const webgl = backend as MathBackendWebGL;
+  assertFloat32Textures(webgl, ElementwiseAttentionBackward);
+  const { order, causal, dims } = backwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
+  const contract = inputs as unknown as ElementwiseAttentionBackwardInputs;
+  if (order === 'exact') return exactBackward(webgl, contract, { ...dims, terms: 0, causal });
+  return seriesBackward(webgl, contract, { ...dims, terms: order + 1, causal });
+};
 
-export const elementwiseAttentionBackwardWebGLConfig = webglKernel(
-  ElementwiseAttentionBackward,
-  backwardDims,
-  backward,
-);
+export const elementwiseAttentionBackwardWebGLConfig: KernelConfig = {
+  kernelName: ElementwiseAttentionBackward,
+  backendName: 'webgl',
+  kernelFunc: backward,
+};

@@ -4,14 +4,14 @@ import {
 } from '@elementwise/attention';
 import { forwardDims } from '@elementwise/attention/authoring';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { emptyState, run, runAll, scanRows, sumRows } from '../moment_passes.js';
-import { type CallDims, callDims } from '../programs/call_dims.js';
+import { assertFloat32Textures } from '../precision.js';
+import type { CallDims } from '../programs/call_dims.js';
 import { exactQueryProgram } from '../programs/exact_programs.js';
 import { keyTermsProgram } from '../programs/key_terms_program.js';
 import { seriesOutputProgram } from '../programs/series_output_program.js';
 import { stateProgram } from '../programs/state_program.js';
-import { webglKernel } from '../webgl_kernel.js';
 
 /**
  * Series moments seen by each query, `[B, R, 2T, D]` without the initial state: prefix sums over
@@ -32,14 +32,14 @@ export function seriesMoments(
  * reduction (non-causal) over L, then the output and the two final states; 3 + 2⌈log₁₆ L⌉
  * passes causal. `'exact'`: one quadratic pass, and empty states.
  */
-function forward(
-  webgl: MathBackendWebGL,
-  contract: ElementwiseAttentionInputs,
-  checked: ReturnType<typeof forwardDims>,
-): TensorInfo[] {
+const forward: KernelFunc = ({ inputs, attrs, backend }) => {
+  const webgl = backend as MathBackendWebGL;
+  assertFloat32Textures(webgl, ElementwiseAttentionForward);
+  const { order, causal, dims } = forwardDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
+  const contract = inputs as unknown as ElementwiseAttentionInputs;
   const { q, k, v, mask, initialS, initialZ } = contract;
-  const call = callDims(checked);
-  if (checked.order === 'exact') {
+  const call: CallDims = { ...dims, terms: order === 'exact' ? 0 : order + 1, causal };
+  if (order === 'exact') {
     return runAll(webgl, [
       () => run(webgl, exactQueryProgram(call, 'y'), [q, k, v, mask]),
       () => emptyState(webgl, initialS.shape),
@@ -48,7 +48,7 @@ function forward(
   }
   const moments = seriesMoments(webgl, contract, call);
   try {
-    const last = call.causal ? call.keys - 1 : 0;
+    const last = causal ? call.keys - 1 : 0;
     return runAll(webgl, [
       () => run(webgl, seriesOutputProgram(call), [q, moments, initialS, initialZ]),
       () => run(webgl, stateProgram(call, last, 0), [initialS, moments]),
@@ -57,10 +57,10 @@ function forward(
   } finally {
     webgl.disposeIntermediateTensorInfo(moments);
   }
-}
+};
 
-export const elementwiseAttentionForwardWebGLConfig = webglKernel(
-  ElementwiseAttentionForward,
-  forwardDims,
-  forward,
-);
+export const elementwiseAttentionForwardWebGLConfig: KernelConfig = {
+  kernelName: ElementwiseAttentionForward,
+  backendName: 'webgl',
+  kernelFunc: forward,
+};

@@ -4,17 +4,17 @@ import {
 } from '@elementwise/attention';
 import { stepDims } from '@elementwise/attention/authoring';
 import type { MathBackendWebGL } from '@tensorflow/tfjs-backend-webgl';
-import type { TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig, KernelFunc, TensorInfo } from '@tensorflow/tfjs-core';
 import { run, runAll } from '../moment_passes.js';
+import { assertFloat32Textures } from '../precision.js';
 import { stepOutputProgram, stepStateProgram } from '../programs/step_programs.js';
-import { webglKernel } from '../webgl_kernel.js';
 
 /** Fused step: `s' = s + f(k) v`, `z' = z + f(k)`, then y from the updated state. Three passes. */
-function step(
-  webgl: MathBackendWebGL,
-  { q, k, v, s, z }: ElementwiseAttentionStepInputs,
-  { order, batch, channels }: ReturnType<typeof stepDims>,
-): TensorInfo[] {
+const step: KernelFunc = ({ inputs, attrs, backend }) => {
+  const webgl = backend as MathBackendWebGL;
+  assertFloat32Textures(webgl, ElementwiseAttentionStep);
+  const { order, batch, channels } = stepDims(attrs ?? {}, inputs as Record<string, TensorInfo>);
+  const { q, k, v, s, z } = inputs as unknown as ElementwiseAttentionStepInputs;
   const terms = order + 1;
   const [nextS, nextZ] = runAll(webgl, [
     () => run(webgl, stepStateProgram(batch, terms, channels, true), [k, v, s]),
@@ -28,10 +28,10 @@ function step(
     webgl.disposeIntermediateTensorInfo(nextZ);
     throw error;
   }
-}
+};
 
-export const elementwiseAttentionStepWebGLConfig = webglKernel(
-  ElementwiseAttentionStep,
-  stepDims,
-  step,
-);
+export const elementwiseAttentionStepWebGLConfig: KernelConfig = {
+  kernelName: ElementwiseAttentionStep,
+  backendName: 'webgl',
+  kernelFunc: step,
+};

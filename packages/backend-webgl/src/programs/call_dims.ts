@@ -11,12 +11,3 @@ export interface CallDims {
   terms: number;
   causal: boolean;
 }
-
-/** The call's dims from what the contract checks return (`forwardDims`, `backwardDims`). */
-export function callDims(call: {
-  order: number | 'exact';
-  causal: boolean;
-  dims: Omit<CallDims, 'terms' | 'causal'>;
-}): CallDims {
-  return { ...call.dims, terms: call.order === 'exact' ? 0 : call.order + 1, causal: call.causal };
-}
