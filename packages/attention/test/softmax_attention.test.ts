@@ -1,7 +1,6 @@
-import { centralDifferenceGradient } from '@elementwise/math';
+import { centralDifferenceGradient, type SoftmaxDims, softmaxAttention64 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { type AttentionDims, softmaxAttention64 } from '../bench/softmax_reference.js';
 import {
   clearSoftmaxMaskCache,
   describeVariant,
@@ -21,7 +20,7 @@ import { BACKENDS } from './node_backends.js';
 
 interface Case {
   name: string;
-  dims: AttentionDims;
+  dims: SoftmaxDims;
   causal: boolean;
   mask?: number[][];
 }

@@ -1,9 +1,9 @@
-import { softmaxAttention64 } from '@elementwise/bench';
+import { softmaxAttention64 } from '@elementwise/math';
 import { matmul64 } from './helpers.js';
 
 /**
  * Float64 multi-head softmax attention, the truth `multiHeadAttentionLayer` is checked against:
- * the heads of `softmaxAttention64` (@elementwise/bench, which checks `softmaxAttention` itself)
+ * the heads of `softmaxAttention64` (@elementwise/math, which checks `softmaxAttention` itself)
  * between the layer's projections. Flat row-major arrays as `dataSync()` returns them.
  */
 

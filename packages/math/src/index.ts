@@ -34,6 +34,13 @@ export type {
   StepResult,
 } from './recurrent.js';
 export { eaStep, eaStepBackward } from './recurrent.js';
+export {
+  type SoftmaxDims,
+  selfAttentionDims,
+  softmaxAttention64,
+  softmaxAttentionRows64,
+  softmaxLoss64,
+} from './softmax.js';
 export { zeroState } from './state.js';
 export type { TaylorError } from './taylor.js';
 export {

@@ -8,15 +8,13 @@ import {
   eaBackward,
   eaForward,
   relativeRmsError,
-} from '@elementwise/math';
-import * as tf from '@tensorflow/tfjs-core';
-import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
-import {
   selfAttentionDims,
   softmaxAttention64,
   softmaxAttentionRows64,
   softmaxLoss64,
-} from './softmax_reference.js';
+} from '@elementwise/math';
+import * as tf from '@tensorflow/tfjs-core';
+import { type AttentionInputs, disposeInputs, makeInputs } from './inputs.js';
 
 /**
  * Correctness gates run before anything is timed: a speed-up of a wrong answer means nothing.

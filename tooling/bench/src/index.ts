@@ -8,6 +8,5 @@ export * from './format.js';
 export * from './gates.js';
 export * from './inputs.js';
 export * from './rounds.js';
-export * from './softmax_reference.js';
 export * from './step_bench.js';
 export * from './timing.js';

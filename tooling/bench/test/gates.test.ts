@@ -1,5 +1,5 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { randomNormal } from '@elementwise/math';
+import { randomNormal, softmaxAttention64 } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,7 +12,6 @@ import {
   GateError,
 } from '../src/gates.js';
 import { disposeInputs, makeInputs } from '../src/inputs.js';
-import { softmaxAttention64, softmaxAttentionRows64 } from '../src/softmax_reference.js';
 
 beforeAll(async () => {
   await tf.setBackend('cpu');
@@ -77,7 +76,7 @@ describe('checkEaPrefix', () => {
   });
 });
 
-describe('checkSoftmaxRows and the float64 softmax reference', () => {
+describe('checkSoftmaxRows', () => {
   const dims = { count: 1, queries: 20, keys: 20, depth: 4, valueDepth: 4 };
 
   it('accepts the reference itself and refuses a perturbed last row', () => {
@@ -92,22 +91,5 @@ describe('checkSoftmaxRows and the float64 softmax reference', () => {
     expect(() => checkSoftmaxRows(yWrong, inputs, 3)).toThrow(/softmax attention on cpu/);
     tf.dispose([y, yWrong]);
     disposeInputs(inputs);
-  });
-
-  it('gives the first causal query its own value, and masked keys no weight', () => {
-    const q = [1, 0, 0, 1];
-    const k = [1, 0, 0, 1];
-    const v = [2, 3, 5, 7];
-    const small = { count: 1, queries: 2, keys: 2, depth: 2, valueDepth: 2 };
-    expect(Array.from(softmaxAttention64(q, k, v, small, true)).slice(0, 2)).toEqual([2, 3]);
-    expect(Array.from(softmaxAttention64(q, k, v, small, false, [0, 1]))).toEqual([5, 7, 5, 7]);
-    expect(Array.from(softmaxAttention64(q, k, v, small, false, [0, 0]))).toEqual([0, 0, 0, 0]);
-  });
-
-  it('computes selected rows as the full computation does', () => {
-    const [q, k, v] = [1, 2, 3].map((seed) => randomNormal(20 * 4, seed));
-    const full = softmaxAttention64(q, k, v, dims, true);
-    const rows = softmaxAttentionRows64(q, k, v, dims, true, [0, 19]);
-    expect(Array.from(rows)).toEqual([...full.subarray(0, 4), ...full.subarray(76, 80)]);
   });
 });

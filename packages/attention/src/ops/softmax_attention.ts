@@ -17,7 +17,7 @@ const OP = 'softmaxAttention';
  * Lq = L is ordinary causal self-attention and Lq < L continues after cached keys (a KV cache).
  *
  * Each way of writing it is a {@link SoftmaxVariant}. The knobs are the ones that matter in
- * tfjs 4.22 (measured by `packages/attention/bench/softmax_variants.ts`, results in
+ * tfjs 4.22 (measured by `tooling/bench/bench/softmax_variants.ts`, results in
  * BENCHMARKS.md):
  *
  * - `transposes`: on `wasm`, `matMul` with a transpose flag leaves XNNPACK for a slow generic

@@ -1,10 +1,10 @@
 /**
- * Float64 softmax attention in plain JS, the truth `softmaxAttention` is checked against by the
- * tests and the benchmarks' gates. Flat row-major arrays, as `dataSync()` returns them. Causal
+ * Float64 softmax attention in plain JS, the truth `@elementwise/attention`'s
+ * `softmaxAttention` is checked against by the tests and the benchmarks' gates. Flat row-major arrays, as `dataSync()` returns them. Causal
  * queries are aligned with the last Lq keys (query i sees keys j <= L − Lq + i); a query that
  * sees no visible key outputs 0. O(L·d) per query row.
  */
-export interface AttentionDims {
+export interface SoftmaxDims {
   /** N: independent sequences (batch × heads). */
   count: number;
   queries: number;
@@ -14,7 +14,7 @@ export interface AttentionDims {
 }
 
 /** Self-attention over B sequences of L positions, q, k and v all [B, L, D]. */
-export function selfAttentionDims(batch: number, length: number, channels: number): AttentionDims {
+export function selfAttentionDims(batch: number, length: number, channels: number): SoftmaxDims {
   return { count: batch, queries: length, keys: length, depth: channels, valueDepth: channels };
 }
 
@@ -26,7 +26,7 @@ export function softmaxAttentionRows64(
   q: ArrayLike<number>,
   k: ArrayLike<number>,
   v: ArrayLike<number>,
-  dims: AttentionDims,
+  dims: SoftmaxDims,
   causal: boolean,
   rows: readonly number[],
   mask?: ArrayLike<number>,
@@ -72,7 +72,7 @@ export function softmaxAttention64(
   q: ArrayLike<number>,
   k: ArrayLike<number>,
   v: ArrayLike<number>,
-  dims: AttentionDims,
+  dims: SoftmaxDims,
   causal: boolean,
   mask?: ArrayLike<number>,
 ): Float64Array {
@@ -86,7 +86,7 @@ export function softmaxLoss64(
   k: ArrayLike<number>,
   v: ArrayLike<number>,
   cotangent: ArrayLike<number>,
-  dims: AttentionDims,
+  dims: SoftmaxDims,
   causal: boolean,
   mask?: ArrayLike<number>,
 ): number {
