@@ -1,3 +1,4 @@
+import { kernelRecordFields } from '@elementwise/attention';
 import { describe, expect, it } from 'vitest';
 import { EA_SERIES_WASM } from '../src/generated/ea_series_wasm.js';
 import type { ForwardRecord } from '../src/maths/records.js';
@@ -59,6 +60,16 @@ describe('parameter records of the WebAssembly module', () => {
       expect(layoutDifferences(exports, layout), layout.name).toEqual([]);
     }
     expect(() => checkRecordLayouts(exports)).not.toThrow();
+  });
+
+  it("the records carry the contract's fields (kernelRecordFields), plus the module's scratch", () => {
+    for (const [form, layout] of [
+      ['forward', FORWARD_RECORD],
+      ['backward', BACKWARD_RECORD],
+    ] as const) {
+      const fields = Object.keys(layout.offsets).filter((field) => field !== 'scratch');
+      expect(fields.sort(), layout.name).toEqual(kernelRecordFields(form).sort());
+    }
   });
 
   it('a table that drifts from the module is reported, naming each field', () => {

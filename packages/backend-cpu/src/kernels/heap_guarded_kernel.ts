@@ -25,24 +25,17 @@ const size = (shape: readonly number[]) => shape.reduce((product, n) => product 
  * each output (in the order the kernel returns them), and a compute that fills every output view
  * from the input views, all keyed by name.
  */
-export interface NamedPlan<Input extends string, Output extends string> {
-  readonly inputs: Readonly<Record<Input, TensorInfo>>;
-  readonly outputShapes: Readonly<Record<Output, number[]>>;
-  compute(views: Readonly<Record<Input | Output, Float32Array>>): void;
+export interface NamedPlan {
+  readonly inputs: Readonly<Record<string, TensorInfo>>;
+  readonly outputShapes: Readonly<Record<string, number[]>>;
+  compute(views: Readonly<Record<string, Float32Array>>): void;
 }
 
 /** Checks the attrs and inputs of a call and plans it. */
 export type NamedKernelBody = (
   inputs: Record<string, TensorInfo>,
   attrs: NamedAttrMap,
-) => NamedPlan<string, string>;
-
-/** Types a plan's views by the names of its inputs and outputs. */
-export function namedPlan<Input extends string, Output extends string>(
-  plan: NamedPlan<Input, Output>,
-): NamedPlan<Input, Output> {
-  return plan;
-}
+) => NamedPlan;
 
 /** The positional body `kernelFuncFor` runs: names become the order of their listing. */
 function positionalBody(body: NamedKernelBody): KernelBody {
