@@ -1,90 +1,47 @@
 import { kernelContracts } from '@elementwise/attention';
 import {
-  backwardDims,
-  forwardDims,
   type HostBackendName,
   type KernelBody,
   kernelFuncFor,
-  stepDims,
+  kernelRecordPlan,
 } from '@elementwise/attention/authoring';
-import type { KernelConfig, NamedAttrMap, TensorInfo } from '@tensorflow/tfjs-core';
+import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { nativeAddon } from './native.js';
 
 /**
- * How one contract kernel crosses to the addon: one addon call with one record, whose fields are
- * the contract's names, so nothing depends on the order of arguments. On the CUDA path the inputs
- * cross to the device once and the outputs come back once.
+ * The contract kernels the addon runs. Each crosses to the addon as one call with one record
+ * laid out from the contract's data (kernelRecordPlan: inputs, outputs, sizes and attrs under
+ * their contract names), so nothing depends on the order of arguments. On the CUDA path the
+ * inputs cross to the device once and the outputs come back once.
  */
-interface NativeKernel {
-  /** The contract's form of the kernel, also the addon function that runs it. */
-  form: 'forward' | 'backward' | 'step';
-  /** Each output by contract name, and the input whose shape it has. */
-  outputs: Readonly<Record<string, string>>;
-  /** The record's sizes and attrs, after checking the call. */
-  scalars(attrs: NamedAttrMap, inputs: Record<string, TensorInfo>): object;
-}
+export const NATIVE_FORMS = ['forward', 'backward', 'step'] as const;
 
-/** Sizes and attrs of a forward or backward record, from the checked call. */
-const attentionScalars = ({ order, causal, dims }: ReturnType<typeof forwardDims>) => ({
-  batch: dims.batch,
-  queries: dims.queries,
-  keys: dims.keys,
-  channels: dims.channels,
-  order,
-  causal,
-});
-
-/** The three contract kernels as the addon runs them. */
-export const nativeKernels: readonly NativeKernel[] = [
-  {
-    form: 'forward',
-    outputs: { y: 'q', finalS: 'initialS', finalZ: 'initialZ' },
-    scalars: (attrs, inputs) => attentionScalars(forwardDims(attrs, inputs)),
-  },
-  {
-    form: 'backward',
-    outputs: { dq: 'q', dk: 'k', dv: 'v', dInitialS: 'initialS', dInitialZ: 'initialZ' },
-    scalars: (attrs, inputs) => attentionScalars(backwardDims(attrs, inputs)),
-  },
-  {
-    form: 'step',
-    outputs: { y: 'q', nextS: 's', nextZ: 'z' },
-    scalars: (attrs, inputs) => {
-      const { order, batch, channels } = stepDims(attrs, inputs);
-      return { batch, channels, order };
-    },
-  },
-];
-
-/** The kernel body of one native kernel: its record is built from the tensors' names. */
-function bodyOf(kernel: NativeKernel): KernelBody {
-  const inputNames = Object.keys(kernelContracts[kernel.form].inputs);
-  const outputNames = Object.keys(kernel.outputs);
+function bodyOf(form: (typeof NATIVE_FORMS)[number]): KernelBody {
   return (inputs, attrs) => {
-    const scalars = kernel.scalars(attrs, inputs);
+    const plan = kernelRecordPlan(form, inputs, attrs);
     return {
-      inputs: inputNames.map((name) => inputs[name]),
-      outputShapes: outputNames.map((name) => inputs[kernel.outputs[name]].shape),
+      inputs: plan.inputs.map(([, info]) => info),
+      outputShapes: plan.outputs.map(([, shape]) => shape),
       compute: (inputViews, outputViews) => {
         const record = {
-          ...scalars,
-          ...Object.fromEntries(inputNames.map((name, i) => [name, inputViews[i]])),
-          ...Object.fromEntries(outputNames.map((name, i) => [name, outputViews[i]])),
+          ...plan.scalars,
+          ...Object.fromEntries(plan.inputs.map(([name], i) => [name, inputViews[i]])),
+          ...Object.fromEntries(plan.outputs.map(([name], i) => [name, outputViews[i]])),
         };
         // The addon checks every field of the record by name, type and length.
-        nativeAddon()[kernel.form](record as never);
+        nativeAddon()[form](record as never);
       },
     };
   };
 }
 
 const configs = (backendName: HostBackendName): KernelConfig[] =>
-  nativeKernels.map((kernel) => {
-    const { kernelName } = kernelContracts[kernel.form];
+  NATIVE_FORMS.map((form) => {
+    const { kernelName } = kernelContracts[form];
     return {
       kernelName,
       backendName,
-      kernelFunc: kernelFuncFor(backendName, kernelName, bodyOf(kernel)),
+      kernelFunc: kernelFuncFor(backendName, kernelName, bodyOf(form)),
     };
   });
 

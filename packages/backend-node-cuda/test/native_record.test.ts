@@ -1,12 +1,7 @@
-import {
-  forwardInputNames,
-  kernelContracts,
-  kernelRecordFields,
-  stepInputNames,
-} from '@elementwise/attention';
+import { forwardInputNames, kernelRecordFields, stepInputNames } from '@elementwise/attention';
 import { eaForward, randomNormal, relativeRmsError } from '@elementwise/math';
 import { describe, expect, it } from 'vitest';
-import { nativeKernels } from '../src/kernels.js';
+import { NATIVE_FORMS } from '../src/kernels.js';
 import { type ForwardRecord, nativeAddon } from '../src/native.js';
 
 // The addon takes one record per kernel call whose fields carry the kernel contract's names
@@ -103,12 +98,8 @@ describe('the native kernels take one record of named fields', () => {
     }
   });
 
-  it('the kernel table names the outputs of each kernel as the contract does', () => {
-    for (const kernel of nativeKernels) {
-      expect(Object.keys(kernel.outputs), kernel.form).toEqual(
-        Object.keys(kernelContracts[kernel.form].outputs),
-      );
-    }
+  it('the package registers exactly the kernels the addon runs', () => {
+    expect([...NATIVE_FORMS].sort()).toEqual(Object.keys(nativeAddon().fields).sort());
   });
 
   for (const fn of Object.keys(contract) as KernelFunction[]) {
