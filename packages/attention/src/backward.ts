@@ -2,7 +2,11 @@ import * as tf from '@tensorflow/tfjs-core';
 import { compositeBackward } from './composite/kernels.js';
 import type { BackwardTensors, ForwardTensors } from './contract_tensors.js';
 import { hasFusedKernel, runFusedKernel } from './dispatch.js';
-import { type AttentionOrder, asKernelArgs, ElementwiseAttentionBackward } from './kernel_names.js';
+import {
+  asKernelArgs,
+  type ElementwiseAttentionAttrs,
+  ElementwiseAttentionBackward,
+} from './kernel_names.js';
 
 export type ForwardGradients = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D];
 
@@ -12,15 +16,11 @@ export type ForwardGradients = [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor
  */
 export function attentionBackward(
   inputs: BackwardTensors,
-  order: AttentionOrder,
-  causal: boolean,
+  attrs: ElementwiseAttentionAttrs,
 ): ForwardGradients {
-  if (!hasFusedKernel(ElementwiseAttentionBackward))
-    return compositeBackward(inputs, order, causal);
-  const outputs = runFusedKernel(
-    ElementwiseAttentionBackward,
-    ...asKernelArgs(inputs, { order, causal }),
-  );
+  if (!hasFusedKernel(ElementwiseAttentionBackward)) return compositeBackward(inputs, attrs);
+  // The forward's attrs pass through whole: the backward kernel takes the same ones.
+  const outputs = runFusedKernel(ElementwiseAttentionBackward, ...asKernelArgs(inputs, attrs));
   return outputs as ForwardGradients;
 }
 
@@ -28,14 +28,12 @@ export function attentionBackward(
 export function forwardGradientMap(
   inputs: ForwardTensors,
   dys: tf.Tensor[],
-  order: AttentionOrder,
-  causal: boolean,
+  attrs: ElementwiseAttentionAttrs,
 ): Record<string, tf.Tensor> {
   const [dy, dFinalS, dFinalZ] = dys as tf.Tensor3D[];
   const [dq, dk, dv, dInitialS, dInitialZ] = attentionBackward(
     { ...inputs, dy, dFinalS, dFinalZ },
-    order,
-    causal,
+    attrs,
   );
   return {
     q: dq,

@@ -25,8 +25,8 @@ export const elementwiseAttentionGradConfig: tf.GradConfig = {
   kernelName: ElementwiseAttentionForward,
   inputsToSave: [...forwardInputNames],
   gradFunc: (dys, saved, attrs) => {
-    const { order, causal } = attrs as unknown as ElementwiseAttentionAttrs;
-    return toThunks(forwardGradientMap(forwardTensorsOf(saved), asArray(dys), order, causal));
+    const forwardAttrs = attrs as unknown as ElementwiseAttentionAttrs;
+    return toThunks(forwardGradientMap(forwardTensorsOf(saved), asArray(dys), forwardAttrs));
   },
 };
 
@@ -34,8 +34,8 @@ export const elementwiseAttentionStepGradConfig: tf.GradConfig = {
   kernelName: ElementwiseAttentionStep,
   inputsToSave: [...stepInputNames],
   gradFunc: (dys, saved, attrs) => {
-    const { order } = attrs as unknown as ElementwiseAttentionStepAttrs;
-    return toThunks(stepGradientMap(saved, asArray(dys), order));
+    const stepAttrs = attrs as unknown as ElementwiseAttentionStepAttrs;
+    return toThunks(stepGradientMap(saved, asArray(dys), stepAttrs));
   },
 };
 

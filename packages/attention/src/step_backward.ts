@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionBackward } from './backward.js';
+import type { ElementwiseAttentionStepAttrs } from './kernel_names.js';
 
 /**
  * Gradients of one recurrent step. The step is the causal forward over a single key with (s, z)
@@ -8,7 +9,7 @@ import { attentionBackward } from './backward.js';
 export function stepGradientMap(
   saved: tf.Tensor[],
   dys: tf.Tensor[],
-  order: number,
+  attrs: ElementwiseAttentionStepAttrs,
 ): Record<string, tf.Tensor> {
   return tf.tidy(() => {
     const [q, k, v, s, z] = saved;
@@ -27,8 +28,7 @@ export function stepGradientMap(
         dFinalS: dS as tf.Tensor3D,
         dFinalZ: dZ as tf.Tensor3D,
       },
-      order,
-      true,
+      { ...attrs, causal: true },
     );
     const asStep = (x: tf.Tensor) => tf.reshape(x, [batch, channels]);
     return { q: asStep(dq), k: asStep(dk), v: asStep(dv), s: ds, z: dz };

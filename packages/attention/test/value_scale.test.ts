@@ -97,7 +97,8 @@ describe.each(BACKENDS)('huge values v on %s', (backend) => {
         names: { v: 'v', s: 'initialS', mask: 'mask' },
         linearGradients: ['q', 'k', 'initialZ'],
         forward: (y) => compositeForward(y as unknown as ForwardTensors, ORDER, true),
-        backward: (y, dys) => forwardGradientMap(y as unknown as ForwardTensors, dys, ORDER, true),
+        backward: (y, dys) =>
+          forwardGradientMap(y as unknown as ForwardTensors, dys, { order: ORDER, causal: true }),
       });
     const direct = (...x: tf.Tensor[]) => compositeForward(inputs(x), ORDER, true);
     const loss =
@@ -116,7 +117,7 @@ describe.each(BACKENDS)('huge values v on %s', (backend) => {
     // The analytic backward of the composite, as the kernel's gradient, for the direct call.
     const gradients = tf.grads(loss(scaled))(args);
     const expectedGradients = tf.tidy(() => {
-      const map = forwardGradientMap(inputs(args), [g, gS, gZ], ORDER, true);
+      const map = forwardGradientMap(inputs(args), [g, gS, gZ], { order: ORDER, causal: true });
       return [map.q, map.k, map.v, map.initialS, map.initialZ];
     });
     for (const [i, name] of ['dq', 'dk', 'dv', 'ds0', 'dz0'].entries()) {

@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { BackwardTensors, ForwardTensors } from '../contract_tensors.js';
-import type { AttentionOrder } from '../kernel_names.js';
+import type { AttentionOrder, ElementwiseAttentionAttrs } from '../kernel_names.js';
 import { exactBackward, exactForward } from './exact.js';
 import { seriesBackward, seriesForward } from './series.js';
 
@@ -20,8 +20,7 @@ export function compositeForward(
 
 export function compositeBackward(
   inputs: BackwardTensors,
-  order: AttentionOrder,
-  causal: boolean,
+  { order, causal }: ElementwiseAttentionAttrs,
 ): [tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D, tf.Tensor3D] {
   const { dy, dFinalS, dFinalZ } = inputs;
   if (order !== 'exact') {

@@ -119,7 +119,7 @@ function runForward(inputs: ForwardTensors, order: AttentionOrder, causal: boole
     inputs,
     attrs: { order, causal },
     composite: (x) => compositeForward(x, order, causal),
-    gradients: (x, dys) => forwardGradientMap(x, dys, order, causal),
+    gradients: (x, dys) => forwardGradientMap(x, dys, { order, causal }),
     fromSaved: forwardTensorsOf,
     scaling: {
       names: { v: 'v', s: 'initialS', mask: 'mask' },
