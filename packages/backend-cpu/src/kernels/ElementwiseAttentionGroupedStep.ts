@@ -3,6 +3,7 @@ import { groupedStepDims, type HostBackendName } from '@elementwise/attention/au
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { groupedSeriesStep } from '../maths/grouped_step.js';
 import { hostKernelConfig, type NamedKernelBody } from './heap_guarded_kernel.js';
+import { stepRecord } from './record_kernel_body.js';
 
 /**
  * Fused grouped recurrent step: inputs q, k, v [B,D], s [B,F,D], z [B,F,G]; outputs
@@ -15,21 +16,7 @@ const step: NamedKernelBody = (inputs, attrs) => {
   return {
     inputs: { q, k, v, s, z },
     outputShapes: { y: q.shape, nextS: stateShapes.s, nextZ: stateShapes.z },
-    compute: (views) => {
-      const { y, nextS, nextZ } = views;
-      const sizes = { batch, channels, groupSize, order };
-      groupedSeriesStep({
-        q: views.q,
-        k: views.k,
-        v: views.v,
-        s: views.s,
-        z: views.z,
-        y,
-        nextS,
-        nextZ,
-        ...sizes,
-      });
-    },
+    compute: (views) => groupedSeriesStep(stepRecord(views, { batch, channels, groupSize, order })),
   };
 };
 

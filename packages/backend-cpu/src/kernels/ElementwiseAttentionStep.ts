@@ -3,6 +3,7 @@ import { type HostBackendName, stepDims } from '@elementwise/attention/authoring
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 import { seriesStep } from '../maths/series.js';
 import { hostKernelConfig, type NamedKernelBody } from './heap_guarded_kernel.js';
+import { stepRecord } from './record_kernel_body.js';
 
 /**
  * Fused recurrent step: inputs q, k, v [B,D], s, z [B,T,D]; outputs [y, nextS, nextZ].
@@ -16,22 +17,7 @@ const step: NamedKernelBody = (inputs, attrs) => {
   return {
     inputs: { q, k, v, s, z },
     outputShapes: { y: q.shape, nextS: stateShape, nextZ: stateShape },
-    compute: (views) => {
-      const { y, nextS, nextZ } = views;
-      seriesStep({
-        q: views.q,
-        k: views.k,
-        v: views.v,
-        s: views.s,
-        z: views.z,
-        y,
-        nextS,
-        nextZ,
-        batch,
-        channels,
-        order,
-      });
-    },
+    compute: (views) => seriesStep(stepRecord(views, { batch, channels, order })),
   };
 };
 

@@ -1,5 +1,6 @@
 import type { KernelForm } from '@elementwise/attention';
 import { kernelRecordPlan } from '@elementwise/attention/authoring';
+import type { StepRecord } from '../maths/records.js';
 import type { NamedKernelBody } from './heap_guarded_kernel.js';
 
 /**
@@ -21,3 +22,14 @@ export function recordKernelBody<Call>(
     };
   };
 }
+
+/** A step's record from its views (q, k, v, s, z, y, nextS, nextZ) and its sizes and attrs. */
+export function stepRecord<Sizes extends Omit<StepRecord, StepArray>>(
+  views: Readonly<Record<string, Float32Array>>,
+  sizes: Sizes,
+): Pick<StepRecord, StepArray> & Sizes {
+  const { q, k, v, s, z, y, nextS, nextZ } = views;
+  return { q, k, v, s, z, y, nextS, nextZ, ...sizes };
+}
+
+type StepArray = 'q' | 'k' | 'v' | 's' | 'z' | 'y' | 'nextS' | 'nextZ';
