@@ -2,6 +2,7 @@ import { groupFeatureCount, orderProblem } from '@elementwise/math';
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
 import {
   type AttentionOrder,
+  type ContractAttr,
   type ContractDim,
   type KernelContract,
   type KernelForm,
@@ -24,7 +25,8 @@ export interface KernelCall {
   groupSize: number;
   /** Every attr the contract lists for the kernel, by name, as read. */
   attrs: Record<string, AttentionOrder | boolean | number>;
-  sizes: Partial<Record<ContractDim, number>>;
+  /** Every size of the contract; -1 for those the kernel has none of (F and G but grouped). */
+  sizes: Record<ContractDim, number>;
   /** The outputs' shapes, in the order the kernel returns them. */
   outputShapes: number[][];
 }
@@ -59,47 +61,42 @@ export function expectShape(
   }
 }
 
-function readAttrs(
-  contract: KernelContract,
-  attrs: NamedAttrMap,
-): Pick<KernelCall, 'order' | 'causal' | 'groupSize' | 'attrs'> {
-  const { kernelName } = contract;
-  const kinds = Object.values(contract.attrs);
-  const order = readOrder(kernelName, attrs);
-  if (kinds.includes('seriesOrder') && order === 'exact') {
-    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
-  }
-  const causal = kinds.includes('boolean') && attrs.causal === true;
-  const groupSize = kinds.includes('groupSize') ? (attrs.groupSize as number) : 1;
-  const values = Object.fromEntries(
-    Object.entries(contract.attrs).map(([name, kind]) => {
-      if (kind === 'order' || kind === 'seriesOrder') return [name, order];
-      return [name, kind === 'boolean' ? attrs[name] === true : (attrs[name] as number)];
-    }),
-  );
-  return { order, causal, groupSize, attrs: values };
+/**
+ * A contract kernel's data as flat arrays, built once per form: a kernel is called once per
+ * token when generating, so the per-call check must not walk the contract's objects again.
+ */
+interface CompiledContract {
+  kernelName: string;
+  inputs: [string, readonly ContractDim[]][];
+  outputs: (readonly ContractDim[])[];
+  attrs: [string, ContractAttr][];
+  seriesOnly: boolean;
+  hasCausal: boolean;
+  grouped: boolean;
 }
 
-/** Binds B, Lq, L and D from the first input that holds each, checking every input's rank. */
-function readSizes(
-  contract: KernelContract,
-  inputs: NamedTensorInfoMap,
-): Partial<Record<ContractDim, number>> {
-  const sizes: Partial<Record<ContractDim, number>> = {};
-  for (const [name, dims] of Object.entries(contract.inputs)) {
-    const info = inputs[name];
-    if (info === undefined || info.shape.length !== dims.length) {
-      const got = info === undefined ? 'nothing' : `[${info.shape.join(', ')}]`;
-      throw new Error(
-        `${contract.kernelName}: ${name} must have shape [${dims.join(', ')}], got ${got}`,
-      );
-    }
-    dims.forEach((dim, axis) => {
-      if (['B', 'Lq', 'L', 'D'].includes(dim)) sizes[dim] ??= info.shape[axis];
-    });
+const compiled = new Map<KernelForm, CompiledContract>();
+
+function compile(form: KernelForm): CompiledContract {
+  let done = compiled.get(form);
+  if (done === undefined) {
+    const contract: KernelContract = kernelContracts[form];
+    const kinds = Object.values(contract.attrs);
+    done = {
+      kernelName: contract.kernelName,
+      inputs: Object.entries(contract.inputs),
+      outputs: Object.values(contract.outputs),
+      attrs: Object.entries(contract.attrs),
+      seriesOnly: kinds.includes('seriesOrder'),
+      hasCausal: kinds.includes('boolean'),
+      grouped: kinds.includes('groupSize'),
+    };
+    compiled.set(form, done);
   }
-  return sizes;
+  return done;
 }
+
+const isFreeDim = (dim: ContractDim) => dim === 'B' || dim === 'Lq' || dim === 'L' || dim === 'D';
 
 /**
  * Checks a call of the contract's kernel `form` (every input's shape against the others and
@@ -110,15 +107,39 @@ export function checkKernelCall(
   inputs: NamedTensorInfoMap,
   attrs: NamedAttrMap = {},
 ): KernelCall {
-  const contract: KernelContract = kernelContracts[form];
+  const contract = compile(form);
   const { kernelName } = contract;
-  const read = readAttrs(contract, attrs);
-  const { order, causal, groupSize } = read;
-  const sizes = readSizes(contract, inputs);
-  const channels = sizes.D as number;
-  const grouped = Object.values(contract.attrs).includes('groupSize');
+  const order = readOrder(kernelName, attrs);
+  if (contract.seriesOnly && order === 'exact') {
+    throw new Error(`${kernelName}: order 'exact' has no recurrent form`);
+  }
+  const causal = contract.hasCausal && attrs.causal === true;
+  const groupSize = contract.grouped ? (attrs.groupSize as number) : 1;
+  const values: KernelCall['attrs'] = {};
+  for (const [name, kind] of contract.attrs) {
+    values[name] =
+      kind === 'order' || kind === 'seriesOrder'
+        ? order
+        : kind === 'boolean'
+          ? attrs[name] === true
+          : (attrs[name] as number);
+  }
+  // Every size, in one fixed shape; B, Lq, L and D bound by the first input holding each.
+  const sizes: Record<ContractDim, number> = { B: -1, Lq: -1, L: -1, D: -1, T: -1, F: -1, G: -1 };
+  for (const [name, dims] of contract.inputs) {
+    const info = inputs[name];
+    if (info === undefined || info.shape.length !== dims.length) {
+      const got = info === undefined ? 'nothing' : `[${info.shape.join(', ')}]`;
+      throw new Error(`${kernelName}: ${name} must have shape [${dims.join(', ')}], got ${got}`);
+    }
+    for (let axis = 0; axis < dims.length; axis++) {
+      const dim = dims[axis];
+      if (isFreeDim(dim) && sizes[dim] < 0) sizes[dim] = info.shape[axis];
+    }
+  }
+  const channels = sizes.D;
   if (
-    grouped &&
+    contract.grouped &&
     (typeof groupSize !== 'number' ||
       !Number.isInteger(groupSize) ||
       groupSize < 2 ||
@@ -129,21 +150,24 @@ export function checkKernelCall(
     );
   }
   sizes.T = stateSize(order);
-  if (grouped) {
+  if (contract.grouped) {
     sizes.F = groupFeatureCount(groupSize, order as number);
     sizes.G = channels / groupSize;
   }
-  const shapeOf = (dims: readonly ContractDim[]) => dims.map((dim) => sizes[dim] as number);
-  for (const [name, dims] of Object.entries(contract.inputs)) {
+  const shapeOf = (dims: readonly ContractDim[]) => dims.map((dim) => sizes[dim]);
+  for (const [name, dims] of contract.inputs) {
     expectShape(kernelName, name, inputs[name] as TensorInfo, shapeOf(dims));
   }
   if (causal && sizes.Lq !== sizes.L) {
     throw new Error(`${kernelName}: causal needs Lq == L, got Lq = ${sizes.Lq} and L = ${sizes.L}`);
   }
   return {
-    ...read,
+    order,
+    causal,
+    groupSize,
+    attrs: values,
     sizes,
-    outputShapes: Object.values(contract.outputs).map(shapeOf),
+    outputShapes: contract.outputs.map(shapeOf),
   };
 }
 
