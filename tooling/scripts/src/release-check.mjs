@@ -777,6 +777,10 @@ async function main() {
       const consumer = consumers.find((c) => c.pkg === p);
       if (!consumer) return;
       copyFileSync(join(CONSUMER_DIR, consumer.file), join(dir, 'src', consumer.file));
+      // Only the support files this consumer reaches: the others may import tfjs.
+      const support = supportFilesOf(consumer.file);
+      if (support.length > 0) mkdirSync(join(dir, 'src', 'support'));
+      for (const file of support) copyFileSync(join(CONSUMER_DIR, file), join(dir, 'src', file));
       try {
         await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: dir, verbose });
         const js = join('out', consumer.file.replace(/\.ts$/, '.js'));
@@ -790,6 +794,26 @@ async function main() {
   }
 
   return publicPackages;
+}
+
+/**
+ * The files under release-consumer/support that `file` imports, directly or through one another,
+ * as paths relative to release-consumer.
+ */
+function supportFilesOf(/** @type {string} */ file) {
+  const found = new Set();
+  const visit = (/** @type {string} */ from) => {
+    const source = readFileSync(join(CONSUMER_DIR, from), 'utf8');
+    for (const [, name] of source.matchAll(/from '\.{1,2}\/(?:support\/)?([\w.]+)\.js'/g)) {
+      const path = join('support', `${name}.ts`);
+      if (!found.has(path) && existsSync(join(CONSUMER_DIR, path))) {
+        found.add(path);
+        visit(path);
+      }
+    }
+  };
+  visit(file);
+  return [...found];
 }
 
 let exitCode = 0;
