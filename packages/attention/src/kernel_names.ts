@@ -213,16 +213,18 @@ export type KernelForm = keyof typeof kernelContracts;
  */
 export function kernelRecordFields(form: KernelForm): string[] {
   const contract: KernelContract = kernelContracts[form];
-  const shapes = Object.values(contract.inputs).flat();
-  const sizes = freeContractDims
-    .filter((dim) => shapes.includes(dim))
-    .map((dim) => contractDimNames[dim]);
   return [
     ...Object.keys(contract.inputs),
     ...Object.keys(contract.outputs),
-    ...sizes,
+    ...recordSizeDims(form).map((dim) => contractDimNames[dim]),
     ...Object.keys(contract.attrs),
   ];
+}
+
+/** The sizes a kernel's record carries: those of {@link freeContractDims} its inputs hold. */
+export function recordSizeDims(form: KernelForm): ContractDim[] {
+  const shapes = Object.values(kernelContracts[form].inputs as KernelContract['inputs']).flat();
+  return freeContractDims.filter((dim) => shapes.includes(dim));
 }
 
 /** Names of the forward inputs, in the order the gradient saves them. */

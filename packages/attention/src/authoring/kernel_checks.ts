@@ -4,9 +4,12 @@ import {
   type AttentionOrder,
   type ContractAttr,
   type ContractDim,
+  contractDimNames,
+  freeContractDims,
   type KernelContract,
   type KernelForm,
   kernelContracts,
+  recordSizeDims,
   stateSize,
 } from '../kernel_names.js';
 
@@ -65,10 +68,14 @@ export function expectShape(
  * A contract kernel's data as flat arrays, built once per form: a kernel is called once per
  * token when generating, so the per-call check must not walk the contract's objects again.
  */
-interface CompiledContract {
+export interface CompiledContract {
   kernelName: string;
   inputs: [string, readonly ContractDim[]][];
   outputs: (readonly ContractDim[])[];
+  inputNames: string[];
+  outputNames: string[];
+  /** The record's sizes: each name, and the size it holds. */
+  recordSizes: [string, ContractDim][];
   attrs: [string, ContractAttr][];
   seriesOnly: boolean;
   hasCausal: boolean;
@@ -77,7 +84,7 @@ interface CompiledContract {
 
 const compiled = new Map<KernelForm, CompiledContract>();
 
-function compile(form: KernelForm): CompiledContract {
+export function compiledContract(form: KernelForm): CompiledContract {
   let done = compiled.get(form);
   if (done === undefined) {
     const contract: KernelContract = kernelContracts[form];
@@ -86,6 +93,9 @@ function compile(form: KernelForm): CompiledContract {
       kernelName: contract.kernelName,
       inputs: Object.entries(contract.inputs),
       outputs: Object.values(contract.outputs),
+      inputNames: Object.keys(contract.inputs),
+      outputNames: Object.keys(contract.outputs),
+      recordSizes: recordSizeDims(form).map((dim) => [contractDimNames[dim], dim]),
       attrs: Object.entries(contract.attrs),
       seriesOnly: kinds.includes('seriesOrder'),
       hasCausal: kinds.includes('boolean'),
@@ -96,7 +106,7 @@ function compile(form: KernelForm): CompiledContract {
   return done;
 }
 
-const isFreeDim = (dim: ContractDim) => dim === 'B' || dim === 'Lq' || dim === 'L' || dim === 'D';
+const freeDims: ReadonlySet<ContractDim> = new Set(freeContractDims);
 
 /**
  * Checks a call of the contract's kernel `form` (every input's shape against the others and
@@ -107,7 +117,7 @@ export function checkKernelCall(
   inputs: NamedTensorInfoMap,
   attrs: NamedAttrMap = {},
 ): KernelCall {
-  const contract = compile(form);
+  const contract = compiledContract(form);
   const { kernelName } = contract;
   const order = readOrder(kernelName, attrs);
   if (contract.seriesOnly && order === 'exact') {
@@ -134,7 +144,7 @@ export function checkKernelCall(
     }
     for (let axis = 0; axis < dims.length; axis++) {
       const dim = dims[axis];
-      if (isFreeDim(dim) && sizes[dim] < 0) sizes[dim] = info.shape[axis];
+      if (freeDims.has(dim) && sizes[dim] < 0) sizes[dim] = info.shape[axis];
     }
   }
   const channels = sizes.D;

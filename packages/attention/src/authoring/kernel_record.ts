@@ -1,13 +1,6 @@
 import type { NamedAttrMap, NamedTensorInfoMap, TensorInfo } from '@tensorflow/tfjs-core';
-import {
-  type ContractDim,
-  contractDimNames,
-  freeContractDims,
-  type KernelContract,
-  type KernelForm,
-  kernelContracts,
-} from '../kernel_names.js';
-import { checkKernelCall, type KernelCall } from './kernel_checks.js';
+import type { KernelForm } from '../kernel_names.js';
+import { checkKernelCall, compiledContract, type KernelCall } from './kernel_checks.js';
 
 /**
  * A checked kernel call laid out as the contract's parameter record (`kernelRecordFields`):
@@ -23,32 +16,6 @@ export interface KernelRecordPlan {
   scalars: Record<string, number | boolean | string>;
 }
 
-/** A form's record names, listed once: plans are made once per call, steps included. */
-interface RecordNames {
-  inputs: string[];
-  outputs: string[];
-  sizes: [string, ContractDim][];
-}
-
-const recordNames = new Map<KernelForm, RecordNames>();
-
-function namesOf(form: KernelForm): RecordNames {
-  let names = recordNames.get(form);
-  if (names === undefined) {
-    const contract: KernelContract = kernelContracts[form];
-    const shapes = Object.values(contract.inputs).flat();
-    names = {
-      inputs: Object.keys(contract.inputs),
-      outputs: Object.keys(contract.outputs),
-      sizes: freeContractDims
-        .filter((dim) => shapes.includes(dim))
-        .map((dim) => [contractDimNames[dim], dim]),
-    };
-    recordNames.set(form, names);
-  }
-  return names;
-}
-
 /** Checks a call of kernel `form` and lays it out as its parameter record. */
 export function kernelRecordPlan(
   form: KernelForm,
@@ -56,15 +23,15 @@ export function kernelRecordPlan(
   attrs: NamedAttrMap = {},
 ): KernelRecordPlan {
   const call = checkKernelCall(form, inputs, attrs);
-  const names = namesOf(form);
+  const contract = compiledContract(form);
   const scalars: Record<string, number | boolean | string> = {};
-  for (const [name, dim] of names.sizes) scalars[name] = call.sizes[dim];
+  for (const [name, dim] of contract.recordSizes) scalars[name] = call.sizes[dim];
   for (const name in call.attrs) scalars[name] = call.attrs[name];
   const inputList: [string, TensorInfo][] = [];
-  for (const name of names.inputs) inputList.push([name, inputs[name] as TensorInfo]);
+  for (const name of contract.inputNames) inputList.push([name, inputs[name] as TensorInfo]);
   const outputList: [string, number[]][] = [];
-  for (let i = 0; i < names.outputs.length; i++) {
-    outputList.push([names.outputs[i], call.outputShapes[i]]);
+  for (let i = 0; i < contract.outputNames.length; i++) {
+    outputList.push([contract.outputNames[i], call.outputShapes[i]]);
   }
   return { call, inputs: inputList, outputs: outputList, scalars };
 }
