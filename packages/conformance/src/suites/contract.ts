@@ -43,10 +43,9 @@ function contractInputs(contract: KernelContract): Record<string, tf.Tensor> {
   return Object.fromEntries(
     Object.entries(contract.inputs).map(([name, dims], seed) => {
       const shape = dims.map((dim) => SIZES[dim]);
-      const size = shape.reduce((a, b) => a * b, 1);
-      const zero = name === 'mask' || /^(initial|dFinal)|^[sz]$/.test(name);
-      const values = name === 'mask' ? new Float32Array(size).fill(1) : randomNormal(size, seed);
-      return [name, zero && name !== 'mask' ? tf.zeros(shape) : tf.tensor(values, shape)];
+      if (name === 'mask') return [name, tf.ones(shape)];
+      if (/^(initial|dFinal)|^[sz]$/.test(name)) return [name, tf.zeros(shape)];
+      return [name, tf.tensor(randomNormal(tf.util.sizeFromShape(shape), seed), shape)];
     }),
   );
 }
