@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { forwardGradientMap } from './backward.js';
-import { forwardTensorsOf } from './contract_tensors.js';
+import { forwardTensorsOf, stepTensorsOf } from './contract_tensors.js';
 import {
   type ElementwiseAttentionAttrs,
   ElementwiseAttentionForward,
@@ -35,7 +35,7 @@ export const elementwiseAttentionStepGradConfig: tf.GradConfig = {
   inputsToSave: [...stepInputNames],
   gradFunc: (dys, saved, attrs) => {
     const stepAttrs = attrs as unknown as ElementwiseAttentionStepAttrs;
-    return toThunks(stepGradientMap(saved, asArray(dys), stepAttrs));
+    return toThunks(stepGradientMap(stepTensorsOf(saved), asArray(dys), stepAttrs));
   },
 };
 

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { attentionBackward } from './backward.js';
+import type { StepTensors } from './contract_tensors.js';
 import type { ElementwiseAttentionStepAttrs } from './kernel_names.js';
 
 /**
@@ -7,12 +8,11 @@ import type { ElementwiseAttentionStepAttrs } from './kernel_names.js';
  * as initial state, so its backward is that forward's backward at L = 1.
  */
 export function stepGradientMap(
-  saved: tf.Tensor[],
+  { q, k, v, s, z }: StepTensors,
   dys: tf.Tensor[],
   attrs: ElementwiseAttentionStepAttrs,
 ): Record<string, tf.Tensor> {
   return tf.tidy(() => {
-    const [q, k, v, s, z] = saved;
     const [dy, dS, dZ] = dys;
     const [batch, channels] = q.shape;
     const asSequence = (x: tf.Tensor) => tf.reshape(x, [batch, 1, channels]) as tf.Tensor3D;
@@ -22,8 +22,8 @@ export function stepGradientMap(
         k: asSequence(k),
         v: asSequence(v),
         mask: tf.ones([batch, 1]),
-        initialS: s as tf.Tensor3D,
-        initialZ: z as tf.Tensor3D,
+        initialS: s,
+        initialZ: z,
         dy: asSequence(dy),
         dFinalS: dS as tf.Tensor3D,
         dFinalZ: dZ as tf.Tensor3D,

@@ -79,7 +79,7 @@ function runStep(inputs: StepTensors, order: number): tf.Tensor[] {
     inputs,
     attrs: { order },
     composite: (x) => stepForward(x, order),
-    gradients: (x, dys) => stepGradientMap([x.q, x.k, x.v, x.s, x.z], dys, { order }),
+    gradients: (x, dys) => stepGradientMap(x, dys, { order }),
     fromSaved: stepTensorsOf,
     scaling: { names: { v: 'v', s: 's', mask: null }, linearGradients: ['q', 'k', 'z'] },
   });
