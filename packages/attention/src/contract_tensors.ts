@@ -1,4 +1,4 @@
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import {
   type ElementwiseAttentionInputs,
   type ElementwiseAttentionStepInputs,
@@ -39,4 +39,21 @@ export function forwardTensorsOf(tensors: readonly tf.Tensor[]): ForwardTensors 
 /** Tensors listed in the contract's step input order, by name. */
 export function stepTensorsOf(tensors: readonly tf.Tensor[]): StepTensors {
   return byName(stepInputNames, tensors) as StepTensors;
+}
+
+/**
+ * A step's inputs as the causal forward over its one key, with (s, z) as the initial state:
+ * what a step is, and so how the composite computes it and its gradient.
+ */
+export function stepAsSequence({ q, k, v, s, z }: StepTensors): ForwardTensors {
+  const [batch, channels] = q.shape;
+  const asSequence = (x: tf.Tensor2D) => tf.reshape(x, [batch, 1, channels]) as tf.Tensor3D;
+  return {
+    q: asSequence(q),
+    k: asSequence(k),
+    v: asSequence(v),
+    mask: tf.ones([batch, 1]),
+    initialS: s,
+    initialZ: z,
+  };
 }

@@ -1,6 +1,6 @@
 import { type GroupFeatures, groupFeatures } from '@elementwise/math';
 import * as tf from '@tensorflow/tfjs-core';
-import type { ForwardTensors, StepTensors } from '../contract_tensors.js';
+import { type ForwardTensors, type StepTensors, stepAsSequence } from '../contract_tensors.js';
 import { isRecordingGradients } from '../gradient_recording.js';
 import type { AttentionOrder } from '../kernel_names.js';
 import { valueScaleDown, valuesFitUnscaled } from '../value_scale.js';
@@ -269,24 +269,18 @@ function finalState(
 
 /** One recurrent step: [y [B, D], s' [B, F, D], z' [B, F, G]]. */
 export function groupedStepComposite(
-  { q, k, v, s, z }: StepTensors,
+  inputs: StepTensors,
   order: number,
   groupSize: number,
 ): [tf.Tensor2D, tf.Tensor3D, tf.Tensor3D] {
   return tf.tidy(() => {
-    const [batch, channels] = q.shape;
-    const asSequence = (x: tf.Tensor2D) => tf.reshape(x, [batch, 1, channels]) as tf.Tensor3D;
-    const [y, sNext, zNext] = groupedForwardComposite(
-      {
-        q: asSequence(q),
-        k: asSequence(k),
-        v: asSequence(v),
-        mask: tf.ones([batch, 1]),
-        initialS: s,
-        initialZ: z,
-      },
-      { order, groupSize, causal: true, use: { initial: true, final: true } },
-    );
+    const [batch, channels] = inputs.q.shape;
+    const [y, sNext, zNext] = groupedForwardComposite(stepAsSequence(inputs), {
+      order,
+      groupSize,
+      causal: true,
+      use: { initial: true, final: true },
+    });
     return [tf.reshape(y, [batch, channels]) as tf.Tensor2D, sNext, zNext];
   });
 }
